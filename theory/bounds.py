@@ -1,0 +1,162 @@
+r"""Fast numeric calculators for the Theorem 1 learning-rate bound (paper 001, Section 3.1, Appendix D).
+
+These are the closed forms that :mod:`theory.derivation` derives symbolically; the test-suite checks
+that both agree at many points. In the setting of Theorem 1 (k i.i.d. unit vectors, uniform on the
+sphere of :math:`\mathbb{R}^m`, :math:`m \ge k > 2`), one step of the Appendix D update
+
+.. math:: x_i^{(1)} = x_i^{(0)} - \eta\,\frac{1}{k-1}\sum_{j\ne i} x_j^{(0)}
+
+has :math:`\mathbb{E}\|x_i^{(1)}\|^2 = 1 + \eta^2/(k-1)` and moves the (unnormalised) mean to
+:math:`(1-\eta)\mu^{(0)}`. Dividing by :math:`B=\sqrt{\mathbb{E}\|x_i^{(1)}\|^2}` (the proof's
+renormalisation), the mean's norm changes by the factor
+
+.. math:: \rho(\eta, k) = \frac{|1-\eta|}{\sqrt{1 + \eta^2/(k-1)}},
+
+and :math:`\rho \le 1+\varepsilon` holds exactly for :math:`0 \le \eta \le \eta_{\max}(k,\varepsilon)`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["eta_max", "paper_eta_max", "mean_shift_factor", "expected_update_norm_sq", "check_k", "check_eps"]
+
+
+def _scalar_or_array(value: np.ndarray):
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def check_k(k) -> np.ndarray:
+    """Validate the number of class embeddings: integers (any dtype, integral value) with k > 2.
+
+    Raises:
+        ValueError: naming ``k`` and the accepted range.
+
+    Example:
+        >>> check_k([3, 10]).tolist()
+        [3, 10]
+        >>> check_k(2)
+        Traceback (most recent call last):
+        ...
+        ValueError: k must be an integer > 2 (Theorem 1 assumes m >= k > 2); got 2
+    """
+    arr = np.asarray(k)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"k must be an integer > 2 (Theorem 1 assumes m >= k > 2); got {k!r}")
+    if not np.all(np.isfinite(arr)) or not np.all(np.equal(np.mod(arr, 1), 0)):
+        raise ValueError(f"k must be an integer > 2 (Theorem 1 assumes m >= k > 2); got {k!r}")
+    if np.any(arr <= 2):
+        raise ValueError(f"k must be an integer > 2 (Theorem 1 assumes m >= k > 2); got {k!r}")
+    return arr.astype(np.int64)
+
+
+def check_eps(eps) -> np.ndarray:
+    """Validate the mean-growth tolerance epsilon: real, not NaN, in [0, inf]."""
+    arr = np.asarray(eps, dtype=float) if not isinstance(eps, str) else None
+    if arr is None or np.any(np.isnan(arr)) or np.any(arr < 0):
+        raise ValueError(f"eps must be a real number in [0, inf] (not NaN); got {eps!r}")
+    return arr
+
+
+def _check_eta(eta) -> np.ndarray:
+    try:
+        arr = np.asarray(eta, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"eta must be a finite real number >= 0; got {eta!r}") from None
+    if np.any(~np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"eta must be a finite real number >= 0; got {eta!r}")
+    return arr
+
+
+def eta_max(k, eps=0.0):
+    r"""Largest learning rate whose one-step mean growth stays within a factor :math:`1+\varepsilon`.
+
+    The toolkit's derivation (see :func:`theory.derivation.derive`): with :math:`c=(1+\varepsilon)^2`
+    and :math:`A = 1 - c/(k-1)`, the condition :math:`(1-\eta)^2 \le c\,(1+\eta^2/(k-1))` reads
+    :math:`A\eta^2 - 2\eta + 1 - c \le 0`, so
+
+    .. math::
+        \eta_{\max}(k,\varepsilon) = \frac{1 + \sqrt{1 + A(c-1)}}{A} \quad (A>0),
+        \qquad \eta_{\max}(k, 0) = \frac{2(k-1)}{k-2} = 2 + \frac{2}{k} + O(k^{-2}),
+
+    and :math:`\eta_{\max}=\infty` when :math:`A \le 0`, i.e. :math:`(1+\varepsilon)^2 \ge k-1`: then
+    every :math:`\eta\ge0` satisfies the condition.
+
+    Args:
+        k: number of class embeddings, integer(s) > 2; broadcasts against ``eps``.
+        eps: tolerated relative growth of the mean's norm, in [0, inf].
+
+    Returns:
+        float, or an ndarray of floats for array input (``inf`` where no upper bound exists).
+
+    Raises:
+        ValueError: for non-integer k, k <= 2, or NaN / negative eps.
+
+    Example:
+        >>> round(eta_max(30), 4)
+        2.0714
+        >>> eta_max(3)
+        4.0
+        >>> eta_max(5, eps=1.0)    # (1+eps)^2 = 4 >= k - 1 = 4: no upper bound
+        inf
+    """
+    k = check_k(k).astype(float)
+    eps = check_eps(eps)
+    k, eps = np.broadcast_arrays(k, eps)
+    c = (1.0 + eps) ** 2
+    a = 1.0 - c / (k - 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = (1.0 + np.sqrt(1.0 + a * (c - 1.0))) / a
+    bound = np.where(a > 0, bound, np.inf)
+    return _scalar_or_array(bound)
+
+
+def paper_eta_max(k):
+    r"""The closed form of Appendix D of paper 001 exactly as printed (the printed claim, not derived).
+
+    .. math:: \eta \le \frac{2k^3 - 5k^2 + 5k - 2}{k^3 - 3k^2 + 4k - 2}
+
+    :mod:`theory.errata` compares it with :func:`eta_max`.
+
+    Example:
+        >>> round(paper_eta_max(30), 4)     # the "2.03" quoted in Section 3.1
+        2.0333
+    """
+    k = check_k(k).astype(float)
+    value = (2 * k**3 - 5 * k**2 + 5 * k - 2) / (k**3 - 3 * k**2 + 4 * k - 2)
+    return _scalar_or_array(value)
+
+
+def expected_update_norm_sq(eta, k):
+    r"""Derived :math:`\mathbb{E}\|x_i^{(1)}\|^2 = 1 + \eta^2/(k-1)` for one Appendix D step.
+
+    Example:
+        >>> expected_update_norm_sq(2.0, 5)
+        2.0
+    """
+    k = check_k(k).astype(float)
+    eta = _check_eta(eta)
+    return _scalar_or_array(1.0 + eta**2 / (k - 1.0))
+
+
+def mean_shift_factor(eta, k):
+    r"""Derived one-step factor on the norm of the class-embedding mean.
+
+    .. math:: \rho(\eta,k) = \frac{\|\mu^{(1)}\|}{\|\mu^{(0)}\|} \approx \frac{|1-\eta|}{\sqrt{1+\eta^2/(k-1)}}
+
+    It is exact in the limit :math:`m\to\infty` (the updated norms concentrate at
+    :math:`\sqrt{1+\eta^2/(k-1)}`); at finite m it is the proof's approximation of renormalising every
+    vector by the same :math:`B`. :math:`\rho \le 1` exactly for :math:`\eta \le \eta_{\max}(k, 0)`.
+
+    Args:
+        eta: learning rate(s), finite, >= 0.
+        k: number of class embeddings, integer(s) > 2.
+
+    Example:
+        >>> mean_shift_factor(1.0, 10)
+        0.0
+        >>> round(mean_shift_factor(2 * 29 / 28, 30), 12)   # at eta_max(30): exactly 1
+        1.0
+    """
+    k = check_k(k).astype(float)
+    eta = _check_eta(eta)
+    return _scalar_or_array(np.abs(1.0 - eta) / np.sqrt(1.0 + eta**2 / (k - 1.0)))
