@@ -1,0 +1,273 @@
+"""Regenerate a list of figures: validation, one progress line per figure, cache and format handling.
+
+:func:`regenerate` drives the figure modules (each exposes ``main(out_dir, quick=False,
+formats=("png", "pdf"))``) in order, printing one line per figure on stderr (started, finished with
+its time and whether the simulations came from the cache, skipped when a module is not there yet, or
+failed). :func:`render` is the pipeline every figure module shares: compute (or load from the
+parameter-keyed cache of :func:`figures._common.cached`) -> draw -> :func:`figures._common.save_figure`.
+:func:`add_caption` writes the "what was run" line at the bottom of a figure. ``clop-verify figures``
+is a thin wrapper around :func:`regenerate`.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Callable, Iterable, Sequence, TextIO
+
+from figures import _common
+
+__all__ = [
+    "ALL_FIGURES",
+    "FORMATS",
+    "figure_names",
+    "check_names",
+    "check_formats",
+    "check_out_dir",
+    "regenerate",
+    "render",
+    "add_caption",
+    "simulate_from",
+]
+
+#: Every figure of the toolkit, in drawing order (issue 4 and the CLOP-loss figures of issue 6).
+ALL_FIGURES: tuple[str, ...] = (
+    "fig3_spectra",
+    "fig3_tightness",
+    "fig4_rank",
+    "rules_thresholds",
+    "temperature",
+    "fig5_embeddings",
+    "lr_robustness",
+    "digits",
+)
+
+#: Output formats a figure may be saved in (the JSON of plotted numbers is always written).
+FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
+
+
+def figure_names() -> tuple[str, ...]:
+    """The figures ``clop-verify figures`` draws when no name is given.
+
+    :data:`figures.FIGURES` when the package lists them, else :data:`ALL_FIGURES`.
+
+    Example:
+        >>> "fig3_spectra" in figure_names()
+        True
+    """
+    import figures
+
+    return tuple(getattr(figures, "FIGURES", ()) or ALL_FIGURES)
+
+
+def check_names(names: Iterable[str] | None) -> tuple[str, ...]:
+    """Validate figure names (``None`` or empty means all of :func:`figure_names`), keeping order, no repeats.
+
+    Raises:
+        ValueError: naming the unknown figure and the accepted names.
+
+    Example:
+        >>> check_names(["fig4_rank", "fig4_rank"])
+        ('fig4_rank',)
+        >>> check_names(["fig9"])
+        Traceback (most recent call last):
+        ...
+        ValueError: figure names must be among fig3_spectra, fig3_tightness, fig4_rank, rules_thresholds, temperature, fig5_embeddings, lr_robustness, digits; got 'fig9'
+    """
+    known = ALL_FIGURES + tuple(n for n in figure_names() if n not in ALL_FIGURES)
+    names = list(names or ())
+    if not names:
+        return figure_names()
+    for name in names:
+        if name not in known:
+            raise ValueError(f"figure names must be among {', '.join(known)}; got {name!r}")
+    return tuple(dict.fromkeys(names))
+
+
+def check_formats(formats: Iterable[str] | None) -> tuple[str, ...]:
+    """Validate output formats (``None`` or empty means ``("png", "pdf")``).
+
+    Raises:
+        ValueError: naming the unknown format and the accepted ones.
+
+    Example:
+        >>> check_formats(["pdf"])
+        ('pdf',)
+        >>> check_formats(["jpg"])
+        Traceback (most recent call last):
+        ...
+        ValueError: --format must be among png, pdf, svg; got 'jpg'
+    """
+    formats = list(formats or ("png", "pdf"))
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise ValueError(f"--format must be among {', '.join(FORMATS)}; got {fmt!r}")
+    return tuple(dict.fromkeys(formats))
+
+
+def check_out_dir(out_dir: str | os.PathLike) -> Path:
+    """Validate the output folder: it may not exist yet, but must not be a file (nor inside one).
+
+    Raises:
+        ValueError: when ``out_dir`` or one of its parents is an existing non-folder.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "file"
+        >>> _ = f.write_text("x")
+        >>> check_out_dir(f / "sub")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: --out must be a folder (or a path that can become one); got ...
+    """
+    path = Path(out_dir)
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            raise ValueError(f"--out must be a folder (or a path that can become one); got {str(path)!r}")
+    return path
+
+
+def _cache_state(out_dir: Path) -> set:
+    folder = _common.cache_dir(out_dir)
+    if not folder.is_dir():
+        return set()
+    return {(p.name, p.stat().st_mtime_ns) for p in folder.glob("*.json")}
+
+
+def regenerate(
+    names: Sequence[str] | None = None,
+    out_dir: str | os.PathLike = _common.DEFAULT_OUT,
+    *,
+    quick: bool = False,
+    use_cache: bool = True,
+    formats: Sequence[str] | None = ("png", "pdf"),
+    stream: TextIO | None = None,
+) -> dict[str, list[Path] | None]:
+    """Regenerate figures into ``out_dir``, one progress line per figure on ``stream`` (stderr).
+
+    All input is validated before anything is written. A figure module that is not present yet is
+    skipped with a message; a figure that raises is reported (with its traceback) and the others
+    still run.
+
+    Args:
+        names: figure names (see :data:`ALL_FIGURES`); ``None`` or empty for all.
+        out_dir: output folder (created if needed); the cache lives in ``out_dir/.cache``.
+        quick: shrink sizes for smoke tests.
+        use_cache: ``False`` recomputes every simulation (sets ``figures._common.NO_CACHE``).
+        formats: image formats among :data:`FORMATS`.
+        stream: where the progress lines go (default ``sys.stderr``).
+
+    Returns:
+        ``{name: written paths}``; ``None`` for a skipped figure. A failed figure is absent.
+
+    Raises:
+        ValueError: unknown figure name or format, or an ``out_dir`` that cannot be a folder.
+
+    Example:
+        >>> import io, tempfile
+        >>> regenerate(["not_a_figure"], tempfile.mkdtemp())  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: figure names must be among ...; got 'not_a_figure'
+    """
+    names = check_names(names)
+    formats = check_formats(formats)
+    out_dir = check_out_dir(out_dir)
+    stream = stream or sys.stderr
+    results: dict[str, list[Path] | None] = {}
+    previous = _common.NO_CACHE
+    _common.NO_CACHE = previous or not use_cache
+    try:
+        for index, name in enumerate(names, 1):
+            head = f"[{index}/{len(names)}] {name}"
+            try:
+                module = importlib.import_module(f"figures.{name}")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"figures.{name}":
+                    raise
+                print(f"{head}: skipped (figures/{name}.py is not present yet)", file=stream, flush=True)
+                results[name] = None
+                continue
+            print(f"{head}: running{' (quick)' if quick else ''} ...", file=stream, flush=True)
+            before = _cache_state(out_dir)
+            start = time.perf_counter()
+            try:
+                written = module.main(out_dir, quick=quick, formats=formats)
+            except Exception as exc:  # one failing figure does not stop the others
+                traceback.print_exc(file=stream)
+                print(f"{head}: FAILED ({type(exc).__name__}: {exc})", file=stream, flush=True)
+                continue
+            seconds = time.perf_counter() - start
+            source = "recomputed" if _cache_state(out_dir) != before else "from cache"
+            files = ", ".join(Path(p).name for p in written)
+            print(f"{head}: done in {seconds:.1f} s ({source}) -> {files}", file=stream, flush=True)
+            results[name] = list(written)
+    finally:
+        _common.NO_CACHE = previous
+    return results
+
+
+def render(
+    out_dir: str | os.PathLike,
+    name: str,
+    params: dict,
+    compute: Callable[[dict], dict],
+    draw: Callable[[dict, dict], "object"],
+    formats: Iterable[str] = ("png", "pdf"),
+) -> list[Path]:
+    """Compute (or load cached) data, draw it and save ``NAME.<fmt>`` + ``NAME.json``.
+
+    ``compute(params)`` returns a JSON-able dict of the plotted numbers, cached under ``name`` and
+    ``params``; ``draw(data, params)`` returns a matplotlib figure. The JSON written beside the
+    images holds the same ``data`` (as read back from the cache, so a redraw and a fresh run write
+    identical numbers) and the parameters in its metadata.
+
+    Example:
+        >>> import tempfile, matplotlib.pyplot as plt
+        >>> def draw(data, params):
+        ...     fig, ax = plt.subplots()
+        ...     ax.plot(data["x"])
+        ...     return fig
+        >>> paths = render(tempfile.mkdtemp(), "demo", {"n": 2}, lambda p: {"x": list(range(p["n"]))}, draw)
+        >>> [p.name for p in paths]
+        ['demo.png', 'demo.pdf', 'demo.json']
+    """
+    data = _common.cached(out_dir, name, params, lambda: compute(params))
+    fig = draw(data, params)
+    return _common.save_figure(fig, out_dir, name, data, params, tuple(formats))
+
+
+def add_caption(fig, text: str) -> None:
+    """Write the "what was run" caption line(s) centred below the axes of ``fig``.
+
+    ``save_figure`` saves with ``bbox_inches="tight"``, so text placed below the figure is kept.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> fig = plt.figure()
+        >>> add_caption(fig, "k=30, m=100, 1000 steps")
+        >>> fig.texts[-1].get_text()
+        'k=30, m=100, 1000 steps'
+        >>> plt.close(fig)
+    """
+    fig.text(0.5, -0.01, _common.caption(text), ha="center", va="top", fontsize=8, color="0.25", wrap=False)
+
+
+def simulate_from(params: dict, *, lrs, seeds):
+    """:func:`simulations.simulate` with ``k, m, steps, rule, record_every, dtype, init`` (and ``tau``) from ``params``.
+
+    Example:
+        >>> r = simulate_from({"k": 3, "m": 3, "steps": 2, "rule": "paper", "record_every": 1,
+        ...                    "dtype": "float64", "init": "sphere"}, lrs=[0.5], seeds=[0])
+        >>> r.spectra.shape
+        (1, 1, 3, 3)
+    """
+    import simulations
+
+    return simulations.simulate(
+        params["k"], list(lrs), m=params["m"], seeds=tuple(seeds), steps=params["steps"], rule=params["rule"],
+        tau=params.get("tau"), record_every=params["record_every"], dtype=params["dtype"], init=params["init"],
+    )
