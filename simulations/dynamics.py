@@ -1,0 +1,228 @@
+r"""Pure JAX update rules for k class embeddings on the unit sphere (paper 001, Section 3, Appendix D).
+
+Every rule is a pure function ``step(X, eta) -> X`` on an :math:`m \times k` matrix whose columns are
+unit vectors (the class embeddings :math:`x_1, \dots, x_k` of Theorem 1), followed by column
+renormalisation. Three rules answer three questions:
+
+* ``paper``: the update of Appendix D, exactly as written in the proof of Theorem 1;
+* ``autodiff``: plain gradient descent on the mean pairwise cosine similarity, differentiated by
+  :func:`jax.grad` *through* the normalisation and scaled so that ``eta`` is the same step size as in
+  ``paper`` -- does the bound depend on how the gradient is taken?
+* ``infonce``: gradient descent on InfoNCE over merged class embeddings with temperature
+  :math:`\tau` (the temperature restatement of paper 004).
+
+Gram matrices are computed with ``precision=HIGHEST`` so that GPUs do not silently use TF32 for
+float32 inputs; on CPU this changes nothing.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+__all__ = [
+    "RULES",
+    "step",
+    "paper_step",
+    "autodiff_step",
+    "infonce_step",
+    "normalize_columns",
+    "mean_cosine_loss",
+    "infonce_loss",
+    "check_rule",
+]
+
+#: Update rules understood by :func:`step` and :func:`simulations.simulate`.
+RULES = ("paper", "autodiff", "infonce")
+
+_HIGHEST = jax.lax.Precision.HIGHEST
+
+
+def check_rule(rule: str, tau=None) -> None:
+    """Validate a rule name and its temperature.
+
+    Raises:
+        ValueError: unknown rule; ``tau`` missing, non-finite or <= 0 for ``infonce``.
+
+    Example:
+        >>> check_rule("paper")
+        >>> check_rule("infonce")
+        Traceback (most recent call last):
+        ...
+        ValueError: tau must be a finite real number > 0 for rule 'infonce'; got None
+    """
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
+    if rule == "infonce":
+        try:
+            value = float(tau)
+        except (TypeError, ValueError):
+            value = float("nan")
+        if isinstance(tau, bool) or not (0 < value < float("inf")):
+            raise ValueError(f"tau must be a finite real number > 0 for rule 'infonce'; got {tau!r}")
+
+
+def normalize_columns(X: jax.Array) -> jax.Array:
+    r"""Divide every column by its Euclidean norm, :math:`\hat x_i = x_i / \|x_i\|`.
+
+    A zero column gives NaN on purpose: the runner reports such a run as non-finite.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> normalize_columns(jnp.array([[3.0, 0.0], [4.0, 2.0]])).round(6).tolist()
+        [[0.6, 0.0], [0.8, 1.0]]
+    """
+    return X / jnp.linalg.norm(X, axis=-2, keepdims=True)
+
+
+def paper_step(X: jax.Array, eta) -> jax.Array:
+    r"""One step of the Appendix D update: move every embedding by eta times minus the mean of the others.
+
+    .. math::
+        x_i^{(1)} = \mathrm{normalise}\Big(x_i^{(0)} - \frac{\eta}{k-1}\sum_{j\ne i} x_j^{(0)}\Big)
+                  = \mathrm{normalise}\Big(\big(1+\tfrac{\eta}{k-1}\big)x_i^{(0)} - \tfrac{\eta k}{k-1}\mu^{(0)}\Big)
+
+    Args:
+        X: ``[m, k]`` matrix of unit columns (leading batch axes allowed).
+        eta: learning rate (scalar, traced).
+
+    Returns:
+        The updated ``[m, k]`` matrix of unit columns.
+
+    Example (paper 001, Appendix D, Theorem 1):
+        >>> import jax.numpy as jnp
+        >>> X = jnp.eye(3)                      # three orthonormal embeddings
+        >>> Y = paper_step(X, 0.5)              # x_1 - 0.25 (x_2 + x_3), renormalised
+        >>> [round(float(v), 4) for v in Y[:, 0]]   # (1, -1/4, -1/4) / sqrt(9/8)
+        [0.9428, -0.2357, -0.2357]
+    """
+    k = X.shape[-1]
+    total = jnp.sum(X, axis=-1, keepdims=True)
+    c = eta / (k - 1)
+    return normalize_columns((1 + c) * X - c * total)
+
+
+def mean_cosine_loss(X: jax.Array) -> jax.Array:
+    r"""Mean pairwise cosine similarity over ordered pairs, through the normalisation.
+
+    .. math:: \bar L(X) = \frac{1}{k(k-1)}\sum_{i\ne j}\frac{x_i^\top x_j}{\|x_i\|\,\|x_j\|}
+              = -\frac{\mathcal L_{class}(\hat X)}{k(k-1)}
+
+    (Eq. 3 of paper 001 prints :math:`\mathcal L_{class} = -\sum_{i\ne j}[X^\top X]_{ij}`; minimising
+    that sign would *maximise* similarity, so the minimised quantity here is the sum of cosines.)
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> float(mean_cosine_loss(jnp.ones((4, 3))))   # all equal: every cosine is 1
+        1.0
+    """
+    k = X.shape[-1]
+    Xn = normalize_columns(X)
+    gram = jnp.einsum("...mi,...mj->...ij", Xn, Xn, precision=_HIGHEST)
+    off_diagonal = jnp.sum(gram, axis=(-2, -1)) - jnp.trace(gram, axis1=-2, axis2=-1)
+    return off_diagonal / (k * (k - 1))
+
+
+def autodiff_step(X: jax.Array, eta) -> jax.Array:
+    r"""Gradient descent on :func:`mean_cosine_loss` by :func:`jax.grad` through the normalisation.
+
+    For unit columns and *without* the normalisation inside the loss,
+    :math:`\partial \bar L/\partial x_i = \frac{2}{k(k-1)}\sum_{j\ne i} x_j` (each unordered pair is
+    counted twice), so the step :math:`x_i \leftarrow x_i - \eta\,\frac{k}{2}\,\partial\bar L/\partial x_i`
+    equals :func:`paper_step`. Differentiating through the normalisation projects that gradient onto
+    the tangent space, so the update actually taken is
+
+    .. math:: x_i^{(1)} = \mathrm{normalise}\Big(x_i - \frac{\eta}{k-1}\,(I - x_i x_i^\top)\sum_{j\ne i} x_j\Big).
+
+    Args:
+        X: ``[m, k]`` matrix of unit columns.
+        eta: learning rate, same scale as in :func:`paper_step`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> Y = autodiff_step(jnp.eye(3), 0.5)    # orthonormal: the tangent projection changes nothing
+        >>> bool(jnp.allclose(Y, paper_step(jnp.eye(3), 0.5)))
+        True
+    """
+    k = X.shape[-1]
+    grad = jax.grad(lambda Z: jnp.sum(mean_cosine_loss(Z)))(X)
+    return normalize_columns(X - eta * (k / 2) * grad)
+
+
+def infonce_loss(X: jax.Array, tau) -> jax.Array:
+    r"""InfoNCE over k class embeddings whose positive pairs are already merged.
+
+    Convention for merged pairs: the two views of class i are the same vector, so the positive of
+    :math:`x_i` is :math:`x_i` itself (logit :math:`\cos(x_i, x_i)/\tau = 1/\tau`) and its negatives
+    are the other k-1 class embeddings, one copy each. With :math:`c_{ij}` the cosine similarities
+    (computed through the normalisation),
+
+    .. math::
+        \mathcal L(X) = \sum_{i=1}^{k} -\log\frac{e^{c_{ii}/\tau}}{\sum_{j=1}^{k} e^{c_{ij}/\tau}},
+
+    the sum over samples of Appendix C (paper 001) with :math:`z_{j(i)} = z_i`.
+
+    Example:
+        >>> import jax.numpy as jnp, math
+        >>> round(float(infonce_loss(jnp.ones((4, 3)), 0.5)), 6) == round(3 * math.log(3), 6)
+        True
+    """
+    Xn = normalize_columns(X)
+    logits = jnp.einsum("...mi,...mj->...ij", Xn, Xn, precision=_HIGHEST) / tau
+    diagonal = jnp.diagonal(logits, axis1=-2, axis2=-1)
+    return jnp.sum(jax.nn.logsumexp(logits, axis=-1) - diagonal, axis=-1)
+
+
+def infonce_step(X: jax.Array, eta, tau) -> jax.Array:
+    r"""Gradient descent on :func:`infonce_loss` through the normalisation, then renormalise.
+
+    .. math:: X^{(1)} = \mathrm{normalise}\big(X - \eta\,\nabla_X \mathcal L_{\mathrm{InfoNCE}}(X;\tau)\big)
+
+    ``eta`` is the raw step size on the summed loss (no rescaling).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> Y = infonce_step(jnp.eye(3), 0.1, 0.5)
+        >>> bool(jnp.allclose(jnp.linalg.norm(Y, axis=0), 1.0))
+        True
+    """
+    grad = jax.grad(lambda Z: jnp.sum(infonce_loss(Z, tau)))(X)
+    return normalize_columns(X - eta * grad)
+
+
+def rule_step(rule: str) -> Callable:
+    """The step function of ``rule`` with the common signature ``f(X, eta, tau)``."""
+    if rule == "paper":
+        return lambda X, eta, tau: paper_step(X, eta)
+    if rule == "autodiff":
+        return lambda X, eta, tau: autodiff_step(X, eta)
+    if rule == "infonce":
+        return infonce_step
+    raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
+
+
+def step(X: jax.Array, eta, *, rule: str = "paper", tau=None) -> jax.Array:
+    r"""One update of ``rule`` (``paper``, ``autodiff`` or ``infonce``) on unit columns ``X``.
+
+    See :func:`paper_step`, :func:`autodiff_step` and :func:`infonce_step` for the formulas.
+
+    Args:
+        X: ``[m, k]`` matrix of unit columns.
+        eta: learning rate.
+        rule: update rule name.
+        tau: temperature, required for ``infonce`` and ignored otherwise.
+
+    Returns:
+        The updated matrix, same shape and dtype.
+
+    Raises:
+        ValueError: unknown rule, or ``tau`` missing / not positive for ``infonce``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> bool(jnp.allclose(step(jnp.eye(3), 0.5), paper_step(jnp.eye(3), 0.5)))
+        True
+    """
+    check_rule(rule, tau)
+    return rule_step(rule)(X, eta, tau)

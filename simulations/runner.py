@@ -1,0 +1,348 @@
+r"""Batched simulation of the class-embedding dynamics: jit + vmap over (learning rate, seed), scan over steps.
+
+:func:`simulate` runs ``len(lrs) * len(seeds)`` independent trajectories of one update rule
+(:mod:`simulations.dynamics`) from random initial embeddings and records singular spectra and the
+norm of the mean along the way (paper 001, Section 3.1, Figure 3; Section 3.2, Figure 4).
+
+Traced versus static: learning rates, temperature and the PRNG keys are traced arrays, so a new
+learning-rate grid of the same length reuses the compiled program; ``k``, ``m``, ``steps``,
+``record_every``, the rule, the initialisation and the dtype are static (one compilation per shape;
+small k is never padded up). The batch of runs is split over all visible devices
+(:mod:`simulations.sharding`). Each run's initial embeddings come from its own key
+(``jax.random.key(seed)``), so a run's result does not depend on batch layout or device count.
+
+Non-finite runs: if any entry of a run's final embeddings or recorded spectra is NaN or infinite,
+``finite`` is False for that run and ``collapsed`` is False as well -- a non-finite run is never
+counted as collapsed; callers must read ``finite`` before interpreting ``collapsed``.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from typing import Callable, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simulations import metrics, sharding
+from simulations.dynamics import check_rule, normalize_columns, rule_step
+
+__all__ = [
+    "SimulationResult",
+    "INITS",
+    "DTYPES",
+    "simulate",
+    "simulate_keys",
+    "initial_embeddings",
+    "one_step_mean_shift",
+    "record_schedule",
+    "compile_count",
+    "check_simulation_args",
+]
+
+#: Initialisations: ``sphere`` = i.i.d. uniform on the unit sphere (normalised Gaussians, Theorem 1);
+#: ``gaussian`` = i.i.d. N(0, 1/m) entries, *not* normalised before the first step (Figure 4).
+INITS = ("sphere", "gaussian")
+DTYPES = ("float32", "float64")
+
+
+class SimulationResult(NamedTuple):
+    """Output of :func:`simulate` (NumPy arrays; L learning rates, S seeds, R records, n = min(m, k))."""
+
+    spectra: np.ndarray  #: [L, S, R, n] singular values, descending; last record = final state
+    mean_norm: np.ndarray  #: [L, S, R] norm of the mean embedding at each record
+    collapsed: np.ndarray  #: [L, S] bool, complete collapse of the final state (False if not finite)
+    finite: np.ndarray  #: [L, S] bool, False where any recorded value became NaN/inf
+    final: np.ndarray  #: [L, S, m, k] final embeddings
+    record_steps: np.ndarray  #: [R] step numbers of the records
+    lrs: np.ndarray  #: [L]
+    seeds: np.ndarray  #: [S]
+    k: int
+    m: int
+    steps: int
+    rule: str
+    tau: float | None
+    dtype: str
+    init: str
+    collapse_criterion: str  #: description of the criterion used for ``collapsed``
+
+    def parameters(self) -> dict:
+        """The scalar parameters of the run (for metadata)."""
+        return {
+            "k": self.k, "m": self.m, "steps": self.steps, "rule": self.rule, "tau": self.tau,
+            "dtype": self.dtype, "init": self.init, "collapse_criterion": self.collapse_criterion,
+            "lrs": self.lrs.tolist(), "seeds": self.seeds.tolist(),
+            "record_steps": self.record_steps.tolist(),
+        }
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_simulation_args(k, lrs, m, seeds, steps, record_every, rule, tau, dtype, init):
+    """Validate :func:`simulate`'s arguments; returns ``(lrs, seeds)`` as NumPy arrays.
+
+    Raises:
+        ValueError: naming the argument and the accepted range.
+
+    Example:
+        >>> check_simulation_args(3, [1.0], 4, (0,), 10, None, "paper", None, "float64", "sphere")[0]
+        array([1.])
+        >>> check_simulation_args(1, [1.0], 4, (0,), 10, None, "paper", None, "float64", "sphere")
+        Traceback (most recent call last):
+        ...
+        ValueError: k must be an integer >= 2; got 1
+    """
+    if not _is_int(k) or k < 2:
+        raise ValueError(f"k must be an integer >= 2; got {k!r}")
+    if not _is_int(m) or m < 1:
+        raise ValueError(f"m must be an integer >= 1; got {m!r}")
+    if not _is_int(steps) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1; got {steps!r}")
+    if record_every is not None and (not _is_int(record_every) or not 1 <= record_every <= steps):
+        raise ValueError(f"record_every must be None or an integer in [1, steps={steps}]; got {record_every!r}")
+    check_rule(rule, tau)
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
+    if dtype == "float64" and not jax.config.jax_enable_x64:
+        raise ValueError("dtype 'float64' needs jax_enable_x64 (import simulations first, or set JAX_ENABLE_X64=1)")
+    if init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(INITS)}; got {init!r}")
+    try:
+        lrs_arr = np.atleast_1d(np.asarray(lrs, dtype=float))
+    except (TypeError, ValueError):
+        raise ValueError(f"lrs must be finite real numbers > 0; got {lrs!r}") from None
+    if lrs_arr.ndim != 1 or lrs_arr.size == 0 or not np.all(np.isfinite(lrs_arr)) or np.any(lrs_arr <= 0):
+        raise ValueError(f"lrs must be a non-empty list of finite real numbers > 0; got {lrs!r}")
+    seeds_list = list(np.atleast_1d(np.asarray(seeds, dtype=object)))
+    if not seeds_list or not all(_is_int(s) and 0 <= s < 2**32 for s in seeds_list):
+        raise ValueError(f"seeds must be a non-empty list of integers in [0, 2**32); got {seeds!r}")
+    return lrs_arr, np.asarray([int(s) for s in seeds_list], dtype=np.int64)
+
+
+def record_schedule(steps: int, record_every: int | None) -> np.ndarray:
+    """Step numbers at which :func:`simulate` records: ``[steps]`` if ``record_every`` is None, else
+    ``0, record_every, 2 record_every, ...`` and always ``steps`` last.
+
+    Example:
+        >>> record_schedule(10, 4).tolist(), record_schedule(10, None).tolist()
+        ([0, 4, 8, 10], [10])
+    """
+    if record_every is None:
+        return np.array([steps])
+    points = list(range(0, steps + 1, record_every))
+    if points[-1] != steps:
+        points.append(steps)
+    return np.array(points)
+
+
+def initial_embeddings(key, k: int, m: int, *, init: str = "sphere", dtype="float64") -> jax.Array:
+    r"""Initial ``[m, k]`` embeddings from one PRNG key.
+
+    ``sphere``: :math:`x_i = g_i/\|g_i\|`, :math:`g_i \sim N(0, I_m)` i.i.d. (uniform on the sphere,
+    the setting of Theorem 1). ``gaussian``: :math:`x_i \sim N(0, I_m/m)`, unnormalised (Figure 4).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> X = initial_embeddings(jax.random.key(0), 3, 5)
+        >>> X.shape, bool(jnp.allclose(jnp.linalg.norm(X, axis=0), 1.0))
+        ((5, 3), True)
+    """
+    g = jax.random.normal(key, (m, k), dtype=dtype)
+    if init == "sphere":
+        return normalize_columns(g)
+    return g / math.sqrt(m)
+
+
+_COMPILES = {"count": 0}
+
+
+def compile_count() -> int:
+    """How many times a simulation program has been traced for compilation in this process.
+
+    A call with new learning rates (same lengths and static parameters) must not increase it.
+
+    Example:
+        >>> compile_count() >= 0
+        True
+    """
+    return _COMPILES["count"]
+
+
+@functools.lru_cache(maxsize=None)
+def _program(k, m, steps, record_every, rule, init, dtype, n_devices) -> Callable:
+    """Compiled ``f(etas[B], key_data[B, 2], tau) -> (spectra, mean_norm, final)`` for static params."""
+    update = rule_step(rule)
+    chunk = record_every if record_every is not None else steps
+    n_chunks = steps // chunk
+    remainder = steps - n_chunks * chunk
+
+    def measure(X):
+        return metrics.singular_spectrum(X), metrics.mean_norm(X)
+
+    def run_one(eta, key_data, tau):
+        X = initial_embeddings(jax.random.wrap_key_data(key_data), k, m, init=init, dtype=dtype)
+
+        def advance(X, n):
+            return jax.lax.fori_loop(0, n, lambda _, Z: update(Z, eta, tau), X)
+
+        def one_chunk(X, _):
+            X = advance(X, chunk)
+            return X, measure(X)
+
+        records = []
+        if record_every is not None:
+            records.append(jax.tree.map(lambda a: a[None], measure(X)))
+        X, recs = jax.lax.scan(one_chunk, X, None, length=n_chunks)
+        if record_every is not None:
+            records.append(recs)
+        else:  # only the final state is recorded
+            records.append(jax.tree.map(lambda a: a[-1:], recs))
+        if remainder:
+            X = advance(X, remainder)
+            records.append(jax.tree.map(lambda a: a[None], measure(X)))
+        spectra = jnp.concatenate([r[0] for r in records])
+        norms = jnp.concatenate([r[1] for r in records])
+        return spectra, norms, X
+
+    def batch(etas, key_data, tau):
+        _COMPILES["count"] += 1  # runs only while tracing
+        return jax.vmap(run_one, in_axes=(0, 0, None))(etas, key_data, tau)
+
+    return jax.jit(sharding.shard_batch(batch, 2, 1, n_devices))
+
+
+def _criterion(collapse_criterion) -> tuple[Callable, str]:
+    if collapse_criterion is None:
+        rel = metrics.DEFAULT_COLLAPSE_RTOL
+        return (lambda s: metrics.is_completely_collapsed(s, rel)), f"sigma_2 < {rel:g} * sigma_1 (default)"
+    if isinstance(collapse_criterion, numbers.Real) and not isinstance(collapse_criterion, bool):
+        rel = float(collapse_criterion)
+        if not 0 < rel < 1:
+            raise ValueError(f"collapse_criterion must be a relative tolerance in (0, 1) or a callable; got {rel!r}")
+        return (lambda s: metrics.is_completely_collapsed(s, rel)), f"sigma_2 < {rel:g} * sigma_1"
+    if callable(collapse_criterion):
+        return collapse_criterion, getattr(collapse_criterion, "__name__", repr(collapse_criterion))
+    raise ValueError(f"collapse_criterion must be None, a relative tolerance in (0, 1) or a callable; got {collapse_criterion!r}")
+
+
+def simulate_keys(k, etas, key_data, *, m, steps, rule, tau, record_every, dtype, init):
+    """Run a flat batch: ``etas[B]`` with raw keys ``key_data[B, 2]`` (uint32). Returns NumPy
+    ``(spectra[B, R, n], mean_norm[B, R], final[B, m, k])``. Arguments are assumed valid.
+
+    This is the engine behind :func:`simulate` and the threshold search (which derives one key per
+    trial with ``fold_in``); the batch is padded to a multiple of the device count and un-padded.
+    """
+    n_devices = sharding.device_count()
+    program = _program(k, m, steps, record_every, rule, init, dtype, n_devices)
+    B = len(etas)
+    padded = sharding.pad_batch(B, n_devices)
+    etas = np.asarray(etas, dtype=dtype)
+    key_data = np.asarray(key_data, dtype=np.uint32)
+    if padded != B:  # repeat the last run; its copies are dropped below
+        etas = np.concatenate([etas, np.repeat(etas[-1:], padded - B)])
+        key_data = np.concatenate([key_data, np.repeat(key_data[-1:], padded - B, axis=0)])
+    tau_value = np.asarray(1.0 if tau is None else tau, dtype=dtype)
+    spectra, norms, final = jax.device_get(program(etas, key_data, tau_value))
+    return spectra[:B], norms[:B], final[:B]
+
+
+def seed_key_data(seeds) -> np.ndarray:
+    """Raw key data ``[S, 2]`` of ``jax.random.key(seed)`` for every seed."""
+    return np.stack([np.asarray(jax.random.key_data(jax.random.key(int(s)))) for s in seeds])
+
+
+def simulate(
+    k: int,
+    lrs: Sequence[float],
+    *,
+    m: int = 100,
+    seeds: Sequence[int] = (0,),
+    steps: int = 1000,
+    rule: str = "paper",
+    tau: float | None = None,
+    record_every: int | None = None,
+    dtype: str = "float64",
+    init: str = "sphere",
+    collapse_criterion=None,
+) -> SimulationResult:
+    r"""Run the dynamics for every (learning rate, seed) pair and measure collapse.
+
+    Each run starts from :func:`initial_embeddings` with key ``jax.random.key(seed)`` and applies
+    ``steps`` updates of ``rule`` (:mod:`simulations.dynamics`). Complete collapse of the final state
+    is judged by ``collapse_criterion``: None for the default
+    :math:`\sigma_2 < 10^{-3}\sigma_1` (:func:`metrics.is_completely_collapsed`), a float for another
+    relative tolerance, or a callable ``spectrum[..., n] -> bool[...]``.
+
+    Args:
+        k: number of class embeddings, >= 2.
+        lrs: learning rates, finite, > 0 (traced: a new grid of the same length does not recompile).
+        m: embedding dimension, >= 1.
+        seeds: non-negative integer seeds, one trajectory each.
+        steps: number of updates, >= 1.
+        rule: ``paper``, ``autodiff`` or ``infonce``.
+        tau: temperature (``infonce`` only).
+        record_every: record spectra every this many steps (plus step 0 and the final step); None
+            records only the final state.
+        dtype: ``float64`` (default, needs ``jax_enable_x64``, which importing :mod:`simulations`
+            turns on) or ``float32``.
+        init: ``sphere`` or ``gaussian`` (see :data:`INITS`).
+        collapse_criterion: see above.
+
+    Returns:
+        :class:`SimulationResult` of NumPy arrays.
+
+    Raises:
+        ValueError: for any invalid argument, naming it.
+
+    Example (paper 001, Figure 3: collapse only at the large learning rate):
+        >>> r = simulate(5, [0.5, 6.0], m=10, seeds=(0, 1), steps=200)
+        >>> r.spectra.shape, r.collapsed.tolist(), bool(r.finite.all())
+        ((2, 2, 1, 5), [[False, False], [True, True]], True)
+    """
+    lrs_arr, seeds_arr = check_simulation_args(k, lrs, m, seeds, steps, record_every, rule, tau, dtype, init)
+    criterion, description = _criterion(collapse_criterion)
+    L, S = len(lrs_arr), len(seeds_arr)
+    etas = np.repeat(lrs_arr, S)
+    key_data = np.tile(seed_key_data(seeds_arr), (L, 1))
+    spectra, norms, final = simulate_keys(
+        k, etas, key_data, m=m, steps=steps, rule=rule, tau=tau, record_every=record_every,
+        dtype=dtype, init=init,
+    )
+    spectra = spectra.reshape(L, S, *spectra.shape[1:])
+    norms = norms.reshape(L, S, -1)
+    final = final.reshape(L, S, m, k)
+    finite = (
+        np.isfinite(final).all(axis=(-2, -1)) & np.isfinite(spectra).all(axis=(-2, -1)) & np.isfinite(norms).all(-1)
+    )
+    collapsed = np.asarray(criterion(spectra[..., -1, :]), dtype=bool) & finite
+    return SimulationResult(
+        spectra=spectra, mean_norm=norms, collapsed=collapsed, finite=finite, final=final,
+        record_steps=record_schedule(steps, record_every), lrs=lrs_arr, seeds=seeds_arr, k=k, m=m,
+        steps=steps, rule=rule, tau=None if tau is None else float(tau), dtype=dtype, init=init,
+        collapse_criterion=description,
+    )
+
+
+def one_step_mean_shift(k, etas, *, m=100, seeds=tuple(range(8)), rule="paper", tau=None, dtype="float64"):
+    r"""Measured one-step factor :math:`\|\mu^{(1)}\|/\|\mu^{(0)}\|` from the sphere initialisation.
+
+    Compare with :func:`theory.mean_shift_factor` (derived :math:`|1-\eta|/\sqrt{1+\eta^2/(k-1)}` for
+    the ``paper`` rule) and, for ``infonce``, with paper 004's :math:`(1-2\eta/\tau)^2`.
+
+    Args:
+        k, etas, m, seeds, rule, tau, dtype: as in :func:`simulate` (``etas`` = ``lrs``).
+
+    Returns:
+        ``[len(etas), len(seeds)]`` NumPy array of ratios.
+
+    Example (paper 001, Appendix D):
+        >>> r = one_step_mean_shift(30, [1.0], m=100, seeds=(0, 1))
+        >>> bool((r < 0.05).all())       # eta = 1 sends the unnormalised mean to 0
+        True
+    """
+    result = simulate(k, etas, m=m, seeds=seeds, steps=1, rule=rule, tau=tau, record_every=1, dtype=dtype)
+    return result.mean_norm[..., 1] / result.mean_norm[..., 0]
