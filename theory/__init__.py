@@ -1,8 +1,30 @@
 """Theorem 1 of the CLOP paper, derived: closed forms, symbolic derivations, calculators, errata.
 
-Knows nothing of the simulators. Public API: :func:`eta_max`, :func:`paper_eta_max`,
-:func:`mean_shift_factor`, :func:`expected_update_norm_sq`.
-"""
-from theory.bounds import eta_max, paper_eta_max, mean_shift_factor, expected_update_norm_sq
+Knows nothing of the simulators. Numeric calculators (numpy, imported eagerly): :func:`eta_max`,
+:func:`paper_eta_max`, :func:`mean_shift_factor`, :func:`expected_update_norm_sq`. Symbolic parts
+(sympy, imported on first use): :func:`derive` (:mod:`theory.derivation`), :func:`errata`
+(:mod:`theory.errata`), the printed claims (:mod:`theory.printed`) and Monte Carlo estimates
+(:mod:`theory.montecarlo`).
 
-__all__ = ["eta_max", "paper_eta_max", "mean_shift_factor", "expected_update_norm_sq"]
+Example:
+    >>> import theory
+    >>> theory.eta_max(30), theory.paper_eta_max(30) < theory.eta_max(30)
+    (2.0714285714285716, True)
+"""
+import importlib
+
+from theory.bounds import eta_max, expected_update_norm_sq, mean_shift_factor, paper_eta_max
+
+__all__ = ["eta_max", "paper_eta_max", "mean_shift_factor", "expected_update_norm_sq", "derive", "errata"]
+
+_LAZY = {"derive": ("theory.derivation", "derive"), "errata": ("theory.errata", "errata_as_dicts")}
+_SUBMODULES = {"derivation", "errata", "printed", "montecarlo", "bounds"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"theory.{name}")
+    raise AttributeError(f"module 'theory' has no attribute {name!r}")
