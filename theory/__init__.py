@@ -8,8 +8,8 @@ Knows nothing of the simulators. Numeric calculators (numpy, imported eagerly): 
 
 Example:
     >>> import theory
-    >>> theory.eta_max(30), theory.paper_eta_max(30) < theory.eta_max(30)
-    (2.0714285714285716, True)
+    >>> round(theory.eta_max(30), 6), theory.paper_eta_max(30) < theory.eta_max(30)
+    (2.071429, True)
 """
 import importlib
 
