@@ -1,0 +1,170 @@
+r"""Figure 3 (right) of paper 001: the largest non-collapsing learning rate against the Theorem 1 bound.
+
+For k from 3 to 100 class embeddings in :math:`\mathbb{R}^{100}`, :func:`simulations.collapse_threshold`
+finds the largest :math:`\eta` for which none of 5 consecutive trials (rule ``paper``) collapses
+completely within the step budget, bracketed and refined to a relative tolerance. The figure sets it
+(with its bracket) beside the derived bound :math:`\eta_{\max}(k) = 2(k-1)/(k-2)`
+(:func:`theory.eta_max`) and the closed form printed in Appendix D (:func:`theory.paper_eta_max`); a
+lower panel shows both as ratios to the derived bound. :func:`measured_threshold` is the cached
+threshold measurement that ``rules_thresholds`` and ``temperature`` reuse.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from figures import _common
+from figures.runner import add_caption, render
+
+NAME = "fig3_tightness"
+
+__all__ = ["NAME", "collapse_criterion", "parameters", "measured_threshold", "measured_thresholds", "plot_thresholds", "compute", "draw", "main"]
+
+#: Cache name shared by every figure that measures collapse thresholds (same parameters, one run).
+THRESHOLD_CACHE = "collapse_threshold"
+
+
+def collapse_criterion() -> str:
+    """The caption text of the simulators' complete-collapse criterion (:data:`simulations.metrics.DEFAULT_COLLAPSE_RTOL`).
+
+    Example:
+        >>> collapse_criterion()
+        'complete collapse = sigma_2 < 0.001 sigma_1'
+    """
+    from simulations.metrics import DEFAULT_COLLAPSE_RTOL
+
+    return f"complete collapse = sigma_2 < {DEFAULT_COLLAPSE_RTOL:g} sigma_1"
+
+
+def parameters(quick: bool = False) -> dict:
+    """The sweep behind the figure: k from 3 to 100, m=100, 5 trials (quick: 4 values of k, 2 trials).
+
+    Example:
+        >>> p = parameters()
+        >>> p["ks"][0], p["ks"][-1], p["m"], p["trials"], p["rule"]
+        (3, 100, 100, 5, 'paper')
+    """
+    if quick:
+        ks = [3, 5, 10, 30]
+        return {"ks": ks, "m": 100, "trials": 2, "steps": 1000, "rule": "paper", "tau": None, "seed": 0, "rtol": 1e-2}
+    ks = [3, 4, 5, 6, 7, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100]
+    return {"ks": ks, "m": 100, "trials": 5, "steps": 2000, "rule": "paper", "tau": None, "seed": 0, "rtol": 1e-3}
+
+
+def measured_threshold(out_dir, k: int, *, m: int, trials: int, steps: int, rule: str, tau, seed: int, rtol: float) -> dict:
+    r"""The empirical collapse threshold at one k, cached in ``out_dir/.cache`` by all its parameters.
+
+    The largest :math:`\eta` for which none of ``trials`` runs collapses completely within ``steps``
+    steps (:func:`simulations.collapse_threshold`; paper 001, Section 3.1, Figure 3 right).
+
+    Returns:
+        ``{"k", "threshold", "bracket": [lo, hi], "rule", "tau"}`` (JSON-able; a threshold that could
+        not be bracketed is whatever the simulator reports, e.g. ``"inf"``).
+    """
+    params = {"k": int(k), "m": m, "trials": trials, "steps": steps, "rule": rule, "tau": tau, "seed": seed, "rtol": rtol}
+
+    def compute() -> dict:
+        import simulations
+
+        result = simulations.collapse_threshold(
+            int(k), m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol
+        )
+        return {"k": int(k), "threshold": result.threshold, "bracket": list(result.bracket), "rule": rule, "tau": tau}
+
+    return _common.cached(out_dir, THRESHOLD_CACHE, params, compute)
+
+
+def measured_thresholds(out_dir, ks, **kwargs) -> dict:
+    """:func:`measured_threshold` over ``ks``, as arrays ``{"ks", "threshold", "bracket_lo", "bracket_hi"}``.
+
+    NaN stands for a threshold the simulator could not bracket.
+    """
+    rows = [measured_threshold(out_dir, k, **kwargs) for k in ks]
+    as_float = lambda v: float(v) if v not in (None, "nan") else float("nan")  # noqa: E731
+    return {
+        "ks": [int(k) for k in ks],
+        "threshold": [as_float(r["threshold"]) for r in rows],
+        "bracket_lo": [as_float(r["bracket"][0]) for r in rows],
+        "bracket_hi": [as_float(r["bracket"][1]) for r in rows],
+    }
+
+
+def compute(params: dict, out_dir=None) -> dict:
+    """Thresholds per k plus the derived and printed bounds at the same k."""
+    import theory
+
+    sweep = {key: params[key] for key in ("m", "trials", "steps", "rule", "tau", "seed", "rtol")}
+    data = measured_thresholds(out_dir, params["ks"], **sweep)
+    data["eta_max"] = np.asarray(theory.eta_max(params["ks"]), dtype=float)
+    data["paper_eta_max"] = np.asarray(theory.paper_eta_max(params["ks"]), dtype=float)
+    return data
+
+
+def plot_thresholds(ax, x, data: dict, *, label: str, color: str = "k", marker: str = "o") -> None:
+    """Draw measured thresholds at ``x``: bracketed ones with their bracket as error bar, and those with
+    no collapse found (bracket without a finite upper end) as upward triangles at the largest eta tried.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> fig, ax = plt.subplots()
+        >>> plot_thresholds(ax, [3, 5], {"threshold": [3.9, "inf"], "bracket_lo": [3.8, 8.0],
+        ...                              "bracket_hi": [4.0, "inf"]}, label="demo")
+        >>> len(ax.lines) >= 2
+        True
+        >>> plt.close(fig)
+    """
+    x = np.asarray(x, dtype=float)
+    t, lo, hi = (np.asarray([float(v) for v in data[key]], dtype=float) for key in ("threshold", "bracket_lo", "bracket_hi"))
+    found = np.isfinite(t) & np.isfinite(hi)
+    if found.any():
+        bars = np.nan_to_num(np.stack([t - lo, hi - t]).clip(min=0))[:, found]
+        ax.errorbar(x[found], t[found], yerr=bars, fmt=marker, color=color, ms=4, capsize=2, label=label)
+    open_ended = ~found & np.isfinite(lo)
+    if open_ended.any():
+        ax.plot(x[open_ended], lo[open_ended], "^", color=color, ms=6, mfc="none",
+                label=f"{label}: no collapse up to the largest $\\eta$ tried")
+
+
+def draw(data: dict, params: dict):
+    """Upper panel: threshold (bracket as error bar) and both bounds against k; lower: ratios to the derived bound."""
+    import matplotlib.pyplot as plt
+    import theory
+
+    ks = np.asarray(data["ks"])
+    dense = np.arange(max(3, ks.min()), ks.max() + 1)
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(6.4, 6.0), sharex=True, height_ratios=[3, 1.4], layout="constrained"
+    )
+    top.plot(dense, theory.eta_max(dense), color="C0", lw=1.8, label=r"derived bound $\eta_{\max}(k)=2(k-1)/(k-2)$")
+    top.plot(dense, theory.paper_eta_max(dense), color="C1", lw=1.4, ls="--", label=r"bound as printed in paper 001 (App. D)")
+    plot_thresholds(top, ks, data, label=f"largest non-collapsing $\\eta$ ({params['trials']} trials, bracket)")
+    top.set_ylabel(r"learning rate $\eta$")
+    top.set_title("Tightness of Theorem 1 (rule 'paper')")
+    top.legend(fontsize=8)
+    top.grid(True, alpha=0.3)
+    reference = np.asarray(data["eta_max"], dtype=float)
+    bottom.axhline(1.0, color="C0", lw=1.2)
+    bottom.plot(dense, theory.paper_eta_max(dense) / theory.eta_max(dense), color="C1", ls="--", lw=1.2)
+    bottom.plot(ks, np.asarray(data["threshold"], dtype=float) / reference, "o", color="k", ms=4)
+    bottom.set_ylabel(r"ratio to $\eta_{\max}(k)$")
+    bottom.set_xlabel(r"number of class embeddings $k$")
+    bottom.set_xscale("log")
+    bottom.set_xticks([3, 5, 10, 20, 30, 50, 100], labels=["3", "5", "10", "20", "30", "50", "100"])
+    bottom.grid(True, alpha=0.3)
+    add_caption(
+        fig,
+        f"Paper 001 Figure 3 (right). m={params['m']}, rule '{params['rule']}', {params['trials']} trials per learning rate "
+        f"(seed {params['seed']}), {params['steps']} steps; {collapse_criterion()}; threshold refined to "
+        f"relative tolerance {params['rtol']:g}; k = {', '.join(str(k) for k in params['ks'])}.",
+    )
+    return fig
+
+
+def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
+    """Regenerate ``fig3_tightness.{png,pdf,json}`` in ``out_dir`` (each threshold cached by its parameters).
+
+    Paper 001, Section 3.1, Figure 3 (right).
+    """
+    return render(out_dir, NAME, parameters(quick), lambda p: compute(p, out_dir), draw, formats)

@@ -1,0 +1,135 @@
+r"""InfoNCE temperature: one-step mean shift and collapse threshold against tau, beside paper 004's statements.
+
+Paper 004 (``004_1ce899bd4a367f4d.txt``, the temperature restatement of paper 001) states that after
+one gradient step the norm of the embedding mean scales by :math:`(1 - 2\eta/\tau)^2`, so the optimal
+learning rate is near :math:`\eta = \tau/2` (where the mean vanishes) and the mean stops shrinking at
+:math:`\eta = \tau` (where the factor returns to 1). Left: the measured one-step factor
+:math:`\|\mu^{(1)}\|/\|\mu^{(0)}\|` (:func:`simulations.one_step_mean_shift`, rule ``infonce``, k
+embeddings uniform on the sphere) against :math:`\eta/\tau` for several temperatures, with 004's
+curve and its square root. Right: the measured collapse threshold (rule ``infonce``, cached like
+Figure 3 right) against :math:`\tau`, with the lines :math:`\eta = \tau/2` and :math:`\eta = \tau`.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from figures.fig3_tightness import collapse_criterion, measured_thresholds, parameters as tightness_parameters, plot_thresholds
+from figures.runner import add_caption, render
+
+NAME = "temperature"
+
+__all__ = ["NAME", "parameters", "compute", "paper004_mean_factor", "draw", "main"]
+
+
+def parameters(quick: bool = False) -> dict:
+    """k=30 in R^100, 7 temperatures from 0.05 to 5 (quick: 3), eta/tau from 0.05 to 1.5; threshold sweep as Figure 3 right.
+
+    Example:
+        >>> p = parameters()
+        >>> p["k"], p["taus"][0], p["taus"][-1], p["rule"]
+        (30, 0.05, 5.0, 'infonce')
+    """
+    base = tightness_parameters(quick)
+    return {
+        "k": 30,
+        "rule": "infonce",
+        "taus": [0.1, 0.5, 2.0] if quick else [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0],
+        "eta_over_tau": np.round(np.arange(1, 16 if quick else 31) * (0.1 if quick else 0.05), 4).tolist(),
+        "shift_seeds": list(range(4 if quick else 16)),
+        **{key: base[key] for key in ("m", "trials", "steps", "seed", "rtol")},
+    }
+
+
+def paper004_mean_factor(eta, tau):
+    r"""Paper 004's one-step factor on the embedding mean's norm, as stated: :math:`(1 - 2\eta/\tau)^2`.
+
+    Args:
+        eta: learning rate(s) >= 0.
+        tau: temperature > 0.
+
+    Returns:
+        The factor (ndarray or float); 0 at the stated optimum :math:`\eta=\tau/2`, 1 at :math:`\eta=\tau`.
+
+    Example (paper 004, Section 3):
+        >>> paper004_mean_factor(0.25, 0.5), paper004_mean_factor(0.5, 0.5)
+        (0.0, 1.0)
+    """
+    value = (1.0 - 2.0 * np.asarray(eta, dtype=float) / float(tau)) ** 2
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def compute(params: dict, out_dir=None) -> dict:
+    """One-step factors ``[tau][eta][seed]`` and thresholds per tau (``{"taus", "eta_over_tau", "mean_shift", "thresholds"}``)."""
+    import simulations
+
+    ratios = np.asarray(params["eta_over_tau"], dtype=float)
+    shift = [
+        np.asarray(
+            simulations.one_step_mean_shift(
+                params["k"], ratios * tau, m=params["m"], seeds=tuple(params["shift_seeds"]), rule=params["rule"], tau=tau
+            )
+        )
+        for tau in params["taus"]
+    ]
+    sweep = {key: params[key] for key in ("m", "trials", "steps", "seed", "rtol")}
+    thresholds = [measured_thresholds(out_dir, [params["k"]], rule=params["rule"], tau=tau, **sweep) for tau in params["taus"]]
+    flat = {key: [row[key][0] for row in thresholds] for key in ("threshold", "bracket_lo", "bracket_hi")}
+    return {"taus": params["taus"], "eta_over_tau": ratios, "mean_shift": np.stack(shift), "thresholds": flat}
+
+
+def draw(data: dict, params: dict):
+    """Left: measured one-step factor vs eta/tau per tau with 004's curve; right: threshold vs tau."""
+    import matplotlib.pyplot as plt
+
+    taus = np.asarray(data["taus"], dtype=float)
+    x = np.asarray(data["eta_over_tau"], dtype=float)
+    shift = np.asarray(data["mean_shift"], dtype=float)  # [T, E, S]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.5, 4.6), layout="constrained")
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(taus)))
+    for colour, tau, factors in zip(colours, taus, shift):
+        mean, spread = np.nanmean(factors, axis=-1), np.nanstd(factors, axis=-1)
+        left.plot(x, mean, "o-", color=colour, ms=3, lw=1.2, label=rf"measured, $\tau={tau:g}$")
+        left.fill_between(x, mean - spread, mean + spread, color=colour, alpha=0.2, lw=0)
+    fine = np.linspace(0.0, x.max(), 301)
+    left.plot(fine, paper004_mean_factor(fine, 1.0), "k--", lw=1.6, label=r"paper 004: $(1-2\eta/\tau)^2$")
+    left.plot(fine, np.abs(1 - 2 * fine), "k:", lw=1.4, label=r"$|1-2\eta/\tau|$ (004's factor read for $\|\mu\|^2$)")
+    left.axvline(0.5, color="C3", lw=0.8, alpha=0.6)
+    left.text(0.51, 0.62, r"004: optimal $\eta\approx\tau/2$", color="C3", fontsize=8, transform=left.get_xaxis_transform())
+    left.set_ylim(0, 2.2)
+    left.set_xlabel(r"learning rate over temperature $\eta/\tau$")
+    left.set_ylabel(r"one-step mean factor $\|\mu^{(1)}\|/\|\mu^{(0)}\|$")
+    left.set_title(f"One InfoNCE step from the sphere (k={params['k']})")
+    left.legend(fontsize=7, loc="upper left", ncol=2)
+    left.grid(True, alpha=0.3)
+
+    fine_tau = np.geomspace(taus.min(), taus.max(), 100)
+    right.plot(fine_tau, fine_tau / 2, color="C3", lw=1.4, label=r"paper 004: optimal $\eta=\tau/2$")
+    right.plot(fine_tau, fine_tau, color="C1", lw=1.4, ls="--", label=r"004's factor returns to 1: $\eta=\tau$")
+    plot_thresholds(right, taus, data["thresholds"], label=f"largest non-collapsing $\\eta$ ({params['trials']} trials)")
+    right.set_xscale("log")
+    right.set_yscale("log")
+    right.set_xlabel(r"temperature $\tau$")
+    right.set_ylabel(r"learning rate $\eta$")
+    right.set_title(f"Collapse threshold of InfoNCE (k={params['k']})")
+    right.legend(fontsize=7.5, loc="upper left")
+    right.grid(True, which="both", alpha=0.3)
+    add_caption(
+        fig,
+        f"Paper 004 (Section 3) statements beside measurements. Rule 'infonce' (gradient of InfoNCE over merged class "
+        f"embeddings, positive = itself, through the normalisation, raw step), k={params['k']} embeddings in R^{params['m']} "
+        f"uniform on the sphere. Left: {len(params['shift_seeds'])} seeds per point (band: +-1 std). Right: "
+        f"{params['trials']} trials, {params['steps']} steps, {collapse_criterion()}, relative "
+        f"tolerance {params['rtol']:g}.",
+    )
+    return fig
+
+
+def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
+    """Regenerate ``temperature.{png,pdf,json}`` in ``out_dir`` (simulations cached by parameters).
+
+    Paper 004, Section 3 (temperature restatement of paper 001, Theorem 1).
+    """
+    return render(out_dir, NAME, parameters(quick), lambda p: compute(p, out_dir), draw, formats)

@@ -1,0 +1,98 @@
+"""The figures runner and ``clop-verify figures``: cache, --no-cache, skipped modules, bad input
+(one line, exit 2, nothing written)."""
+import io
+import json
+
+import pytest
+
+from clop_verify import cli
+from figures import _common, fig3_spectra, runner
+
+
+@pytest.fixture
+def counted_simulate(monkeypatch):
+    """Count calls of simulations.simulate (still running the real simulator)."""
+    import simulations
+
+    calls = []
+    real = simulations.simulate
+
+    def wrapper(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(simulations, "simulate", wrapper)
+    return calls
+
+
+def test_second_run_redraws_from_cache_and_no_cache_recomputes(tmp_path, counted_simulate):
+    log = io.StringIO()
+    first = runner.regenerate(["fig3_spectra"], tmp_path, quick=True, stream=log)
+    assert len(counted_simulate) == 1
+    data = json.loads((tmp_path / "fig3_spectra.json").read_text())["data"]
+    (tmp_path / "fig3_spectra.png").unlink()
+    second = runner.regenerate(["fig3_spectra"], tmp_path, quick=True, stream=log)
+    assert len(counted_simulate) == 1  # nothing recomputed
+    assert (tmp_path / "fig3_spectra.png").exists()  # but redrawn
+    assert json.loads((tmp_path / "fig3_spectra.json").read_text())["data"] == data
+    assert first.keys() == second.keys() == {"fig3_spectra"}
+    runner.regenerate(["fig3_spectra"], tmp_path, quick=True, use_cache=False, stream=log)
+    assert len(counted_simulate) == 2
+    assert _common.NO_CACHE is False  # restored after the run
+    lines = log.getvalue().splitlines()
+    assert any("recomputed" in line for line in lines) and any("from cache" in line for line in lines)
+
+
+def test_missing_module_is_skipped_with_a_message(tmp_path, monkeypatch):
+    real = runner.importlib.import_module
+
+    def fake(name):
+        if name == "figures.digits":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real(name)
+
+    monkeypatch.setattr(runner.importlib, "import_module", fake)
+    log = io.StringIO()
+    assert runner.regenerate(["digits"], tmp_path, stream=log) == {"digits": None}
+    assert "skipped" in log.getvalue()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_quick_single_figure_and_format(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["figures", "fig3_spectra", "--quick", "--out", str(out), "--format", "png"]) == 0
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["fig3_spectra.json", "fig3_spectra.png"]
+    assert "[1/1] fig3_spectra" in capsys.readouterr().err
+
+
+def run_cli(argv) -> int:
+    """``clop-verify`` exit status, whether argparse exits or ``main`` returns."""
+    try:
+        return cli.main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize(
+    "args, word",
+    [
+        (["fig9"], "figure names"),
+        (["fig3_spectra", "--format", "jpg"], "--format"),
+        (["fig3_spectra", "--format"], "--format"),  # argparse: expected at least one argument
+    ],
+)
+def test_cli_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, args, word):
+    out = tmp_path / "out"
+    assert run_cli(["figures", "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and word in err
+    assert not out.exists()
+
+
+def test_cli_out_that_is_a_file(tmp_path, capsys):
+    target = tmp_path / "afile"
+    target.write_text("keep")
+    assert run_cli(["figures", "fig3_spectra", "--out", str(target / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--out" in err
+    assert target.read_text() == "keep"
