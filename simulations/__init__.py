@@ -17,10 +17,14 @@ jax.config.update("jax_enable_x64", True)
 from simulations import metrics  # noqa: E402
 from simulations.dynamics import RULES, autodiff_step, infonce_step, paper_step, step  # noqa: E402
 from simulations.runner import SimulationResult, one_step_mean_shift, simulate  # noqa: E402
+from simulations.threshold import ThresholdResult, collapse_threshold, collapse_thresholds  # noqa: E402
 
 __all__ = [
     "RULES",
     "SimulationResult",
+    "ThresholdResult",
+    "collapse_threshold",
+    "collapse_thresholds",
     "autodiff_step",
     "infonce_step",
     "metrics",

@@ -25,6 +25,7 @@ __all__ = [
     "RULES",
     "step",
     "paper_step",
+    "paper_step_rows",
     "autodiff_step",
     "infonce_step",
     "normalize_columns",
@@ -102,6 +103,40 @@ def paper_step(X: jax.Array, eta) -> jax.Array:
     total = jnp.sum(X, axis=-1, keepdims=True)
     c = eta / (k - 1)
     return normalize_columns((1 + c) * X - c * total)
+
+
+def paper_step_rows(R: jax.Array, eta) -> jax.Array:
+    r"""The :func:`paper_step` update on the transposed ``[k, m]`` layout, in one fused pass (runner kernel).
+
+    With :math:`c = \eta/(k-1)`, :math:`S = \sum_j x_j` and :math:`y_i = (1+c)x_i - cS`, the new norms
+    come from inner products instead of a second pass over :math:`y`:
+
+    .. math:: \|y_i\|^2 = (1+c)^2\|x_i\|^2 - 2c(1+c)\,x_i^\top S + c^2\|S\|^2 ,
+
+    so :math:`x_i^{(1)} = \frac{1+c}{\|y_i\|}x_i - \frac{c}{\|y_i\|}S`. The actual
+    :math:`\|x_i\|^2` is used (not 1), so rounding drift of the norms does not accumulate. The
+    expansion cancels only when :math:`\|y_i\| \ll \eta`, i.e. near :math:`\eta = 1` on a
+    collapsed state. Rows (``[k, m]``, m contiguous) make both reductions cheap on CPU; the runner
+    uses this kernel for ``rule="paper"`` (about twice as fast as :func:`paper_step`), and the tests
+    check that both give the same trajectories.
+
+    Args:
+        R: ``[k, m]`` matrix whose *rows* are the unit class embeddings.
+        eta: learning rate.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> bool(jnp.allclose(paper_step_rows(jnp.eye(3), 0.5), paper_step(jnp.eye(3), 0.5).T))
+        True
+    """
+    k = R.shape[-2]
+    c = eta / (k - 1)
+    total = jnp.sum(R, axis=-2)
+    overlap = jnp.einsum("...km,...m->...k", R, total, precision=_HIGHEST)
+    own = jnp.sum(R * R, axis=-1)
+    total_sq = jnp.sum(total * total, axis=-1, keepdims=True)
+    inv = jax.lax.rsqrt((1 + c) ** 2 * own - 2 * c * (1 + c) * overlap + c * c * total_sq)
+    return ((1 + c) * inv)[..., None] * R - (c * inv)[..., None] * total[..., None, :]
 
 
 def mean_cosine_loss(X: jax.Array) -> jax.Array:
@@ -192,15 +227,23 @@ def infonce_step(X: jax.Array, eta, tau) -> jax.Array:
     return normalize_columns(X - eta * grad)
 
 
-def rule_step(rule: str) -> Callable:
-    """The step function of ``rule`` with the common signature ``f(X, eta, tau)``."""
-    if rule == "paper":
-        return lambda X, eta, tau: paper_step(X, eta)
-    if rule == "autodiff":
-        return lambda X, eta, tau: autodiff_step(X, eta)
-    if rule == "infonce":
-        return infonce_step
-    raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
+def rule_step(rule: str, *, rows: bool = False) -> Callable:
+    """The step function of ``rule`` with the common signature ``f(X, eta, tau)``.
+
+    With ``rows=True`` the function acts on the transposed ``[k, m]`` layout (the runner's state).
+    """
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
+    if rows and rule == "paper":
+        return lambda R, eta, tau: paper_step_rows(R, eta)
+    columns = {
+        "paper": lambda X, eta, tau: paper_step(X, eta),
+        "autodiff": lambda X, eta, tau: autodiff_step(X, eta),
+        "infonce": infonce_step,
+    }[rule]
+    if rows:
+        return lambda R, eta, tau: jnp.swapaxes(columns(jnp.swapaxes(R, -1, -2), eta, tau), -1, -2)
+    return columns
 
 
 def step(X: jax.Array, eta, *, rule: str = "paper", tau=None) -> jax.Array:

@@ -175,19 +175,19 @@ def compile_count() -> int:
 @functools.lru_cache(maxsize=None)
 def _program(k, m, steps, record_every, rule, init, dtype, n_devices) -> Callable:
     """Compiled ``f(etas[B], key_data[B, 2], tau) -> (spectra, mean_norm, final)`` for static params."""
-    update = rule_step(rule)
+    update = rule_step(rule, rows=True)  # state is [k, m]: rows are embeddings, m contiguous
     chunk = record_every if record_every is not None else steps
     n_chunks = steps // chunk
     remainder = steps - n_chunks * chunk
 
-    def measure(X):
-        return metrics.singular_spectrum(X), metrics.mean_norm(X)
+    def measure(R):
+        return metrics.singular_spectrum(R), jnp.linalg.norm(jnp.mean(R, axis=0))
 
     def run_one(eta, key_data, tau):
-        X = initial_embeddings(jax.random.wrap_key_data(key_data), k, m, init=init, dtype=dtype)
+        X = initial_embeddings(jax.random.wrap_key_data(key_data), k, m, init=init, dtype=dtype).T
 
         def advance(X, n):
-            return jax.lax.fori_loop(0, n, lambda _, Z: update(Z, eta, tau), X)
+            return jax.lax.fori_loop(0, n, lambda _, Z: update(Z, eta, tau), X, unroll=min(n, 2))
 
         def one_chunk(X, _):
             X = advance(X, chunk)
@@ -206,7 +206,7 @@ def _program(k, m, steps, record_every, rule, init, dtype, n_devices) -> Callabl
             records.append(jax.tree.map(lambda a: a[None], measure(X)))
         spectra = jnp.concatenate([r[0] for r in records])
         norms = jnp.concatenate([r[1] for r in records])
-        return spectra, norms, X
+        return spectra, norms, X.T
 
     def batch(etas, key_data, tau):
         _COMPILES["count"] += 1  # runs only while tracing

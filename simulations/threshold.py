@@ -1,0 +1,194 @@
+r"""Collapse-threshold search: the largest learning rate at which no trial collapses (paper 001, Figure 3 right).
+
+Definitions used here (collapse need not be monotone in the learning rate, so they are explicit):
+
+* An eta **passes** when all ``trials`` runs (trial t starts from key
+  ``jax.random.fold_in(jax.random.key(seed), t)``) end finite and not completely collapsed after
+  ``steps`` steps; it **fails** when any run collapses (:func:`simulations.metrics.is_completely_collapsed`)
+  or becomes non-finite (counted separately in ``evaluations``, never as a collapse).
+* Stage 1 evaluates the neutral grid :data:`NEUTRAL_GRID` (powers of :math:`\sqrt2` from 1/4 to 32;
+  it knows nothing of :func:`theory.eta_max`). ``hi`` = the smallest failing grid eta, ``lo`` = the
+  largest passing grid eta below it (0 if none).
+* Stage 2 repeatedly evaluates :data:`REFINE_POINTS` equally spaced etas strictly inside
+  ``(lo, hi)`` and moves ``hi`` to the smallest failing one and ``lo`` to the largest passing one
+  below it, until :math:`(hi - lo) \le \mathrm{rtol}\cdot hi`.
+* The **threshold** reported is the final ``lo``: the largest eta found to pass below the smallest eta
+  found to fail. Passing etas *above* a failing one are listed in ``passing_above`` and make
+  ``monotone`` False. If no grid eta fails, ``threshold`` is the largest grid eta and ``hi`` is inf.
+"""
+from __future__ import annotations
+
+import time
+from typing import NamedTuple, Sequence
+
+import jax
+import numpy as np
+
+from simulations import metrics
+from simulations.runner import check_simulation_args, simulate_keys
+
+__all__ = ["ThresholdResult", "NEUTRAL_GRID", "REFINE_POINTS", "collapse_threshold", "collapse_thresholds", "trial_key_data"]
+
+#: Stage-1 grid: 2^(j/2) for j = -4..10, i.e. 0.25, 0.354, ..., 32.
+NEUTRAL_GRID = tuple(float(2.0 ** (j / 2)) for j in range(-4, 11))
+#: Learning rates evaluated per refinement round (the bracket shrinks by a factor of up to 9 a round).
+REFINE_POINTS = 8
+
+
+class ThresholdResult(NamedTuple):
+    """Result of :func:`collapse_threshold`."""
+
+    k: int
+    threshold: float  #: largest passing eta below the smallest failing eta
+    bracket: tuple  #: (lo, hi): lo passes, hi fails; hi - lo <= rtol * hi (hi = inf if nothing failed)
+    m: int
+    trials: int
+    steps: int
+    rule: str
+    tau: float | None
+    seed: int
+    rtol: float
+    monotone: bool  #: False if some eta above ``hi`` passed
+    passing_above: tuple  #: etas that passed although a smaller eta failed
+    evaluations: tuple  #: (eta, n_collapsed, n_nonfinite) for every eta evaluated, in order
+    rounds: int  #: refinement rounds
+    seconds: float  #: wall time of the search (including compilation)
+
+    def as_dict(self) -> dict:
+        """Plain-dict form (for JSON)."""
+        return {
+            "k": self.k, "threshold": self.threshold, "bracket": list(self.bracket), "m": self.m,
+            "trials": self.trials, "steps": self.steps, "rule": self.rule, "tau": self.tau, "seed": self.seed,
+            "rtol": self.rtol, "monotone": self.monotone, "passing_above": list(self.passing_above),
+            "rounds": self.rounds, "seconds": self.seconds,
+            "evaluations": [list(e) for e in self.evaluations],
+        }
+
+
+def trial_key_data(seed: int, trials: int) -> np.ndarray:
+    """Raw key data ``[trials, 2]`` of ``fold_in(key(seed), t)`` for t = 0..trials-1."""
+    base = jax.random.key(seed)
+    return np.stack([np.asarray(jax.random.key_data(jax.random.fold_in(base, t))) for t in range(trials)])
+
+
+def _evaluate(k, etas, keys, *, m, steps, rule, tau, dtype):
+    """(n_collapsed, n_nonfinite) per eta over all trials."""
+    T = len(keys)
+    spectra, norms, final = simulate_keys(
+        k, np.repeat(np.asarray(etas, dtype=float), T), np.tile(keys, (len(etas), 1)), m=m, steps=steps,
+        rule=rule, tau=tau, record_every=None, dtype=dtype, init="sphere",
+    )
+    finite = np.isfinite(final).all(axis=(-2, -1)) & np.isfinite(spectra).all(axis=(-2, -1))
+    collapsed = np.asarray(metrics.is_completely_collapsed(spectra[:, -1, :])) & finite
+    return collapsed.reshape(len(etas), T).sum(1), (~finite).reshape(len(etas), T).sum(1)
+
+
+def _check_search_args(trials, seed, rtol):
+    if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
+        raise ValueError(f"trials must be an integer >= 1; got {trials!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32); got {seed!r}")
+    if not isinstance(rtol, (int, float)) or isinstance(rtol, bool) or not 0 < rtol < 1:
+        raise ValueError(f"rtol must be a real number in (0, 1); got {rtol!r}")
+
+
+def collapse_threshold(
+    k: int,
+    *,
+    m: int = 100,
+    trials: int = 5,
+    steps: int = 2000,
+    rule: str = "paper",
+    tau: float | None = None,
+    seed: int = 0,
+    rtol: float = 1e-3,
+    dtype: str = "float64",
+) -> ThresholdResult:
+    r"""Largest learning rate for which none of ``trials`` runs completely collapses within ``steps`` steps.
+
+    The paper's "maximum learning rate preventing collapse over 5 consecutive trials" (Figure 3,
+    right), to compare with :math:`\eta_{\max}(k) = 2(k-1)/(k-2)` of Theorem 1. The search is
+    bracketed from a neutral grid, not from the bound; see the module docstring for the exact
+    definition (and non-monotone cases).
+
+    Args:
+        k: number of class embeddings, >= 2.
+        m: embedding dimension.
+        trials: runs per learning rate (one key each, ``fold_in(key(seed), t)``).
+        steps: steps per run.
+        rule, tau: update rule and temperature, as in :func:`simulations.simulate`.
+        seed: base seed.
+        rtol: relative width of the final bracket, :math:`(hi - lo) \le \mathrm{rtol}\cdot hi`.
+        dtype: ``float64`` or ``float32``.
+
+    Returns:
+        :class:`ThresholdResult`.
+
+    Raises:
+        ValueError: for invalid arguments.
+
+    Example (paper 001, Figure 3 right, at toy size):
+        >>> r = collapse_threshold(3, m=5, trials=2, steps=100, rtol=0.05)
+        >>> r.bracket[0] == r.threshold < r.bracket[1], r.bracket[1] - r.bracket[0] <= 0.05 * r.bracket[1]
+        (True, True)
+    """
+    check_simulation_args(k, [1.0], m, [seed], steps, None, rule, tau, dtype, "sphere")
+    _check_search_args(trials, seed, rtol)
+    start = time.perf_counter()
+    keys = trial_key_data(seed, trials)
+    run = dict(m=m, steps=steps, rule=rule, tau=tau, dtype=dtype)
+    evaluations: list[tuple[float, int, int]] = []
+
+    def evaluate(etas):
+        n_col, n_nan = _evaluate(k, etas, keys, **run)
+        evaluations.extend((float(e), int(c), int(n)) for e, c, n in zip(etas, n_col, n_nan))
+        return np.asarray(etas, dtype=float), (n_col == 0) & (n_nan == 0)
+
+    etas, passed = evaluate(NEUTRAL_GRID)
+    rounds = 0
+    if passed.all():
+        lo, hi = float(etas[-1]), float("inf")
+    else:
+        hi = float(etas[~passed].min())
+        below = etas[passed & (etas < hi)]
+        lo = float(below.max()) if below.size else 0.0
+        while hi - lo > rtol * hi:
+            rounds += 1
+            points = lo + (hi - lo) * np.arange(1, REFINE_POINTS + 1) / (REFINE_POINTS + 1)
+            etas, passed = evaluate(points)
+            if (~passed).any():
+                hi = min(hi, float(etas[~passed].min()))
+            below = etas[passed & (etas < hi)]
+            if below.size:
+                lo = max(lo, float(below.max()))
+    hi_fail = hi
+    passing_above = tuple(sorted({e for e, c, n in evaluations if c == 0 and n == 0 and e > hi_fail}))
+    return ThresholdResult(
+        k=k, threshold=lo, bracket=(lo, hi), m=m, trials=trials, steps=steps, rule=rule,
+        tau=None if tau is None else float(tau), seed=seed, rtol=float(rtol), monotone=not passing_above,
+        passing_above=passing_above, evaluations=tuple(evaluations), rounds=rounds,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def collapse_thresholds(ks: Sequence[int], *, progress: bool | None = None, **kwargs) -> list[ThresholdResult]:
+    """:func:`collapse_threshold` for every k in ``ks`` (one compilation per k; small k is never padded).
+
+    Args:
+        ks: numbers of class embeddings.
+        progress: tqdm bar on stderr (None: only when stderr is a terminal).
+        **kwargs: passed to :func:`collapse_threshold`.
+
+    Example:
+        >>> [r.k for r in collapse_thresholds([3, 4], m=4, trials=1, steps=50, rtol=0.1)]
+        [3, 4]
+    """
+    from tqdm.auto import tqdm
+
+    ks = list(ks)
+    if not ks:
+        raise ValueError("ks must be a non-empty list of integers >= 2; got []")
+    for k in ks:  # validate everything before running anything
+        check_simulation_args(k, [1.0], kwargs.get("m", 100), [0], kwargs.get("steps", 2000), None,
+                              kwargs.get("rule", "paper"), kwargs.get("tau"), kwargs.get("dtype", "float64"), "sphere")
+    return [collapse_threshold(k, **kwargs) for k in tqdm(ks, desc="threshold", unit="k", disable=None if progress is None else not progress)]
