@@ -144,6 +144,7 @@ def initial_embeddings(key, k: int, m: int, *, init: str = "sphere", dtype="floa
 
     ``sphere``: :math:`x_i = g_i/\|g_i\|`, :math:`g_i \sim N(0, I_m)` i.i.d. (uniform on the sphere,
     the setting of Theorem 1). ``gaussian``: :math:`x_i \sim N(0, I_m/m)`, unnormalised (Figure 4).
+    The Gaussian draw is made in float32 for every dtype (so both dtypes start from the same point).
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -151,7 +152,9 @@ def initial_embeddings(key, k: int, m: int, *, init: str = "sphere", dtype="floa
         >>> X.shape, bool(jnp.allclose(jnp.linalg.norm(X, axis=0), 1.0))
         ((5, 3), True)
     """
-    g = jax.random.normal(key, (m, k), dtype=dtype)
+    # Drawn in float32 and then cast, so float32 and float64 runs of one seed start from the same
+    # embeddings (up to the final normalisation in the run's dtype) and can be compared.
+    g = jax.random.normal(key, (m, k), dtype=jnp.float32).astype(dtype)
     if init == "sphere":
         return normalize_columns(g)
     return g / math.sqrt(m)
