@@ -1,0 +1,406 @@
+"""The synthetic 3-D experiment of paper 001 (Section 4, Figure 5, Appendix B Table 5) and its ablations.
+
+**Data** (:func:`make_synthetic_data`): ``n = 500`` points in :math:`\\mathbb R^3`, three classes of
+sizes 167/167/166 (sample i has class i mod 3). Class c has a direction :math:`u_c`, uniform on the
+unit sphere and drawn per seed; a sample is :math:`x = t\\,u_c + \\xi` with
+:math:`t\\sim U(-1, 1)` and :math:`\\xi\\sim\\mathcal N(0, 0.05\\,I_3)` (variance 0.05): each class lies
+on its own line through the origin (paper 002, Section 3: "three distinct rank-1 linear subspaces",
+points of one class may point in opposite directions). A random 10% (50 samples) are labelled.
+
+**Augmentation** (:func:`augment_synthetic`): :math:`x' = s\\,x + \\xi'`, :math:`s = \\pm1` with
+probability 1/2 each, :math:`\\xi'\\sim\\mathcal N(0, 0.05\\,I_3)` (paper 001, Section 4).
+
+**Network**: 3 dense layers 3 -> 64 -> 64 -> 3, batch norm (training mode, batch statistics) and ReLU
+after the two hidden layers (:mod:`simulations.training`). **Training**: full batch (both views of
+all 500 samples, 1000 rows through the network), Adam, learning rate 1e-2, 500 steps, temperature
+0.5; CLOP adds :math:`\\lambda\\sum_{i\\in S}(1 - \\cos(z_i, c_{y_i}))` over the 50 labelled samples
+(averaged over the two views) with orthonormal prototypes. These choices are ours: the papers give
+none of them. **Evaluation**: the clean inputs go through the network (batch statistics of the 500
+clean inputs), outputs are L2-normalised (the space the cosine losses and CLOP measure), a 5-nearest
+-neighbour classifier is fitted on the 50 labelled and tested on the 450 others; the effective rank
+(Roy & Vetterli) of the normalised outputs is reported beside it. Seeds are
+``fold_in(key(base_seed), trial)``; every run is vmapped over seeds and over :math:`\\lambda`
+(CLOP off is :math:`\\lambda = 0`) and learning rate, so one compilation serves a whole table.
+"""
+from __future__ import annotations
+
+import time
+from typing import NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simulations.training import (
+    LOSSES,
+    PROTOTYPES,
+    effective_rank,
+    init_mlp,
+    knn_accuracy,
+    make_prototypes,
+    mlp_apply,
+    train_contrastive,
+)
+from simulations.losses import SIMILARITIES, normalize, orthonormal_prototypes
+
+__all__ = [
+    "SyntheticConfig",
+    "PAPER_TABLE5",
+    "TABLE5_LOSSES",
+    "make_synthetic_data",
+    "augment_synthetic",
+    "run_synthetic",
+    "synthetic_table",
+    "lr_sweep",
+    "ablation_table",
+]
+
+#: KNN accuracies printed in paper 001, Appendix B, Table 5 (without, with CLOP).
+PAPER_TABLE5 = {
+    "infonce": {"without": 0.6891, "with": 0.9989},
+    "dcl": {"without": 0.8856, "with": 1.0},
+    "vicreg": {"without": 0.9864, "with": 0.9996},
+    "barlow_twins": {"without": 0.8250, "with": 1.0},
+}
+
+#: The four losses of Table 5.
+TABLE5_LOSSES = tuple(PAPER_TABLE5)
+
+
+class SyntheticConfig(NamedTuple):
+    """Every setting of the synthetic experiment (defaults as documented in the module docstring)."""
+
+    n: int = 500
+    num_classes: int = 3
+    dim: int = 3
+    directions: str = "orthonormal"
+    positions: str = "sign"
+    noise_var: float = 0.05
+    aug_noise_var: float = 0.05
+    flip_prob: float = 0.5
+    hidden: int = 64
+    label_fraction: float = 0.1
+    steps: int = 300
+    batch_size: int | None = 256
+    learning_rate: float = 1e-2
+    optimizer: str = "adam"
+    tau: float = 0.5
+    knn_k: int = 5
+    base_seed: int = 0
+    dtype: str = "float32"
+
+    def validate(self) -> "SyntheticConfig":
+        """Raise ValueError naming the first bad field; return self."""
+        if self.n < 2 * self.num_classes:
+            raise ValueError(f"n must be >= 2 * num_classes; got {self.n}")
+        if self.num_classes < 2 or self.num_classes > self.dim:
+            raise ValueError(f"num_classes must be in [2, dim]; got {self.num_classes}")
+        if not 0 < self.label_fraction < 1:
+            raise ValueError(f"label_fraction must be in (0, 1); got {self.label_fraction}")
+        if round(self.label_fraction * self.n) < self.knn_k:
+            raise ValueError(f"label_fraction * n must be >= knn_k={self.knn_k}; got {self.label_fraction * self.n}")
+        if self.directions not in ("orthonormal", "random"):
+            raise ValueError(f"directions must be orthonormal or random; got {self.directions!r}")
+        if self.positions not in ("sign", "uniform"):
+            raise ValueError(f"positions must be sign or uniform; got {self.positions!r}")
+        if self.steps < 1:
+            raise ValueError(f"steps must be >= 1; got {self.steps}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0; got {self.learning_rate}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be adam or sgd; got {self.optimizer!r}")
+        return self
+
+
+def make_synthetic_data(key: jax.Array, config: SyntheticConfig = SyntheticConfig()):
+    r"""Points on ``num_classes`` random lines through the origin plus Gaussian noise, with a labelled mask.
+
+    .. math:: x_i = t_i\,u_{y_i} + \xi_i,\quad t_i\sim U(-1,1),\quad \xi_i\sim\mathcal N(0,\sigma^2 I),
+        \quad y_i = i \bmod k
+
+    Args:
+        key: data key.
+        config: sizes and noise variance :math:`\sigma^2`.
+
+    Returns:
+        ``(x, y, labelled)``: ``(n, dim)`` inputs, ``(n,)`` labels, ``(n,)`` booleans (exactly
+        ``round(label_fraction * n)`` true).
+
+    Example:
+        >>> import jax
+        >>> x, y, lab = make_synthetic_data(jax.random.key(0))
+        >>> x.shape, int(y.max()), int(lab.sum())
+        ((500, 3), 2, 50)
+    """
+    dtype = jnp.dtype(config.dtype)
+    kd, kt, kn, kl = jax.random.split(key, 4)
+    if config.directions == "orthonormal":
+        directions = orthonormal_prototypes(kd, config.num_classes, config.dim).astype(dtype)
+    else:
+        directions = normalize(jax.random.normal(kd, (config.num_classes, config.dim), dtype))
+    y = jnp.arange(config.n) % config.num_classes
+    if config.positions == "sign":
+        t = jnp.where(jax.random.bernoulli(kt, 0.5, (config.n, 1)), -1.0, 1.0).astype(dtype)
+    else:
+        t = jax.random.uniform(kt, (config.n, 1), dtype, -1.0, 1.0)
+    noise = jnp.sqrt(jnp.asarray(config.noise_var, dtype)) * jax.random.normal(kn, (config.n, config.dim), dtype)
+    x = t * directions[y] + noise
+    n_lab = round(config.label_fraction * config.n)
+    labelled = jnp.zeros(config.n, bool).at[jax.random.permutation(kl, config.n)[:n_lab]].set(True)
+    return x, y, labelled
+
+
+def augment_synthetic(key: jax.Array, x: jax.Array, noise_var: float = 0.05, flip_prob: float = 0.5) -> jax.Array:
+    r"""Random sign flip and additive Gaussian noise: :math:`x' = s\,x + \xi`, :math:`P(s=-1) = p`.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> v = augment_synthetic(jax.random.key(0), jnp.ones((1000, 3)), noise_var=0.0)
+        >>> bool(jnp.all(jnp.abs(v) == 1.0)), 0.4 < float((v[:, 0] < 0).mean()) < 0.6
+        (True, True)
+    """
+    ks, kn = jax.random.split(key)
+    sign = jnp.where(jax.random.bernoulli(ks, flip_prob, (x.shape[0], 1)), -1.0, 1.0).astype(x.dtype)
+    noise = jnp.sqrt(jnp.asarray(noise_var, x.dtype)) * jax.random.normal(kn, x.shape, x.dtype)
+    return sign * x + noise
+
+
+def _trial(trial_key, learning_rate, lam, *, loss, config, prototypes, similarity):
+    """One seed: data, network, prototypes, training, evaluation."""
+    dtype = jnp.dtype(config.dtype)
+    k_data, k_net, k_proto, k_train = jax.random.split(trial_key, 4)
+    x, y, labelled = make_synthetic_data(k_data, config)
+    net = init_mlp(k_net, (config.dim, config.hidden, config.hidden, config.dim), dtype)
+    protos = make_prototypes(prototypes, k_proto, config.num_classes, config.dim, dtype)
+    aug = lambda k, xb: augment_synthetic(k, xb, config.aug_noise_var, config.flip_prob)  # noqa: E731
+    net, history = train_contrastive(
+        k_train, net, x, jnp.where(labelled, y, -1), aug, protos,
+        learning_rate.astype(dtype), lam.astype(dtype),
+        loss=loss, steps=config.steps, tau=config.tau, optimizer=config.optimizer, similarity=similarity,
+        batch_size=config.batch_size,
+    )
+    z = normalize(mlp_apply(net, x))
+    z = jnp.where(jnp.isfinite(z), z, 0.0)  # a diverged run counts as collapsed, not as NaN
+    acc = knn_accuracy(z, y, labelled, config.num_classes, config.knn_k)
+    return acc, effective_rank(z), z, y, history[-1]
+
+
+def run_synthetic(
+    loss: str,
+    lams: Sequence[float],
+    seeds: int = 10,
+    config: SyntheticConfig = SyntheticConfig(),
+    *,
+    prototypes: str = "orthonormal",
+    similarity: str = "cosine",
+    learning_rates: Sequence[float] | None = None,
+) -> dict:
+    r"""Train ``seeds`` networks for each (learning rate, :math:`\lambda`) pair with one compiled, vmapped call.
+
+    Args:
+        loss: one of :data:`simulations.training.LOSSES`.
+        lams: CLOP weights (0 = CLOP off).
+        seeds: number of trials (trial t uses ``fold_in(key(config.base_seed), t)``).
+        config: experiment settings.
+        prototypes: ``orthonormal``, ``etf`` or ``random``.
+        similarity: CLOP similarity (cosine, euclidean, manhattan).
+        learning_rates: grid of learning rates (default ``[config.learning_rate]``).
+
+    Returns:
+        dict of numpy arrays indexed ``[lr, lam, seed]``: ``accuracy``, ``effective_rank``,
+        ``final_loss``; ``embeddings`` ``[lr, lam, seed, n, dim]`` and ``labels`` ``[seed, n]``;
+        plus ``seconds`` (wall time).
+
+    Raises:
+        ValueError: bad loss, prototypes, similarity, seeds or config.
+
+    Example:
+        >>> r = run_synthetic("infonce", [0.0, 1.0], seeds=2, config=SyntheticConfig(n=60, steps=3))
+        >>> r["accuracy"].shape, r["embeddings"].shape
+        ((1, 2, 2), (1, 2, 2, 60, 3))
+    """
+    config.validate()
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    if prototypes not in PROTOTYPES:
+        raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {prototypes!r}")
+    if similarity not in SIMILARITIES:
+        raise ValueError(f"similarity must be one of {', '.join(SIMILARITIES)}; got {similarity!r}")
+    if seeds < 1:
+        raise ValueError(f"seeds must be >= 1; got {seeds}")
+    lrs = np.asarray([config.learning_rate] if learning_rates is None else learning_rates, float)
+    lams_arr = np.asarray(lams, float)
+    if np.any(lrs <= 0) or np.any(lams_arr < 0):
+        raise ValueError("learning rates must be > 0 and lambdas >= 0")
+    start = time.perf_counter()
+    out = _run_grid(loss, prototypes, similarity, config, seeds, lrs, lams_arr)
+    acc, erank, z, y, final = jax.device_get(out)
+    shape = (len(lrs), len(lams_arr), seeds)
+    return {
+        "accuracy": np.asarray(acc).reshape(shape),
+        "effective_rank": np.asarray(erank).reshape(shape),
+        "final_loss": np.asarray(final).reshape(shape),
+        "embeddings": np.asarray(z).reshape(shape + z.shape[-2:]),
+        "labels": np.asarray(y).reshape(shape + y.shape[-1:])[0, 0],
+        "learning_rates": lrs,
+        "lams": lams_arr,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def _run_grid(loss, prototypes, similarity, config, seeds, lrs, lams):
+    grid_lr, grid_lam = (a.ravel() for a in np.meshgrid(lrs, lams, indexing="ij"))
+    return _compiled(loss, prototypes, similarity, config, seeds)(jnp.asarray(grid_lr), jnp.asarray(grid_lam))
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(loss, prototypes, similarity, config, seeds):
+    """jit(vmap over (lr, lam) grid of vmap over seeds), cached per static settings."""
+    key = (loss, prototypes, similarity, config, seeds)
+    if key not in _COMPILED:
+        trial = lambda k, lr, lam: _trial(  # noqa: E731
+            k, lr, lam, loss=loss, config=config, prototypes=prototypes, similarity=similarity
+        )
+        keys = jax.vmap(lambda t: jax.random.fold_in(jax.random.key(config.base_seed), t))(jnp.arange(seeds))
+        over_seeds = jax.vmap(trial, in_axes=(0, None, None))
+        over_grid = jax.vmap(lambda lr, lam: over_seeds(keys, lr, lam))
+        _COMPILED[key] = jax.jit(over_grid)
+    return _COMPILED[key]
+
+
+def _summary(loss, clop, prototypes, lam, similarity, acc, erank, extra=None) -> dict:
+    row = {
+        "loss": loss,
+        "clop": bool(clop),
+        "prototypes": prototypes if clop else None,
+        "lambda": float(lam) if clop else 0.0,
+        "similarity": similarity if clop else None,
+        "accuracy_mean": float(np.mean(acc)),
+        "accuracy_std": float(np.std(acc)),
+        "effective_rank_mean": float(np.mean(erank)),
+        "effective_rank_std": float(np.std(erank)),
+        "seeds": int(np.size(acc)),
+    }
+    row.update(extra or {})
+    return row
+
+
+def _progress(iterable, desc):
+    from tqdm import tqdm
+
+    return tqdm(iterable, desc=desc, disable=None, leave=False)
+
+
+def synthetic_table(
+    losses: Sequence[str] = TABLE5_LOSSES,
+    clop: Sequence[bool] = (False, True),
+    seeds: int = 10,
+    config: SyntheticConfig = SyntheticConfig(),
+    *,
+    prototypes: str = "orthonormal",
+    lam: float = 1.0,
+    similarity: str = "cosine",
+    keep_embeddings: bool = False,
+) -> dict:
+    """The Table 5 experiment: KNN accuracy and effective rank per loss, with and without CLOP.
+
+    Returns:
+        ``{"results": [row, ...], "config": {...}, "seconds": float}``; each row has ``loss``,
+        ``clop``, ``prototypes``, ``lambda``, ``similarity``, ``accuracy_mean``/``_std``,
+        ``effective_rank_mean``/``_std``, ``seeds``, ``accuracies`` (per seed) and, for the losses of
+        Table 5, ``paper_accuracy``; with ``keep_embeddings`` also ``embeddings`` of seed 0 and ``labels``.
+
+    Example:
+        >>> t = synthetic_table(["infonce"], seeds=2, config=SyntheticConfig(n=60, steps=3))
+        >>> [(r["loss"], r["clop"], r["seeds"]) for r in t["results"]]
+        [('infonce', False, 2), ('infonce', True, 2)]
+    """
+    if not clop:
+        raise ValueError("clop must name at least one of on/off")
+    if lam <= 0:
+        raise ValueError(f"lambda must be > 0; got {lam}")
+    start = time.perf_counter()
+    lams = [lam if c else 0.0 for c in clop]
+    rows = []
+    for loss in _progress(losses, "synthetic"):
+        r = run_synthetic(loss, lams, seeds, config, prototypes=prototypes, similarity=similarity)
+        for j, c in enumerate(clop):
+            extra = {"accuracies": r["accuracy"][0, j].tolist(), "seconds": r["seconds"] / len(clop)}
+            if loss in PAPER_TABLE5:
+                extra["paper_accuracy"] = PAPER_TABLE5[loss]["with" if c else "without"]
+            if keep_embeddings:
+                extra["embeddings"] = r["embeddings"][0, j, 0].tolist()
+                extra["labels"] = r["labels"][0].tolist()
+            rows.append(_summary(loss, c, prototypes, lam, similarity, r["accuracy"][0, j], r["effective_rank"][0, j], extra))
+    return {"results": rows, "config": config._asdict(), "seconds": time.perf_counter() - start}
+
+
+def lr_sweep(
+    learning_rates: Sequence[float] = tuple(np.logspace(-3, 1, 9)),
+    seeds: int = 5,
+    config: SyntheticConfig = SyntheticConfig(optimizer="sgd"),
+    *,
+    loss: str = "infonce",
+    lam: float = 1.0,
+    prototypes: str = "orthonormal",
+) -> dict:
+    """Accuracy and effective rank against learning rate, with and without CLOP (learning-rate robustness).
+
+    Default: InfoNCE, SGD with momentum 0.9, 9 learning rates log-spaced over [1e-3, 10], 5 seeds.
+
+    Returns:
+        ``{"learning_rates": [...], "results": [row per (clop, lr)], "config": {...}, "seconds"}``.
+
+    Example:
+        >>> s = lr_sweep([0.01, 1.0], seeds=2, config=SyntheticConfig(n=60, steps=3, optimizer="sgd"))
+        >>> len(s["results"])
+        4
+    """
+    start = time.perf_counter()
+    r = run_synthetic(loss, [0.0, lam], seeds, config, prototypes=prototypes, learning_rates=learning_rates)
+    rows = []
+    for j, clop in enumerate((False, True)):
+        for i, lr in enumerate(r["learning_rates"]):
+            extra = {"learning_rate": float(lr), "accuracies": r["accuracy"][i, j].tolist()}
+            rows.append(_summary(loss, clop, prototypes, lam, "cosine", r["accuracy"][i, j], r["effective_rank"][i, j], extra))
+    return {
+        "learning_rates": [float(v) for v in r["learning_rates"]],
+        "results": rows,
+        "config": config._asdict(),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def ablation_table(
+    seeds: int = 10,
+    config: SyntheticConfig = SyntheticConfig(),
+    *,
+    loss: str = "infonce",
+    lams: Sequence[float] = (0.1, 0.5, 1.0, 1.5),
+) -> dict:
+    """CLOP ablations on the synthetic data: prototype kind, lambda and similarity (paper 001 Tables 1-2).
+
+    Returns:
+        ``{"prototypes": [rows], "lambda": [rows], "similarity": [rows], "seconds"}``, rows as in
+        :func:`synthetic_table`.
+
+    Example:
+        >>> a = ablation_table(seeds=1, config=SyntheticConfig(n=60, steps=2), lams=(1.0,))
+        >>> len(a["prototypes"]), len(a["lambda"]), len(a["similarity"])
+        (3, 1, 3)
+    """
+    start = time.perf_counter()
+    out: dict = {"prototypes": [], "lambda": [], "similarity": []}
+    for kind in PROTOTYPES:
+        r = run_synthetic(loss, [1.0], seeds, config, prototypes=kind)
+        out["prototypes"].append(_summary(loss, True, kind, 1.0, "cosine", r["accuracy"][0, 0], r["effective_rank"][0, 0]))
+    r = run_synthetic(loss, list(lams), seeds, config)
+    for j, lam in enumerate(lams):
+        out["lambda"].append(_summary(loss, True, "orthonormal", lam, "cosine", r["accuracy"][0, j], r["effective_rank"][0, j]))
+    for sim in SIMILARITIES:
+        r = run_synthetic(loss, [1.0], seeds, config, similarity=sim)
+        out["similarity"].append(_summary(loss, True, "orthonormal", 1.0, sim, r["accuracy"][0, 0], r["effective_rank"][0, 0]))
+    out["seconds"] = time.perf_counter() - start
+    return out

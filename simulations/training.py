@@ -1,0 +1,305 @@
+"""Shared training and evaluation code of the CLOP experiments: MLP encoder, SimCLR-style loop, KNN, rank.
+
+The encoder is a feed-forward network whose hidden layers are ``Linear -> BatchNorm -> ReLU`` with
+batch norm in training mode (statistics of the current batch, computed functionally, no running
+averages) and a final linear layer. :func:`train_contrastive` runs the SimCLR recipe (two augmented
+views per sample, one contrastive loss on the pair, plus the CLOP term of paper 001 Eq. 4 on the
+labelled samples) with ``lax.scan``; learning rate and :math:`\\lambda` are traced, so a run can be
+vmapped over seeds, learning rates and CLOP on/off (:math:`\\lambda = 0`) with one compilation.
+:func:`knn_accuracy` and :func:`effective_rank` are the evaluation metrics.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from simulations import losses
+from simulations.optim import apply_updates, make_optimizer
+
+__all__ = [
+    "LOSSES",
+    "Layer",
+    "init_mlp",
+    "mlp_apply",
+    "batch_norm",
+    "contrastive_loss",
+    "make_prototypes",
+    "PROTOTYPES",
+    "train_contrastive",
+    "knn_predict",
+    "knn_accuracy",
+    "effective_rank",
+]
+
+#: Contrastive losses the experiments accept (names of functions in :mod:`simulations.losses`).
+LOSSES = ("infonce", "dcl", "vicreg", "barlow_twins", "supcon")
+
+#: Prototype kinds of the CLOP term.
+PROTOTYPES = ("orthonormal", "etf", "random")
+
+
+class Layer(NamedTuple):
+    """One dense layer with batch-norm scale and shift (unused on the output layer)."""
+
+    w: jax.Array
+    b: jax.Array
+    gamma: jax.Array
+    beta: jax.Array
+
+
+def init_mlp(key: jax.Array, sizes: tuple[int, ...], dtype=jnp.float32) -> tuple[Layer, ...]:
+    r"""He-initialised layers for widths ``sizes = (d_in, h_1, ..., d_out)``.
+
+    :math:`W \sim \mathcal N(0, 2/d_{in})`, biases 0, batch-norm scale 1 and shift 0.
+
+    Example:
+        >>> import jax
+        >>> [l.w.shape for l in init_mlp(jax.random.key(0), (3, 8, 8, 3))]
+        [(3, 8), (8, 8), (8, 3)]
+    """
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w = jax.random.normal(jax.random.fold_in(key, i), (a, b), dtype) * jnp.sqrt(2.0 / a).astype(dtype)
+        layers.append(Layer(w, jnp.zeros(b, dtype), jnp.ones(b, dtype), jnp.zeros(b, dtype)))
+    return tuple(layers)
+
+
+def batch_norm(h: jax.Array, gamma: jax.Array, beta: jax.Array, eps: float = 1e-5) -> jax.Array:
+    r"""Batch normalisation in training mode (Ioffe & Szegedy, 2015).
+
+    .. math:: \mathrm{BN}(h) = \gamma\,\frac{h - \mathrm{mean}_B(h)}{\sqrt{\mathrm{Var}_B(h) + \epsilon}} + \beta
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> out = batch_norm(jnp.array([[1.0], [3.0]]), jnp.ones(1), jnp.zeros(1), eps=0.0)
+        >>> out.ravel().tolist()
+        [-1.0, 1.0]
+    """
+    mean = jnp.mean(h, axis=0)
+    var = jnp.var(h, axis=0)
+    return gamma * (h - mean) / jnp.sqrt(var + eps) + beta
+
+
+def mlp_apply(layers: tuple[Layer, ...], x: jax.Array) -> jax.Array:
+    r"""Apply the encoder: ``ReLU(BN(x W + b))`` for each hidden layer, then a linear output layer.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> mlp_apply(init_mlp(jax.random.key(0), (3, 8, 2)), jnp.ones((5, 3))).shape
+        (5, 2)
+    """
+    h = x
+    for layer in layers[:-1]:
+        h = jax.nn.relu(batch_norm(h @ layer.w + layer.b, layer.gamma, layer.beta))
+    last = layers[-1]
+    return h @ last.w + last.b
+
+
+def contrastive_loss(name: str, z1: jax.Array, z2: jax.Array, labels: jax.Array, tau) -> jax.Array:
+    r"""The loss ``name`` on a pair of views (``labels`` are only used by SupCon).
+
+    For SupCon, rows with a negative label are unlabelled: each gets a class of its own shared with
+    its other view, so its term is the InfoNCE term (semi-supervised SupCon).
+
+    Raises:
+        ValueError: unknown loss.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> z = jnp.eye(2)
+        >>> bool(jnp.isclose(contrastive_loss("supcon", z, z, -jnp.ones(2, int), 1.0),
+        ...                  contrastive_loss("infonce", z, z, None, 1.0)))
+        True
+    """
+    if name == "infonce":
+        return losses.infonce(z1, z2, tau)
+    if name == "dcl":
+        return losses.dcl(z1, z2, tau)
+    if name == "vicreg":
+        return losses.vicreg(z1, z2)
+    if name == "barlow_twins":
+        return losses.barlow_twins(z1, z2)
+    if name == "supcon":
+        n = z1.shape[0]
+        k = jnp.max(labels) + 1
+        own = jnp.where(labels >= 0, labels, k + jnp.arange(n))
+        return losses.supcon(jnp.concatenate([z1, z2]), jnp.concatenate([own, own]), tau)
+    raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {name!r}")
+
+
+def make_prototypes(kind: str, key: jax.Array, k: int, d: int, dtype=jnp.float32) -> jax.Array:
+    """Prototypes of the given kind (``orthonormal``, ``etf`` with a random rotation, or ``random``).
+
+    Raises:
+        ValueError: unknown kind.
+
+    Example:
+        >>> import jax
+        >>> make_prototypes("etf", jax.random.key(0), 3, 4).shape
+        (3, 4)
+    """
+    if kind == "orthonormal":
+        c = losses.orthonormal_prototypes(key, k, d)
+    elif kind == "etf":
+        c = losses.etf_prototypes(k, d, key=key)
+    elif kind == "random":
+        c = losses.random_prototypes(key, k, d)
+    else:
+        raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {kind!r}")
+    return c.astype(dtype)
+
+
+def train_contrastive(
+    key: jax.Array,
+    layers: tuple[Layer, ...],
+    x: jax.Array,
+    labels: jax.Array,
+    augment: Callable[[jax.Array, jax.Array], jax.Array],
+    prototypes: jax.Array,
+    learning_rate,
+    lam,
+    *,
+    loss: str,
+    steps: int,
+    tau: float = 0.5,
+    optimizer: str = "adam",
+    similarity: str = "cosine",
+    batch_size: int | None = None,
+) -> tuple[tuple[Layer, ...], jax.Array]:
+    r"""Train the encoder SimCLR-style with loss :math:`\mathcal L_{CL} + \lambda\,\mathrm{CLOP}`.
+
+    Each step draws a batch (all samples when ``batch_size`` is None, else ``batch_size`` indices
+    without replacement), two augmented views :math:`x^{(1)}, x^{(2)}`, and minimises
+
+    .. math::
+        \mathcal L_{CL}(f(x^{(1)}), f(x^{(2)}))
+        + \frac{\lambda}{2}\sum_{v=1,2}\sum_{i\in S\cap B}\big(1 - s(f(x_i^{(v)}), c_{y_i})\big)
+
+    (Eq. 4 of paper 001, its sum over the labelled samples of the batch averaged over the two
+    views). Both views pass through the network together, so batch norm sees the 2B rows.
+
+    Args:
+        key: training key (views, batches).
+        layers: initial encoder.
+        x: ``(n, d_in)`` inputs.
+        labels: ``(n,)`` integer labels, negative for unlabelled samples.
+        augment: ``augment(key, x_batch) -> view``.
+        prototypes: ``(k, d_out)`` CLOP prototypes.
+        learning_rate: traced scalar.
+        lam: traced :math:`\lambda`; 0 switches CLOP off.
+        loss: contrastive loss name (static), one of :data:`LOSSES`.
+        steps: optimiser steps (static).
+        tau: temperature of the cosine losses.
+        optimizer: ``"adam"`` or ``"sgd"`` (momentum 0.9).
+        similarity: CLOP similarity (static).
+        batch_size: minibatch size (static) or None for full batch.
+
+    Returns:
+        ``(layers, loss_history)`` with the loss of every step.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> x = jax.random.normal(jax.random.key(0), (20, 3))
+        >>> aug = lambda k, x: x + 0.1 * jax.random.normal(k, x.shape)
+        >>> net = init_mlp(jax.random.key(1), (3, 8, 3))
+        >>> c = jnp.eye(3)
+        >>> _, hist = train_contrastive(jax.random.key(2), net, x, jnp.arange(20) % 3, aug, c, 1e-2, 1.0,
+        ...                             loss="infonce", steps=5)
+        >>> hist.shape
+        (5,)
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    n = x.shape[0]
+    opt = make_optimizer(optimizer, learning_rate)
+    labelled = labels >= 0
+    safe_labels = jnp.where(labelled, labels, 0)
+
+    def objective(params, step_key):
+        kb, k1, k2 = jax.random.split(step_key, 3)
+        if batch_size is None or batch_size >= n:
+            idx = jnp.arange(n)
+        else:
+            idx = jax.random.choice(kb, n, (batch_size,), replace=False)
+        xb = x[idx]
+        b = xb.shape[0]
+        z = mlp_apply(params, jnp.concatenate([augment(k1, xb), augment(k2, xb)]))
+        z1, z2 = z[:b], z[b:]
+        main = contrastive_loss(loss, z1, z2, labels[idx], tau)
+        yl, ml = safe_labels[idx], labelled[idx]
+        clop = 0.5 * (
+            losses.clop_term(z1, yl, prototypes, 1.0, similarity, ml)
+            + losses.clop_term(z2, yl, prototypes, 1.0, similarity, ml)
+        )
+        return main + lam * clop
+
+    def step(carry, step_key):
+        params, state = carry
+        value, grads = jax.value_and_grad(objective)(params, step_key)
+        updates, state = opt.update(grads, state, params)
+        return (apply_updates(params, updates), state), value
+
+    (params, _), history = jax.lax.scan(step, (layers, opt.init(layers)), jax.random.split(key, steps))
+    return params, history
+
+
+def knn_predict(train_z: jax.Array, train_y: jax.Array, test_z: jax.Array, num_classes: int, k: int = 5) -> jax.Array:
+    r"""Majority vote of the ``k`` nearest training points (Euclidean distance), ties to the smaller class.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> tr = jnp.array([[0.0], [0.1], [1.0], [1.1], [1.2]])
+        >>> knn_predict(tr, jnp.array([0, 0, 1, 1, 1]), jnp.array([[0.05], [1.05]]), 2, k=3).tolist()
+        [0, 1]
+    """
+    return _vote(_sq_distances(test_z, train_z), train_y, num_classes, k)
+
+
+def _sq_distances(a: jax.Array, b: jax.Array) -> jax.Array:
+    return jnp.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1)
+
+
+def _vote(d2: jax.Array, train_y: jax.Array, num_classes: int, k: int) -> jax.Array:
+    _, idx = jax.lax.top_k(-d2, k)
+    votes = jnp.sum(jax.nn.one_hot(train_y[idx], num_classes), axis=1)
+    return jnp.argmax(votes, axis=1)
+
+
+def knn_accuracy(z: jax.Array, y: jax.Array, labelled: jax.Array, num_classes: int, k: int = 5) -> jax.Array:
+    r"""Accuracy on the unlabelled rows of a KNN classifier fitted on the labelled rows.
+
+    .. math:: \mathrm{acc} = \frac{1}{|U|}\sum_{i\in U}[\hat y_{kNN}(z_i) = y_i]
+
+    The mask keeps shapes static (distances to unlabelled rows are set to infinity), so the
+    function can be jitted and vmapped over seeds.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> z = jnp.array([[0.0], [0.1], [0.2], [1.0], [1.1], [1.2]])
+        >>> y = jnp.array([0, 0, 0, 1, 1, 1])
+        >>> float(knn_accuracy(z, y, jnp.array([1, 1, 0, 1, 1, 0], bool), 2, k=1))
+        1.0
+    """
+    n = z.shape[0]
+    d2 = jnp.where(labelled[None, :], _sq_distances(z, z), jnp.inf)
+    correct = (_vote(d2, y, num_classes, k) == y) & ~labelled
+    return jnp.sum(correct) / jnp.maximum(n - jnp.sum(labelled), 1)
+
+
+def effective_rank(z: jax.Array) -> jax.Array:
+    r"""Effective rank of an embedding matrix (Roy & Vetterli, 2007).
+
+    With :math:`\sigma_j` the singular values of ``z`` and :math:`p_j = \sigma_j/\sum_l\sigma_l`,
+
+    .. math:: \mathrm{erank}(Z) = \exp\Big(-\sum_j p_j\log p_j\Big) \in [1, \min(n, d)] .
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> round(float(effective_rank(jnp.eye(3))), 6), round(float(effective_rank(jnp.ones((4, 3)))), 6)
+        (3.0, 1.0)
+    """
+    s = jnp.linalg.svd(z, compute_uv=False)
+    p = s / jnp.maximum(jnp.sum(s), 1e-30)
+    return jnp.exp(-jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0)))
