@@ -119,7 +119,7 @@ def count_signs(eigenvalues: np.ndarray, rel_tol: float = 1e-8) -> dict:
 def _grid(quick: bool):
     # One jit compile per (loss, pairs, d), ~1 s for a Hessian on this CPU: keep the grid small. By the
     # O(d-1) symmetry the tangent spectrum at a co-linear point only repeats with d, so two d suffice.
-    pairs = (2, 3) if quick else (2, 4, 8)
+    pairs = (2, 3) if quick else (2, 8)
     dims = (3,) if quick else (3, 6)
     taus = (0.5,) if quick else (0.1, 0.5, 1.0)
     return pairs, dims, taus
