@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from figures.fig3_tightness import collapse_criterion, measured_thresholds, parameters as tightness_parameters, plot_thresholds
+from figures.fig3_tightness import collapse_criterion, log_k_axis, measured_thresholds, parameters as tightness_parameters, plot_thresholds
 from figures.runner import add_caption, render
 
 NAME = "rules_thresholds"
@@ -28,15 +28,18 @@ RULES: tuple[tuple[str, float | None], ...] = (("paper", None), ("autodiff", Non
 
 
 def parameters(quick: bool = False) -> dict:
-    """Sweep settings: those of Figure 3 right (so the ``paper`` thresholds are shared) on fewer k.
+    """Sweep settings: those of Figure 3 right (so the ``paper`` thresholds are shared) on k = 3, 5, 10, 30.
+
+    k stops at 30 because a rule that never collapses costs the whole grid at full length, and the
+    autodiff / InfoNCE steps cost O(m k^2) against O(m k) for ``paper``.
 
     Example:
         >>> p = parameters()
         >>> p["ks"], [r for r, _ in p["rules"]]
-        ([3, 5, 10, 20, 30, 50, 100], ['paper', 'autodiff', 'infonce'])
+        ([3, 5, 10, 30], ['paper', 'autodiff', 'infonce'])
     """
     base = tightness_parameters(quick)
-    ks = [3, 10, 30] if quick else [3, 5, 10, 20, 30, 50, 100]
+    ks = [3, 30] if quick else [3, 5, 10, 30]
     shared = {key: base[key] for key in ("m", "trials", "steps", "seed", "rtol")}
     return {"ks": ks, "rules": [list(rule) for rule in RULES], **shared}
 
@@ -66,6 +69,7 @@ def label(rule: str, tau) -> str:
 def draw(data: dict, params: dict):
     """Thresholds of every rule against k (log k axis) with the derived bound as a line."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
     import theory
 
     ks = np.asarray(data["ks"])
@@ -74,11 +78,12 @@ def draw(data: dict, params: dict):
     ax.plot(dense, theory.eta_max(dense), color="0.3", lw=1.6, label=r"derived bound $\eta_{\max}(k)=2(k-1)/(k-2)$")
     markers = ("o", "s", "D", "v")
     for i, (name, sweep) in enumerate(data["rules"].items()):
-        offset = ks * (1 + 0.03 * (i - 1))  # small horizontal shift so coincident points stay visible
+        offset = ks * (1 + 0.03 * ((i + 1) // 2) * (-1) ** i)  # shift rules 2, 3 sideways so coincident points stay visible
         plot_thresholds(ax, offset, sweep, label=name, color=f"C{i}", marker=markers[i % len(markers)])
-    ax.set_xscale("log")
+    log_k_axis(ax, ks)
     ax.set_yscale("log")
-    ax.set_xticks([3, 5, 10, 20, 30, 50, 100], labels=["3", "5", "10", "20", "30", "50", "100"])
+    ax.set_yticks([2, 3, 4, 6, 10, 20, 30], labels=["2", "3", "4", "6", "10", "20", "30"])
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(r"number of class embeddings $k$")
     ax.set_ylabel(r"largest non-collapsing learning rate $\eta$")
     ax.set_title("Collapse threshold by update rule")
