@@ -24,6 +24,7 @@ clean inputs), outputs are L2-normalised (the space the cosine losses and CLOP m
 """
 from __future__ import annotations
 
+import functools
 import time
 from typing import NamedTuple, Sequence
 
@@ -37,8 +38,10 @@ from simulations.training import (
     effective_rank,
     init_mlp,
     knn_accuracy,
-    make_prototypes,
     mlp_apply,
+    prototypes_by_index,
+    compile_grid,
+    summary_row as _summary,
     train_contrastive,
 )
 from simulations.losses import SIMILARITIES, normalize, orthonormal_prototypes
@@ -49,6 +52,7 @@ __all__ = [
     "TABLE5_LOSSES",
     "make_synthetic_data",
     "augment_synthetic",
+    "run_points",
     "run_synthetic",
     "synthetic_table",
     "lr_sweep",
@@ -165,24 +169,92 @@ def augment_synthetic(key: jax.Array, x: jax.Array, noise_var: float = 0.05, fli
     return sign * x + noise
 
 
-def _trial(trial_key, learning_rate, lam, *, loss, config, prototypes, similarity):
-    """One seed: data, network, prototypes, training, evaluation."""
+def _trial(trial_key, learning_rate, lam, proto_index, sim_index, *, loss, config):
+    """One seed at one grid point: data, network, prototypes, training, evaluation."""
     dtype = jnp.dtype(config.dtype)
     k_data, k_net, k_proto, k_train = jax.random.split(trial_key, 4)
     x, y, labelled = make_synthetic_data(k_data, config)
     net = init_mlp(k_net, (config.dim, config.hidden, config.hidden, config.dim), dtype)
-    protos = make_prototypes(prototypes, k_proto, config.num_classes, config.dim, dtype)
+    protos = prototypes_by_index(proto_index, k_proto, config.num_classes, config.dim, dtype)
     aug = lambda k, xb: augment_synthetic(k, xb, config.aug_noise_var, config.flip_prob)  # noqa: E731
     net, history = train_contrastive(
         k_train, net, x, jnp.where(labelled, y, -1), aug, protos,
         learning_rate.astype(dtype), lam.astype(dtype),
-        loss=loss, steps=config.steps, tau=config.tau, optimizer=config.optimizer, similarity=similarity,
+        loss=loss, steps=config.steps, tau=config.tau, optimizer=config.optimizer, similarity=sim_index,
         batch_size=config.batch_size,
     )
     z = normalize(mlp_apply(net, x))
     z = jnp.where(jnp.isfinite(z), z, 0.0)  # a diverged run counts as collapsed, not as NaN
     acc = knn_accuracy(z, y, labelled, config.num_classes, config.knn_k)
     return acc, effective_rank(z), z, y, history[-1]
+
+
+def _check(loss, prototypes, similarity, seeds, config):
+    config.validate()
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    for kind in np.atleast_1d(prototypes):
+        if kind not in PROTOTYPES:
+            raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {kind!r}")
+    for sim in np.atleast_1d(similarity):
+        if sim not in SIMILARITIES:
+            raise ValueError(f"similarity must be one of {', '.join(SIMILARITIES)}; got {sim!r}")
+    if seeds < 1:
+        raise ValueError(f"seeds must be >= 1; got {seeds}")
+
+
+def run_points(
+    loss: str,
+    points: Sequence[dict],
+    seeds: int = 10,
+    config: SyntheticConfig = SyntheticConfig(),
+) -> dict:
+    r"""Train ``seeds`` networks at each point ``{"learning_rate", "lambda", "prototypes", "similarity"}``.
+
+    All points and seeds run in one jitted, vmapped call; learning rate, :math:`\lambda`, prototype
+    kind and similarity are traced, so the compilation depends only on ``loss``, ``config``,
+    ``seeds`` and the number of points. Missing keys default to ``config.learning_rate``, 1.0,
+    ``"orthonormal"``, ``"cosine"``.
+
+    Returns:
+        dict of numpy arrays indexed ``[point, seed]``: ``accuracy``, ``effective_rank``,
+        ``final_loss``; ``embeddings`` ``[point, seed, n, dim]``, ``labels`` ``[seed, n]``;
+        ``seconds`` (wall time).
+
+    Raises:
+        ValueError: bad loss, prototypes, similarity, seeds, learning rate, lambda or config.
+
+    Example:
+        >>> r = run_points("infonce", [{"lambda": 0.0}, {"lambda": 1.0}], seeds=2,
+        ...                config=SyntheticConfig(n=60, steps=3))
+        >>> r["accuracy"].shape, r["embeddings"].shape
+        ((2, 2), (2, 2, 60, 3))
+    """
+    points = [dict(p) for p in points]
+    lrs = np.asarray([p.get("learning_rate", config.learning_rate) for p in points], float)
+    lams = np.asarray([p.get("lambda", 1.0) for p in points], float)
+    kinds = [p.get("prototypes", "orthonormal") for p in points]
+    sims = [p.get("similarity", "cosine") for p in points]
+    _check(loss, kinds, sims, seeds, config)
+    if not points:
+        raise ValueError("points must not be empty")
+    if np.any(~(lrs > 0)) or np.any(~(lams >= 0)):
+        raise ValueError(f"learning rates must be > 0 and lambdas >= 0; got {lrs.tolist()}, {lams.tolist()}")
+    start = time.perf_counter()
+    fn = _compiled(loss, config, seeds)
+    out = fn(
+        jnp.asarray(lrs), jnp.asarray(lams),
+        jnp.asarray([PROTOTYPES.index(k) for k in kinds]), jnp.asarray([SIMILARITIES.index(v) for v in sims]),
+    )
+    acc, erank, z, y, final = (np.asarray(v) for v in jax.device_get(out))
+    return {
+        "accuracy": acc,
+        "effective_rank": erank,
+        "final_loss": final,
+        "embeddings": z,
+        "labels": y[0],
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def run_synthetic(
@@ -195,96 +267,40 @@ def run_synthetic(
     similarity: str = "cosine",
     learning_rates: Sequence[float] | None = None,
 ) -> dict:
-    r"""Train ``seeds`` networks for each (learning rate, :math:`\lambda`) pair with one compiled, vmapped call.
-
-    Args:
-        loss: one of :data:`simulations.training.LOSSES`.
-        lams: CLOP weights (0 = CLOP off).
-        seeds: number of trials (trial t uses ``fold_in(key(config.base_seed), t)``).
-        config: experiment settings.
-        prototypes: ``orthonormal``, ``etf`` or ``random``.
-        similarity: CLOP similarity (cosine, euclidean, manhattan).
-        learning_rates: grid of learning rates (default ``[config.learning_rate]``).
+    r"""Train ``seeds`` networks for each (learning rate, :math:`\lambda`) pair (see :func:`run_points`).
 
     Returns:
-        dict of numpy arrays indexed ``[lr, lam, seed]``: ``accuracy``, ``effective_rank``,
-        ``final_loss``; ``embeddings`` ``[lr, lam, seed, n, dim]`` and ``labels`` ``[seed, n]``;
-        plus ``seconds`` (wall time).
-
-    Raises:
-        ValueError: bad loss, prototypes, similarity, seeds or config.
+        As :func:`run_points`, with the point axis split into ``[lr, lam]`` and the grids under
+        ``learning_rates`` and ``lams``.
 
     Example:
         >>> r = run_synthetic("infonce", [0.0, 1.0], seeds=2, config=SyntheticConfig(n=60, steps=3))
-        >>> r["accuracy"].shape, r["embeddings"].shape
-        ((1, 2, 2), (1, 2, 2, 60, 3))
+        >>> r["accuracy"].shape
+        (1, 2, 2)
     """
-    config.validate()
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
-    if prototypes not in PROTOTYPES:
-        raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {prototypes!r}")
-    if similarity not in SIMILARITIES:
-        raise ValueError(f"similarity must be one of {', '.join(SIMILARITIES)}; got {similarity!r}")
-    if seeds < 1:
-        raise ValueError(f"seeds must be >= 1; got {seeds}")
     lrs = np.asarray([config.learning_rate] if learning_rates is None else learning_rates, float)
     lams_arr = np.asarray(lams, float)
-    if np.any(lrs <= 0) or np.any(lams_arr < 0):
-        raise ValueError("learning rates must be > 0 and lambdas >= 0")
-    start = time.perf_counter()
-    out = _run_grid(loss, prototypes, similarity, config, seeds, lrs, lams_arr)
-    acc, erank, z, y, final = jax.device_get(out)
-    shape = (len(lrs), len(lams_arr), seeds)
-    return {
-        "accuracy": np.asarray(acc).reshape(shape),
-        "effective_rank": np.asarray(erank).reshape(shape),
-        "final_loss": np.asarray(final).reshape(shape),
-        "embeddings": np.asarray(z).reshape(shape + z.shape[-2:]),
-        "labels": np.asarray(y).reshape(shape + y.shape[-1:])[0, 0],
-        "learning_rates": lrs,
-        "lams": lams_arr,
-        "seconds": time.perf_counter() - start,
-    }
-
-
-def _run_grid(loss, prototypes, similarity, config, seeds, lrs, lams):
-    grid_lr, grid_lam = (a.ravel() for a in np.meshgrid(lrs, lams, indexing="ij"))
-    return _compiled(loss, prototypes, similarity, config, seeds)(jnp.asarray(grid_lr), jnp.asarray(grid_lam))
+    points = [
+        {"learning_rate": lr, "lambda": lam, "prototypes": prototypes, "similarity": similarity}
+        for lr in lrs for lam in lams_arr
+    ]
+    r = run_points(loss, points, seeds, config)
+    grid = (len(lrs), len(lams_arr))
+    for name in ("accuracy", "effective_rank", "final_loss", "embeddings"):
+        r[name] = r[name].reshape(grid + r[name].shape[1:])
+    r["learning_rates"], r["lams"] = lrs, lams_arr
+    return r
 
 
 _COMPILED: dict = {}
 
 
-def _compiled(loss, prototypes, similarity, config, seeds):
-    """jit(vmap over (lr, lam) grid of vmap over seeds), cached per static settings."""
-    key = (loss, prototypes, similarity, config, seeds)
+def _compiled(loss, config, seeds):
+    """The vmapped, jitted trial grid, cached per static settings."""
+    key = (loss, config, seeds)
     if key not in _COMPILED:
-        trial = lambda k, lr, lam: _trial(  # noqa: E731
-            k, lr, lam, loss=loss, config=config, prototypes=prototypes, similarity=similarity
-        )
-        keys = jax.vmap(lambda t: jax.random.fold_in(jax.random.key(config.base_seed), t))(jnp.arange(seeds))
-        over_seeds = jax.vmap(trial, in_axes=(0, None, None))
-        over_grid = jax.vmap(lambda lr, lam: over_seeds(keys, lr, lam))
-        _COMPILED[key] = jax.jit(over_grid)
+        _COMPILED[key] = compile_grid(functools.partial(_trial, loss=loss, config=config), config.base_seed, seeds)
     return _COMPILED[key]
-
-
-def _summary(loss, clop, prototypes, lam, similarity, acc, erank, extra=None) -> dict:
-    row = {
-        "loss": loss,
-        "clop": bool(clop),
-        "prototypes": prototypes if clop else None,
-        "lambda": float(lam) if clop else 0.0,
-        "similarity": similarity if clop else None,
-        "accuracy_mean": float(np.mean(acc)),
-        "accuracy_std": float(np.std(acc)),
-        "effective_rank_mean": float(np.mean(erank)),
-        "effective_rank_std": float(np.std(erank)),
-        "seeds": int(np.size(acc)),
-    }
-    row.update(extra or {})
-    return row
 
 
 def _progress(iterable, desc):
@@ -333,7 +349,7 @@ def synthetic_table(
             if keep_embeddings:
                 extra["embeddings"] = r["embeddings"][0, j, 0].tolist()
                 extra["labels"] = r["labels"][0].tolist()
-            rows.append(_summary(loss, c, prototypes, lam, similarity, r["accuracy"][0, j], r["effective_rank"][0, j], extra))
+            rows.append(_summary(loss, c, prototypes, lam, similarity, r["accuracy"][0, j], r["effective_rank"][0, j], **extra))
     return {"results": rows, "config": config._asdict(), "seconds": time.perf_counter() - start}
 
 
@@ -354,9 +370,9 @@ def lr_sweep(
         ``{"learning_rates": [...], "results": [row per (clop, lr)], "config": {...}, "seconds"}``.
 
     Example:
-        >>> s = lr_sweep([0.01, 1.0], seeds=2, config=SyntheticConfig(n=60, steps=3, optimizer="sgd"))
-        >>> len(s["results"])
-        4
+        >>> s = lr_sweep([1.0], seeds=2, config=SyntheticConfig(n=60, steps=3))
+        >>> [(r["clop"], r["learning_rate"]) for r in s["results"]]
+        [(False, 1.0), (True, 1.0)]
     """
     start = time.perf_counter()
     r = run_synthetic(loss, [0.0, lam], seeds, config, prototypes=prototypes, learning_rates=learning_rates)
@@ -364,7 +380,7 @@ def lr_sweep(
     for j, clop in enumerate((False, True)):
         for i, lr in enumerate(r["learning_rates"]):
             extra = {"learning_rate": float(lr), "accuracies": r["accuracy"][i, j].tolist()}
-            rows.append(_summary(loss, clop, prototypes, lam, "cosine", r["accuracy"][i, j], r["effective_rank"][i, j], extra))
+            rows.append(_summary(loss, clop, prototypes, lam, "cosine", r["accuracy"][i, j], r["effective_rank"][i, j], **extra))
     return {
         "learning_rates": [float(v) for v in r["learning_rates"]],
         "results": rows,
@@ -387,20 +403,28 @@ def ablation_table(
         :func:`synthetic_table`.
 
     Example:
-        >>> a = ablation_table(seeds=1, config=SyntheticConfig(n=60, steps=2), lams=(1.0,))
+        >>> a = ablation_table(seeds=2, config=SyntheticConfig(n=60, steps=3), lams=(1.0,))
         >>> len(a["prototypes"]), len(a["lambda"]), len(a["similarity"])
         (3, 1, 3)
     """
     start = time.perf_counter()
-    out: dict = {"prototypes": [], "lambda": [], "similarity": []}
-    for kind in PROTOTYPES:
-        r = run_synthetic(loss, [1.0], seeds, config, prototypes=kind)
-        out["prototypes"].append(_summary(loss, True, kind, 1.0, "cosine", r["accuracy"][0, 0], r["effective_rank"][0, 0]))
-    r = run_synthetic(loss, list(lams), seeds, config)
-    for j, lam in enumerate(lams):
-        out["lambda"].append(_summary(loss, True, "orthonormal", lam, "cosine", r["accuracy"][0, j], r["effective_rank"][0, j]))
-    for sim in SIMILARITIES:
-        r = run_synthetic(loss, [1.0], seeds, config, similarity=sim)
-        out["similarity"].append(_summary(loss, True, "orthonormal", 1.0, sim, r["accuracy"][0, 0], r["effective_rank"][0, 0]))
+    groups = {
+        "prototypes": [{"prototypes": kind} for kind in PROTOTYPES],
+        "lambda": [{"lambda": float(lam)} for lam in lams],
+        "similarity": [{"similarity": sim} for sim in SIMILARITIES],
+    }
+    points = [p for group in groups.values() for p in group]
+    r = run_points(loss, points, seeds, config)
+    out: dict = {}
+    i = 0
+    for name, group in groups.items():
+        out[name] = []
+        for p in group:
+            full = {"prototypes": "orthonormal", "lambda": 1.0, "similarity": "cosine", **p}
+            out[name].append(
+                _summary(loss, True, full["prototypes"], full["lambda"], full["similarity"],
+                         r["accuracy"][i], r["effective_rank"][i])
+            )
+            i += 1
     out["seconds"] = time.perf_counter() - start
     return out

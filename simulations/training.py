@@ -10,6 +10,7 @@ vmapped over seeds, learning rates and CLOP on/off (:math:`\\lambda = 0`) with o
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable, NamedTuple
 
 import jax
@@ -26,11 +27,14 @@ __all__ = [
     "batch_norm",
     "contrastive_loss",
     "make_prototypes",
+    "prototypes_by_index",
     "PROTOTYPES",
     "train_contrastive",
     "knn_predict",
     "knn_accuracy",
     "effective_rank",
+    "compile_grid",
+    "summary_row",
 ]
 
 #: Contrastive losses the experiments accept (names of functions in :mod:`simulations.losses`).
@@ -151,6 +155,19 @@ def make_prototypes(kind: str, key: jax.Array, k: int, d: int, dtype=jnp.float32
     return c.astype(dtype)
 
 
+def prototypes_by_index(index: jax.Array, key: jax.Array, k: int, d: int, dtype=jnp.float32) -> jax.Array:
+    """Prototypes of kind ``PROTOTYPES[index]`` for a traced ``index`` (one compilation for all kinds).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> c = prototypes_by_index(jnp.array(1), jax.random.key(0), 3, 3)
+        >>> round(float((c @ c.T)[0, 1]), 5)
+        -0.5
+    """
+    branches = [functools.partial(make_prototypes, kind, k=k, d=d, dtype=dtype) for kind in PROTOTYPES]
+    return jax.lax.switch(index, branches, key)
+
+
 def train_contrastive(
     key: jax.Array,
     layers: tuple[Layer, ...],
@@ -165,7 +182,7 @@ def train_contrastive(
     steps: int,
     tau: float = 0.5,
     optimizer: str = "adam",
-    similarity: str = "cosine",
+    similarity: str | jax.Array = "cosine",
     batch_size: int | None = None,
 ) -> tuple[tuple[Layer, ...], jax.Array]:
     r"""Train the encoder SimCLR-style with loss :math:`\mathcal L_{CL} + \lambda\,\mathrm{CLOP}`.
@@ -193,7 +210,9 @@ def train_contrastive(
         steps: optimiser steps (static).
         tau: temperature of the cosine losses.
         optimizer: ``"adam"`` or ``"sgd"`` (momentum 0.9).
-        similarity: CLOP similarity (static).
+        similarity: CLOP similarity: a name (static) or a traced index into
+            :data:`simulations.losses.SIMILARITIES` (then ``lax.switch`` picks it, so one compilation
+            serves all three).
         batch_size: minibatch size (static) or None for full batch.
 
     Returns:
@@ -229,10 +248,15 @@ def train_contrastive(
         z1, z2 = z[:b], z[b:]
         main = contrastive_loss(loss, z1, z2, labels[idx], tau)
         yl, ml = safe_labels[idx], labelled[idx]
-        clop = 0.5 * (
-            losses.clop_term(z1, yl, prototypes, 1.0, similarity, ml)
-            + losses.clop_term(z2, yl, prototypes, 1.0, similarity, ml)
-        )
+        zz, yy, mm = jnp.concatenate([z1, z2]), jnp.concatenate([yl, yl]), jnp.concatenate([ml, ml])
+        if isinstance(similarity, str):
+            clop = 0.5 * losses.clop_term(zz, yy, prototypes, 1.0, similarity, mm)
+        else:
+            branches = [
+                functools.partial(losses.clop_term, lam=1.0, similarity=name, mask=mm)
+                for name in losses.SIMILARITIES
+            ]
+            clop = 0.5 * jax.lax.switch(similarity, branches, zz, yy, prototypes)
         return main + lam * clop
 
     def step(carry, step_key):
@@ -303,3 +327,49 @@ def effective_rank(z: jax.Array) -> jax.Array:
     s = jnp.linalg.svd(z, compute_uv=False)
     p = s / jnp.maximum(jnp.sum(s), 1e-30)
     return jnp.exp(-jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0)))
+
+
+def compile_grid(trial: Callable, base_seed: int, seeds: int) -> Callable:
+    """``jit(vmap over grid points of vmap over seeds)`` of ``trial(key, *point_args)``.
+
+    Trial t gets ``fold_in(key(base_seed), t)``, so its result does not depend on how many seeds or
+    grid points run beside it. The returned function takes one array per point argument (leading
+    axis = points) and returns ``trial``'s outputs with leading axes ``[point, seed]``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> f = compile_grid(lambda key, a: a + jax.random.uniform(key), 0, 3)
+        >>> f(jnp.array([0.0, 10.0])).shape
+        (2, 3)
+    """
+    keys = jax.vmap(lambda t: jax.random.fold_in(jax.random.key(base_seed), t))(jnp.arange(seeds))
+
+    def over_seeds(*point):
+        return jax.vmap(lambda k: trial(k, *point))(keys)
+
+    return jax.jit(jax.vmap(over_seeds))
+
+
+def summary_row(loss: str, clop: bool, prototypes: str, lam: float, similarity: str, accuracy, erank, **extra) -> dict:
+    """One row of a results table: the issue's JSON shape plus standard deviations and extras.
+
+    Example:
+        >>> summary_row("infonce", False, "orthonormal", 1.0, "cosine", [0.5, 0.7], [2.0, 2.0])["accuracy_mean"]
+        0.6
+    """
+    import numpy as np
+
+    row = {
+        "loss": loss,
+        "clop": bool(clop),
+        "prototypes": prototypes if clop else None,
+        "lambda": float(lam) if clop else 0.0,
+        "similarity": similarity if clop else None,
+        "accuracy_mean": float(np.mean(accuracy)),
+        "accuracy_std": float(np.std(accuracy)),
+        "effective_rank_mean": float(np.mean(erank)),
+        "effective_rank_std": float(np.std(erank)),
+        "seeds": int(np.size(accuracy)),
+    }
+    row.update(extra)
+    return row
