@@ -94,7 +94,8 @@ def draw(data: dict, params: dict):
         f"m={params['m']}, {params['trials']} trials per learning rate (seed {params['seed']}), {params['steps']} steps, "
         f"{collapse_criterion()}, threshold refined to relative tolerance {params['rtol']:g}. "
         "paper: Appendix D update; autodiff: jax.grad of the mean pairwise cosine through the normalisation (Appendix D "
-        "step scale); infonce: gradient of InfoNCE over merged class embeddings (raw step).",
+        "step scale); infonce: gradient of InfoNCE over merged class embeddings (raw step). Open triangles: no run "
+        "collapsed at any learning rate of the simulator's neutral grid, drawn at the largest one tried.",
     )
     return fig
 

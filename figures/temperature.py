@@ -36,6 +36,7 @@ def parameters(quick: bool = False) -> dict:
     return {
         "k": 30,
         "rule": "infonce",
+        "data_version": 2,  # bump when compute() changes what it returns (invalidates the figure cache)
         "taus": [0.1, 1.0] if quick else [0.1, 0.3, 1.0, 3.0],
         "eta_over_tau": np.round(np.arange(1, 16 if quick else 31) * (0.1 if quick else 0.05), 4).tolist(),
         "shift_seeds": list(range(4 if quick else 16)),
@@ -62,7 +63,13 @@ def paper004_mean_factor(eta, tau):
 
 
 def compute(params: dict, out_dir=None) -> dict:
-    """One-step factors ``[tau][eta][seed]`` and thresholds per tau (``{"taus", "eta_over_tau", "mean_shift", "thresholds"}``)."""
+    """One-step factors and thresholds per tau.
+
+    Returns:
+        ``{"taus", "eta_over_tau", "mean_shift": [tau][eta][seed], "thresholds": {"threshold",
+        "bracket_lo", "bracket_hi"}, "best_eta": [tau], "best_eta_at_grid_edge": [tau]}``, where
+        ``best_eta`` is the grid learning rate with the smallest mean one-step factor.
+    """
     import simulations
 
     ratios = np.asarray(params["eta_over_tau"], dtype=float)
@@ -77,7 +84,17 @@ def compute(params: dict, out_dir=None) -> dict:
     sweep = {key: params[key] for key in ("m", "trials", "steps", "seed", "rtol")}
     thresholds = [measured_thresholds(out_dir, [params["k"]], rule=params["rule"], tau=tau, **sweep) for tau in params["taus"]]
     flat = {key: [row[key][0] for row in thresholds] for key in ("threshold", "bracket_lo", "bracket_hi")}
-    return {"taus": params["taus"], "eta_over_tau": ratios, "mean_shift": np.stack(shift), "thresholds": flat}
+    shift = np.stack(shift)
+    best = np.argmin(np.nanmean(shift, axis=-1), axis=-1)
+    return {
+        "taus": params["taus"],
+        "eta_over_tau": ratios,
+        "mean_shift": shift,
+        "thresholds": flat,
+        # the learning rate of the grid that shrinks the mean most in one step (004: near tau/2)
+        "best_eta": ratios[best] * np.asarray(params["taus"]),
+        "best_eta_at_grid_edge": (best == 0) | (best == len(ratios) - 1),
+    }
 
 
 def draw(data: dict, params: dict):
@@ -109,12 +126,18 @@ def draw(data: dict, params: dict):
     right.plot(fine_tau, fine_tau / 2, color="C3", lw=1.4, label=r"paper 004: optimal $\eta=\tau/2$")
     right.plot(fine_tau, fine_tau, color="C1", lw=1.4, ls="--", label=r"004's factor returns to 1: $\eta=\tau$")
     plot_thresholds(right, taus, data["thresholds"], label=f"largest non-collapsing $\\eta$ ({params['trials']} trials)")
+    best = np.asarray(data["best_eta"], dtype=float)
+    edge = np.asarray(data["best_eta_at_grid_edge"], dtype=bool)
+    right.plot(taus[~edge], best[~edge], "s", color="C2", ms=5, label=r"measured: $\eta$ shrinking the mean most in one step")
+    if edge.any():
+        right.plot(taus[edge], best[edge], "s", color="C2", ms=5, mfc="none", label="(same, at the edge of the eta grid)")
     right.set_xscale("log")
     right.set_yscale("log")
+    right.set_ylim(min(taus.min() / 2, np.nanmin(best)) / 2, 3000)  # headroom above eta=32 for the legend
     right.set_xlabel(r"temperature $\tau$")
     right.set_ylabel(r"learning rate $\eta$")
-    right.set_title(f"Collapse threshold of InfoNCE (k={params['k']})")
-    right.legend(fontsize=7.5, loc="upper left")
+    right.set_title(f"InfoNCE: collapse threshold and best one-step $\\eta$ (k={params['k']})")
+    right.legend(fontsize=7, loc="upper center")
     right.grid(True, which="both", alpha=0.3)
     add_caption(
         fig,

@@ -13,7 +13,8 @@ DESCRIPTION = (
     "(Figure 3 left/middle), the largest non-collapsing learning rate against the Theorem 1 bound "
     "eta_max(k)=2(k-1)/(k-2) and the printed one (Figure 3 right), rank-(k-1) collapse from Gaussian "
     "embeddings (Figure 4), thresholds per update rule, and the InfoNCE temperature sweep against "
-    "the (1-2 eta/tau)^2 statement of paper 004. Simulation results are cached by their parameters "
+    "the (1-2 eta/tau)^2 statement of paper 004, and the CLOP-loss figures (Figure 5 embeddings, "
+    "learning-rate robustness, digits). Simulation results are cached by their parameters "
     "in OUT/.cache, so a second run only redraws."
 )
 EXAMPLE = (
