@@ -23,13 +23,9 @@ def derived_entries(quantity: str) -> list[dict]:
     Raises:
         NotBuilt: if ``theory.errata`` is not available or has no such entry.
     """
-    import importlib
+    import theory
 
-    try:  # the function, not the submodule of the same name that ``from theory import errata`` may give
-        errata = importlib.import_module("theory.errata").errata_as_dicts
-    except (ImportError, AttributeError) as exc:  # pragma: no cover - depends on the theory package state
-        raise NotBuilt(f"theory.errata not importable: {exc}") from exc
-    entries = list(errata())
+    entries = theory.errata()
     found = [e for e in entries if e["quantity"] == quantity and e.get("compared_with", "derivation") == "derivation"]
     if not found:
         raise NotBuilt(f"theory.errata has no entry for {quantity!r} compared with the derivation")

@@ -3,7 +3,7 @@
 Knows nothing of the simulators. Numeric calculators (numpy, imported eagerly): :func:`eta_max`,
 :func:`paper_eta_max`, :func:`mean_shift_factor`, :func:`expected_update_norm_sq`. Symbolic parts
 (sympy, imported on first use): :func:`derive` (:mod:`theory.derivation`), :func:`errata`
-(:mod:`theory.errata`), the printed claims (:mod:`theory.printed`) and Monte Carlo estimates
+(:mod:`theory.comparison`), the printed claims (:mod:`theory.printed`) and Monte Carlo estimates
 (:mod:`theory.montecarlo`).
 
 Example:
@@ -17,14 +17,33 @@ from theory.bounds import eta_max, expected_update_norm_sq, mean_shift_factor, p
 
 __all__ = ["eta_max", "paper_eta_max", "mean_shift_factor", "expected_update_norm_sq", "derive", "errata"]
 
-_LAZY = {"derive": ("theory.derivation", "derive"), "errata": ("theory.errata", "errata_as_dicts")}
-_SUBMODULES = {"derivation", "errata", "printed", "montecarlo", "bounds"}
+_SUBMODULES = {"derivation", "comparison", "printed", "montecarlo", "bounds"}
+
+
+def derive():
+    """The step-by-step sympy derivation of Theorem 1 (see :func:`theory.derivation.derive`)."""
+    from theory.derivation import derive as _derive
+
+    return _derive()
+
+
+def errata() -> list[dict]:
+    """Every printed Theorem 1 expression against the derivation, one dict per comparison.
+
+    Keys: ``location``, ``quantity``, ``status`` ("agrees" | "differs"), ``printed``, ``derived``,
+    ``difference`` (sympy strings in k, eta, epsilon), ``example`` (values at small k),
+    ``compared_with``, ``key``, ``note``, ``latex``. See :mod:`theory.comparison`.
+
+    Example:
+        >>> sum(e["status"] == "differs" for e in errata()) > 0
+        True
+    """
+    from theory.comparison import errata_as_dicts
+
+    return errata_as_dicts()
 
 
 def __getattr__(name):
-    if name in _LAZY:
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
     if name in _SUBMODULES:
         return importlib.import_module(f"theory.{name}")
     raise AttributeError(f"module 'theory' has no attribute {name!r}")

@@ -115,7 +115,7 @@ def paper_eta_max(k):
 
     .. math:: \eta \le \frac{2k^3 - 5k^2 + 5k - 2}{k^3 - 3k^2 + 4k - 2}
 
-    :mod:`theory.errata` compares it with :func:`eta_max`.
+    :func:`theory.errata` compares it with :func:`eta_max`.
 
     Example:
         >>> round(paper_eta_max(30), 4)     # the "2.03" quoted in Section 3.1

@@ -3,7 +3,7 @@ r"""The expressions paper 001 prints for Theorem 1, transcribed verbatim as data
 Nothing here is corrected: each :class:`PrintedClaim` holds the paper's own expression (as sympy, in
 the plain symbols ``k``, ``eta``, ``epsilon``, with the paper's :math:`\mu`/:math:`\eta` for the
 learning rate both read as ``eta``), the LaTeX as printed, and where it stands in
-``001_a0916c72eb7a88d5.txt``. :mod:`theory.errata` compares them with :mod:`theory.derivation`.
+``001_a0916c72eb7a88d5.txt``. :func:`theory.errata` (:mod:`theory.comparison`) compares them with :mod:`theory.derivation`.
 
 Kinds: ``"expression"`` (a value as a function of k, eta), ``"inequality"`` (a condition on eta),
 ``"number"`` (a numeric value quoted in the text), ``"asymptotic"`` (a large-k statement).

@@ -19,9 +19,9 @@ def register(parser) -> None:
 
 
 def run(args) -> int:
-    from theory.errata import errata_as_dicts
+    import theory
 
-    entries = errata_as_dicts()
+    entries = theory.errata()
     if args.json:
         print(json.dumps({"entries": entries}, indent=2))
         return 0

@@ -5,7 +5,8 @@ import pytest
 import sympy as sp
 
 from clop_verify.cli import main
-from theory.errata import errata, errata_as_dicts
+import theory
+from theory.comparison import errata, errata_as_dicts
 from theory.printed import PRINTED_CLAIMS
 
 SYMS = {"k": sp.Symbol("k"), "eta": sp.Symbol("eta"), "epsilon": sp.Symbol("epsilon")}
@@ -64,6 +65,7 @@ def test_cli_errata_json_matches_api(capsys):
     assert main(["errata", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["entries"] == json.loads(json.dumps(errata_as_dicts()))
+    assert theory.errata() == errata_as_dicts()
     assert {"location", "quantity", "status", "printed", "derived", "difference", "example"} <= set(out["entries"][0])
 
 
