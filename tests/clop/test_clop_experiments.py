@@ -1,0 +1,139 @@
+"""Experiments in quick mode: JSON shapes, figures written, claims computed from cached results, CLI errors.
+
+Each distinct experiment shape costs one XLA compilation (about 10 s on the 2-core CPU), so the
+default run draws one figure (lr_robustness, one compilation) and the test that draws all three
+figures and computes every claim from their cache (7 compilations) is marked slow.
+"""
+import json
+
+import numpy as np
+import pytest
+
+from clop_verify.cli import main as cli_main
+
+FIGURES = ("fig5_embeddings", "lr_robustness", "digits")
+
+
+@pytest.fixture(scope="module")
+def quick_out(tmp_path_factory):
+    """Run the three figure modules in quick mode once; later tests reuse their cache."""
+    import importlib
+
+    out = tmp_path_factory.mktemp("clop_figs")
+    written = {name: importlib.import_module(f"figures.{name}").main(out, quick=True) for name in FIGURES}
+    return out, written
+
+
+def test_lr_robustness_quick_main_writes_png_pdf_json(tmp_path):
+    from figures import lr_robustness
+
+    paths = lr_robustness.main(tmp_path, quick=True)
+    assert sorted(p.name for p in paths) == ["lr_robustness.json", "lr_robustness.pdf", "lr_robustness.png"]
+    data = json.loads((tmp_path / "lr_robustness.json").read_text())["data"]
+    assert {(r["clop"], r["learning_rate"]) for r in data["results"]} == {
+        (c, lr) for c in (False, True) for lr in (1e-3, 1e-1, 10.0)}
+    # A second call redraws from the cache: same numbers.
+    lr_robustness.main(tmp_path, quick=True)
+    assert json.loads((tmp_path / "lr_robustness.json").read_text())["data"] == data
+
+
+@pytest.mark.slow
+def test_quick_figures_write_three_files_each(quick_out):
+    out, written = quick_out
+    for name in FIGURES:
+        assert sorted(p.name for p in written[name]) == sorted([f"{name}.png", f"{name}.pdf", f"{name}.json"])
+        for p in written[name]:
+            assert p.exists() and p.stat().st_size > 0
+        meta = json.loads((out / f"{name}.json").read_text())
+        assert meta["figure"] == name and "metadata" in meta
+
+
+@pytest.mark.slow
+def test_table_json_shape_matches_issue(quick_out):
+    out, _ = quick_out
+    data = json.loads((out / "fig5_embeddings.json").read_text())["data"]
+    rows = data["results"]
+    assert [(r["loss"], r["clop"]) for r in rows] == [
+        (l, c) for l in ("infonce", "dcl", "vicreg", "barlow_twins") for c in (False, True)]
+    for r in rows:
+        for key in ("loss", "clop", "prototypes", "lambda", "accuracy_mean", "accuracy_std", "effective_rank_mean", "seeds"):
+            assert key in r
+        assert 0.0 <= r["accuracy_mean"] <= 1.0 and 1.0 <= r["effective_rank_mean"] <= 3.0 + 1e-9
+        assert r["seeds"] == 2 and len(r["accuracies"]) == 2
+        assert r["prototypes"] == ("orthonormal" if r["clop"] else None)
+
+
+@pytest.mark.slow
+def test_claims_from_cache_have_computed_verdicts(quick_out):
+    from claims import clop_claims
+
+    out, _ = quick_out
+    entries = clop_claims.all_claims(quick=True, out_dir=out)
+    assert [e["id"] for e in entries] == [
+        "table5.infonce", "table5.dcl", "table5.vicreg", "table5.barlowtwins",
+        "prototypes.orthonormal_vs_etf", "lr_robustness", "digits.clop_gain"]
+    for e in entries:
+        assert e["verdict"] in ("confirmed", "refuted", "corrected", "inconclusive")
+        assert set(e) == {"id", "source", "statement", "verdict", "evidence"}
+        json.dumps(e)  # strict JSON evidence
+    t5 = entries[0]["evidence"]
+    assert abs(t5["gain"] - (t5["accuracy_with"] - t5["accuracy_without"])) < 1e-12
+
+
+def test_verdict_rule_follows_evidence():
+    from claims.clop_claims import compare
+
+    # Two seeds each: difference 0.4, se = sqrt(0.005/2 + 0.005/2) = 0.0707 -> significant.
+    assert compare([0.9, 1.0], [0.5, 0.6])["sign"] == 1
+    assert compare([0.5, 0.6], [0.9, 1.0])["sign"] == -1
+    assert compare([0.5, 0.9], [0.6, 0.7])["sign"] == 0
+
+
+def test_run_is_independent_of_batch_layout_and_does_not_recompile():
+    from simulations import synthetic as S
+
+    cfg = S.SyntheticConfig(n=60, steps=3)
+    one = S.run_points("infonce", [{"lambda": 1.0}], seeds=2, config=cfg)
+    fn = S._compiled("infonce", cfg, 2)
+    size = fn._cache_size()
+    two = S.run_points("infonce", [{"lambda": 0.5, "learning_rate": 0.3}], seeds=2, config=cfg)
+    assert fn._cache_size() == size  # new lambda / learning rate: traced, no new compilation
+    both = S.run_points("infonce", [{"lambda": 0.0}, {"lambda": 1.0}], seeds=2, config=cfg)
+    # Same seed, same lambda: identical result whether run alone or beside another grid point
+    # (float32; vmapped batch shapes may change XLA's reduction order, hence 1e-5 not 0).
+    np.testing.assert_allclose(both["embeddings"][1], one["embeddings"][0], atol=1e-5)
+    assert not np.allclose(two["embeddings"][0], one["embeddings"][0])
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["synthetic", "--seeds", "0"], "--seeds must be >= 1"),
+    (["synthetic", "--clop", "maybe"], "--clop must be on and/or off"),
+    (["synthetic", "--loss", "simclr"], "--loss must be among"),
+    (["synthetic", "--lambda", "-1"], "--lambda must be > 0"),
+    (["synthetic", "--similarity", "dot"], "--similarity must be one of"),
+    (["synthetic", "--prototypes", "hadamard"], "--prototypes must be one of"),
+    (["synthetic", "--experiment", "nope"], "--experiment must be one of"),
+    (["synthetic", "--lr", "0"], "--lr must be > 0"),
+    (["digits", "--loss", "vicreg"], "--loss must be among"),
+    (["digits", "--steps", "0"], "--steps must be >= 1"),
+])
+def test_cli_bad_input_one_line_exit_2_nothing_written(argv, needle, tmp_path, capsys):
+    out = tmp_path / "never"
+    assert cli_main(argv + ["--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err
+    assert not out.exists()
+
+
+def test_cli_synthetic_json(capsys, tmp_path):
+    code = cli_main(["synthetic", "--loss", "infonce", "--clop", "on", "--seeds", "2", "--steps", "2", "--json",
+                     "--out", str(tmp_path)])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    (row,) = result["results"]
+    for key in ("loss", "clop", "prototypes", "lambda", "accuracy_mean", "accuracy_std", "effective_rank_mean", "seeds"):
+        assert key in row  # the JSON shape of issue 6
+    assert row["loss"] == "infonce" and row["clop"] is True and row["seeds"] == 2 and row["lambda"] == 1.0
+    assert row["prototypes"] == "orthonormal" and 0.0 <= row["accuracy_mean"] <= 1.0
+    saved = json.loads((tmp_path / "synthetic_table.json").read_text())
+    assert saved["metadata"]["parameters"]["seeds"] == 2

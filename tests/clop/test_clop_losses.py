@@ -1,0 +1,175 @@
+"""Loss identities against independent NumPy implementations, prototype geometry, optimiser and metrics."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from simulations import losses
+from simulations.optim import adam, apply_updates
+from simulations.training import effective_rank, knn_accuracy
+
+RNG = np.random.default_rng(0)
+# float64 throughout (conftest enables x64): agreement to 1e-10 is rounding of sums of ~100 terms.
+TOL = 1e-10
+
+
+def _unit(z):
+    return z / np.linalg.norm(z, axis=1, keepdims=True)
+
+
+def np_infonce(z1, z2, tau, decoupled=False):
+    z = _unit(np.concatenate([z1, z2]))
+    n2 = len(z)
+    total = 0.0
+    for i in range(n2):
+        j = (i + n2 // 2) % n2
+        sims = z @ z[i] / tau
+        others = [a for a in range(n2) if a != i and (not decoupled or a != j)]
+        total += -sims[j] + np.log(np.sum(np.exp(sims[others])))
+    return total / n2
+
+
+def np_supcon(z, y, tau):
+    z = _unit(z)
+    vals = []
+    for i in range(len(z)):
+        pos = [p for p in range(len(z)) if p != i and y[p] == y[i]]
+        if not pos:
+            continue
+        sims = z @ z[i] / tau
+        log_den = np.log(sum(np.exp(sims[a]) for a in range(len(z)) if a != i))
+        vals.append(-np.mean([sims[p] - log_den for p in pos]))
+    return np.mean(vals)
+
+
+@pytest.mark.parametrize("tau", [0.1, 0.5, 2.0])
+def test_infonce_and_dcl_match_numpy(tau):
+    z1, z2 = RNG.normal(size=(7, 4)), RNG.normal(size=(7, 4))
+    assert abs(float(losses.infonce(z1, z2, tau)) - np_infonce(z1, z2, tau)) < TOL
+    assert abs(float(losses.dcl(z1, z2, tau)) - np_infonce(z1, z2, tau, decoupled=True)) < TOL
+
+
+def test_supcon_matches_numpy_and_reduces_to_infonce():
+    z = RNG.normal(size=(12, 5))
+    y = RNG.integers(0, 3, size=12)
+    assert abs(float(losses.supcon(z, y, 0.3)) - np_supcon(z, y, 0.3)) < TOL
+    z1, z2 = z[:6], z[6:]
+    own = np.arange(6)
+    assert abs(float(losses.supcon(z, np.concatenate([own, own]), 0.3)) - float(losses.infonce(z1, z2, 0.3))) < TOL
+
+
+def test_vicreg_and_barlow_match_numpy():
+    z1, z2 = RNG.normal(size=(16, 4)), RNG.normal(size=(16, 4))
+
+    def np_vicreg(a, b):
+        inv = np.mean((a - b) ** 2)
+        def vc(z):
+            zc = z - z.mean(0)
+            std = np.sqrt(zc.var(0, ddof=1) + 1e-4)
+            cov = zc.T @ zc / (len(z) - 1)
+            off = cov - np.diag(np.diag(cov))
+            return np.mean(np.maximum(0, 1 - std)), np.sum(off**2) / z.shape[1]
+        (v1, c1), (v2, c2) = vc(a), vc(b)
+        return 25 * inv + 25 * (v1 + v2) / 2 + (c1 + c2)
+
+    def np_bt(a, b):
+        sa = (a - a.mean(0)) / np.sqrt(a.var(0) + 1e-5)
+        sb = (b - b.mean(0)) / np.sqrt(b.var(0) + 1e-5)
+        c = sa.T @ sb / len(a)
+        return np.sum((1 - np.diag(c)) ** 2) + 0.0051 * (np.sum(c**2) - np.sum(np.diag(c) ** 2))
+
+    assert abs(float(losses.vicreg(z1, z2)) - np_vicreg(z1, z2)) < TOL
+    assert abs(float(losses.barlow_twins(z1, z2)) - np_bt(z1, z2)) < TOL
+
+
+@pytest.mark.parametrize("similarity", losses.SIMILARITIES)
+def test_clop_term_zero_on_prototypes_and_known_value(similarity):
+    key = jax.random.key(3)
+    c = losses.orthonormal_prototypes(key, 3, 5)
+    y = jnp.array([0, 1, 2, 1])
+    assert float(losses.clop_term(4.0 * c[y], y, c, similarity=similarity)) < TOL
+    # Embedding on the wrong (orthogonal) prototype: ||c_a - c_b||_2 = sqrt 2, cos = 0.
+    z = c[(y + 1) % 3]
+    mask = jnp.array([True, True, False, True])
+    expected = {"cosine": 1.0, "euclidean": np.sqrt(2) / 2, "manhattan": None}[similarity]
+    if expected is None:
+        expected = float(np.mean([np.abs(np.asarray(c[(v + 1) % 3] - c[v])).sum() / 2 for v in [0, 1, 1]]))
+    got = float(losses.clop_term(z, y, c, lam=0.5, similarity=similarity, mask=mask))
+    assert abs(got - 0.5 * 3 * expected) < 1e-9
+
+
+def test_clop_rejects_unknown_similarity():
+    with pytest.raises(ValueError, match="similarity must be one of"):
+        losses.clop_term(jnp.eye(2), jnp.arange(2), jnp.eye(2), similarity="dot")
+
+
+def test_prototype_geometry():
+    key = jax.random.key(7)
+    k, d = 10, 32
+    c = losses.orthonormal_prototypes(key, k, d)
+    np.testing.assert_allclose(c @ c.T, np.eye(k), atol=1e-12)  # float64 SVD: orthonormal to rounding
+    e = losses.etf_prototypes(k, d, key=key)
+    gram = np.asarray(e @ e.T)
+    np.testing.assert_allclose(gram, k / (k - 1) * np.eye(k) - 1 / (k - 1), atol=1e-12)
+    assert abs(np.linalg.matrix_rank(np.asarray(e), tol=1e-8) - (k - 1)) == 0  # ETF spans k-1 dims
+    r = losses.random_prototypes(key, k, d)
+    np.testing.assert_allclose(np.linalg.norm(r, axis=1), 1.0, atol=1e-12)
+    with pytest.raises(ValueError, match="k must be <= d"):
+        losses.orthonormal_prototypes(key, 4, 3)
+
+
+@pytest.mark.parametrize("name", ["infonce", "dcl"])
+def test_gradients_finite_and_vanish_at_collapse(name):
+    f = getattr(losses, name)
+    v = jnp.array([[0.3, -1.2, 0.5]])
+    z = jnp.tile(v, (5, 1)) * jnp.arange(1, 6)[:, None]  # all views on one ray (Lemma 1)
+    g1, g2 = jax.grad(f, argnums=(0, 1))(z, 2 * z)
+    # Exactly zero in exact arithmetic; float64 leaves rounding of order 1e-16 relative.
+    assert float(jnp.max(jnp.abs(g1))) < 1e-12 and float(jnp.max(jnp.abs(g2))) < 1e-12
+    g_zero = jax.grad(f)(jnp.zeros((4, 3)), jnp.ones((4, 3)))
+    assert bool(jnp.all(jnp.isfinite(g_zero)))
+
+
+def test_gradients_finite_everywhere():
+    z1, z2 = jnp.asarray(RNG.normal(size=(6, 3))), jnp.asarray(RNG.normal(size=(6, 3)))
+    y = jnp.array([0, 1, 2, 0, 1, 2])
+    c = jnp.eye(3)
+    fns = [lambda a: losses.vicreg(a, z2), lambda a: losses.barlow_twins(a, z2),
+           lambda a: losses.supcon(jnp.concatenate([a, z2]), jnp.concatenate([y, y])),
+           *[lambda a, s=s: losses.clop_term(a, y, c, similarity=s) for s in losses.SIMILARITIES]]
+    for fn in fns:
+        assert bool(jnp.all(jnp.isfinite(jax.grad(fn)(z1))))
+    for s in losses.SIMILARITIES:  # at the prototype itself (distance 0) too
+        assert bool(jnp.all(jnp.isfinite(jax.grad(lambda a: losses.clop_term(a, jnp.arange(3), c, similarity=s))(c))))
+
+
+def test_adam_matches_numpy_reference():
+    opt = adam(0.05)
+    p = jnp.array([1.0, -2.0])
+    state = opt.init(p)
+    m = v = np.zeros(2)
+    pn = np.array([1.0, -2.0])
+    for t in range(1, 4):
+        g = 2 * pn  # gradient of |p|^2
+        u, state = opt.update(jnp.asarray(g), state, p)
+        p = apply_updates(p, u)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        pn = pn - 0.05 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    np.testing.assert_allclose(np.asarray(p), pn, rtol=1e-12)
+
+
+def test_knn_matches_sklearn_and_effective_rank_matches_numpy():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    z = RNG.normal(size=(80, 3))
+    y = RNG.integers(0, 3, size=80)
+    lab = np.zeros(80, bool)
+    lab[RNG.permutation(80)[:20]] = True
+    clf = KNeighborsClassifier(5).fit(z[lab], y[lab])
+    expected = np.mean(clf.predict(z[~lab]) == y[~lab])
+    # Ties in the vote may break differently (sklearn: lowest label too); random floats avoid distance ties.
+    assert abs(float(knn_accuracy(jnp.asarray(z), jnp.asarray(y), jnp.asarray(lab), 3, 5)) - expected) < 1e-12
+    s = np.linalg.svd(z, compute_uv=False)
+    p = s / s.sum()
+    assert abs(float(effective_rank(jnp.asarray(z))) - np.exp(-np.sum(p * np.log(p)))) < 1e-10
