@@ -96,3 +96,15 @@ def test_cli_out_that_is_a_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "--out" in err
     assert target.read_text() == "keep"
+
+
+def test_a_failing_figure_is_reported_and_the_others_still_run(tmp_path, monkeypatch, capsys):
+    def broken(out_dir, quick=False, formats=("png", "pdf")):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(fig3_spectra, "main", broken)
+    status = run_cli(["figures", "fig3_spectra", "fig3_tightness", "--quick", "--out", str(tmp_path)])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "fig3_spectra: FAILED (RuntimeError: simulated failure)" in err
+    assert (tmp_path / "fig3_tightness.json").exists()
