@@ -35,10 +35,13 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[io.IOBase
         ...     _ = f.write("hello")
         >>> (d / "x.txt").read_text()
         'hello'
+        >>> oct((d / "x.txt").stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+        True
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result file gets the usual permissions
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
@@ -49,6 +52,12 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[io.IOBase
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def to_jsonable(value: Any) -> Any:
