@@ -31,7 +31,8 @@ from simulations.training import (
     init_mlp,
     knn_accuracy,
     mlp_apply,
-    prototypes_by_index,
+    prototype_bank,
+    trial_keys,
     summary_row,
     train_contrastive,
 )
@@ -123,16 +124,16 @@ def augment_digits(key: jax.Array, x: jax.Array, noise_std: float = 0.1, max_shi
     return shifted + noise_std * jax.random.normal(kn, shifted.shape, x.dtype)
 
 
-def _trial(trial_key, learning_rate, lam, proto_index, *, loss, config):
+def _trial(trial_key, bank, learning_rate, lam, proto_index, *, loss, config):
     dtype = jnp.dtype(config.dtype)
     x_np, y_np = load_digits_data(config.subsample)
     x, y = jnp.asarray(x_np, dtype), jnp.asarray(y_np)
     n = x.shape[0]
-    k_lab, k_net, k_proto, k_train = jax.random.split(trial_key, 4)
+    k_lab, k_net, _, k_train = jax.random.split(trial_key, 4)
     n_lab = round(config.label_fraction * n)
     labelled = jnp.zeros(n, bool).at[jax.random.permutation(k_lab, n)[:n_lab]].set(True)
     net = init_mlp(k_net, (64, config.hidden, config.hidden, config.embed_dim), dtype)
-    protos = prototypes_by_index(proto_index, k_proto, 10, config.embed_dim, dtype)
+    protos = bank[proto_index]  # built by prototype_bank from split(trial_key, 4)[2]
     aug = lambda k, xb: augment_digits(k, xb, config.noise_std, config.max_shift)  # noqa: E731
     net, history = train_contrastive(
         k_train, net, x, jnp.where(labelled, y, -1), aug, protos,
@@ -191,7 +192,8 @@ def run_digits(loss: str, lams: Sequence[float], seeds: int = 5, config: DigitsC
     start = time.perf_counter()
     key = (loss, config, seeds)
     if key not in _COMPILED:
-        _COMPILED[key] = compile_grid(functools.partial(_trial, loss=loss, config=config), config.base_seed, seeds)
+        bank = prototype_bank(trial_keys(config.base_seed, seeds), 10, config.embed_dim, jnp.dtype(config.dtype))
+        _COMPILED[key] = compile_grid(functools.partial(_trial, loss=loss, config=config), config.base_seed, seeds, bank)
     proto = jnp.full(lams_arr.shape, PROTOTYPES.index(prototypes))
     lr = jnp.full(lams_arr.shape, config.learning_rate)
     acc, erank, z, labelled, final = (np.asarray(v) for v in jax.device_get(_COMPILED[key](lr, jnp.asarray(lams_arr), proto)))

@@ -39,7 +39,8 @@ from simulations.training import (
     init_mlp,
     knn_accuracy,
     mlp_apply,
-    prototypes_by_index,
+    prototype_bank,
+    trial_keys,
     compile_grid,
     summary_row as _summary,
     train_contrastive,
@@ -169,13 +170,13 @@ def augment_synthetic(key: jax.Array, x: jax.Array, noise_var: float = 0.05, fli
     return sign * x + noise
 
 
-def _trial(trial_key, learning_rate, lam, proto_index, sim_index, *, loss, config):
+def _trial(trial_key, bank, learning_rate, lam, proto_index, sim_index, *, loss, config):
     """One seed at one grid point: data, network, prototypes, training, evaluation."""
     dtype = jnp.dtype(config.dtype)
-    k_data, k_net, k_proto, k_train = jax.random.split(trial_key, 4)
+    k_data, k_net, _, k_train = jax.random.split(trial_key, 4)
     x, y, labelled = make_synthetic_data(k_data, config)
     net = init_mlp(k_net, (config.dim, config.hidden, config.hidden, config.dim), dtype)
-    protos = prototypes_by_index(proto_index, k_proto, config.num_classes, config.dim, dtype)
+    protos = bank[proto_index]  # built by prototype_bank from split(trial_key, 4)[2]
     aug = lambda k, xb: augment_synthetic(k, xb, config.aug_noise_var, config.flip_prob)  # noqa: E731
     net, history = train_contrastive(
         k_train, net, x, jnp.where(labelled, y, -1), aug, protos,
@@ -299,7 +300,8 @@ def _compiled(loss, config, seeds):
     """The vmapped, jitted trial grid, cached per static settings."""
     key = (loss, config, seeds)
     if key not in _COMPILED:
-        _COMPILED[key] = compile_grid(functools.partial(_trial, loss=loss, config=config), config.base_seed, seeds)
+        bank = prototype_bank(trial_keys(config.base_seed, seeds), config.num_classes, config.dim, jnp.dtype(config.dtype))
+        _COMPILED[key] = compile_grid(functools.partial(_trial, loss=loss, config=config), config.base_seed, seeds, bank)
     return _COMPILED[key]
 
 

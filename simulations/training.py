@@ -27,13 +27,14 @@ __all__ = [
     "batch_norm",
     "contrastive_loss",
     "make_prototypes",
-    "prototypes_by_index",
     "PROTOTYPES",
     "train_contrastive",
     "knn_predict",
     "knn_accuracy",
     "effective_rank",
     "compile_grid",
+    "trial_keys",
+    "prototype_bank",
     "summary_row",
 ]
 
@@ -153,19 +154,6 @@ def make_prototypes(kind: str, key: jax.Array, k: int, d: int, dtype=jnp.float32
     else:
         raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {kind!r}")
     return c.astype(dtype)
-
-
-def prototypes_by_index(index: jax.Array, key: jax.Array, k: int, d: int, dtype=jnp.float32) -> jax.Array:
-    """Prototypes of kind ``PROTOTYPES[index]`` for a traced ``index`` (one compilation for all kinds).
-
-    Example:
-        >>> import jax, jax.numpy as jnp
-        >>> c = prototypes_by_index(jnp.array(1), jax.random.key(0), 3, 3)
-        >>> round(float((c @ c.T)[0, 1]), 5)
-        -0.5
-    """
-    branches = [functools.partial(make_prototypes, kind, k=k, d=d, dtype=dtype) for kind in PROTOTYPES]
-    return jax.lax.switch(index, branches, key)
 
 
 def train_contrastive(
@@ -329,12 +317,42 @@ def effective_rank(z: jax.Array) -> jax.Array:
     return jnp.exp(-jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0)))
 
 
-def compile_grid(trial: Callable, base_seed: int, seeds: int) -> Callable:
-    """``jit(vmap over grid points of vmap over seeds)`` of ``trial(key, *point_args)``.
+def trial_keys(base_seed: int, seeds: int) -> jax.Array:
+    """The key of each trial: ``fold_in(key(base_seed), t)`` for ``t < seeds``.
 
-    Trial t gets ``fold_in(key(base_seed), t)``, so its result does not depend on how many seeds or
-    grid points run beside it. The returned function takes one array per point argument (leading
-    axis = points) and returns ``trial``'s outputs with leading axes ``[point, seed]``.
+    Example:
+        >>> trial_keys(0, 3).shape
+        (3,)
+    """
+    return jax.vmap(lambda t: jax.random.fold_in(jax.random.key(base_seed), t))(jnp.arange(seeds))
+
+
+def prototype_bank(keys: jax.Array, k: int, d: int, dtype=jnp.float32) -> jax.Array:
+    """Prototypes of every kind for every trial key, ``[trial, kind, k, d]`` (kinds as :data:`PROTOTYPES`).
+
+    Built eagerly, outside the compiled training graph: XLA's CPU SVD inside a vmapped ``lax.switch``
+    roughly doubled compile time. Each trial's prototypes use ``split(key, 4)[2]``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> bank = prototype_bank(trial_keys(0, 2), 3, 4)
+        >>> bank.shape, bool(jnp.allclose(bank[0, 0] @ bank[0, 0].T, jnp.eye(3), atol=1e-5))
+        ((2, 3, 3, 4), True)
+    """
+    rows = []
+    for t in range(keys.shape[0]):
+        k_proto = jax.random.split(keys[t], 4)[2]
+        rows.append(jnp.stack([make_prototypes(kind, k_proto, k, d, dtype) for kind in PROTOTYPES]))
+    return jnp.stack(rows)
+
+
+def compile_grid(trial: Callable, base_seed: int, seeds: int, per_trial=None) -> Callable:
+    """``jit(vmap over grid points of vmap over seeds)`` of ``trial(key, [per_trial_t,] *point_args)``.
+
+    Trial t gets the key ``trial_keys(base_seed, seeds)[t]`` (and ``per_trial[t]`` when given), so
+    its result does not depend on how many seeds or grid points run beside it. The returned function
+    takes one array per point argument (leading axis = points) and returns ``trial``'s outputs with
+    leading axes ``[point, seed]``.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -342,10 +360,12 @@ def compile_grid(trial: Callable, base_seed: int, seeds: int) -> Callable:
         >>> f(jnp.array([0.0, 10.0])).shape
         (2, 3)
     """
-    keys = jax.vmap(lambda t: jax.random.fold_in(jax.random.key(base_seed), t))(jnp.arange(seeds))
+    keys = trial_keys(base_seed, seeds)
 
     def over_seeds(*point):
-        return jax.vmap(lambda k: trial(k, *point))(keys)
+        if per_trial is None:
+            return jax.vmap(lambda key: trial(key, *point))(keys)
+        return jax.vmap(lambda key, extra: trial(key, extra, *point))(keys, per_trial)
 
     return jax.jit(jax.vmap(over_seeds))
 

@@ -89,20 +89,19 @@ def test_verdict_rule_follows_evidence():
     assert compare([0.5, 0.9], [0.6, 0.7])["sign"] == 0
 
 
-def test_run_is_independent_of_batch_layout_and_does_not_recompile():
+def test_run_is_independent_of_grid_layout_and_does_not_recompile():
     from simulations import synthetic as S
 
-    cfg = S.SyntheticConfig(n=60, steps=3)
-    one = S.run_points("infonce", [{"lambda": 1.0}], seeds=2, config=cfg)
+    cfg = S.SyntheticConfig(n=60, steps=3)  # the doctests' shape: shares their compilation
+    first = S.run_points("infonce", [{"lambda": 1.0}, {"lambda": 0.0}], seeds=2, config=cfg)
     fn = S._compiled("infonce", cfg, 2)
     size = fn._cache_size()
-    two = S.run_points("infonce", [{"lambda": 0.5, "learning_rate": 0.3}], seeds=2, config=cfg)
-    assert fn._cache_size() == size  # new lambda / learning rate: traced, no new compilation
-    both = S.run_points("infonce", [{"lambda": 0.0}, {"lambda": 1.0}], seeds=2, config=cfg)
-    # Same seed, same lambda: identical result whether run alone or beside another grid point
-    # (float32; vmapped batch shapes may change XLA's reduction order, hence 1e-5 not 0).
-    np.testing.assert_allclose(both["embeddings"][1], one["embeddings"][0], atol=1e-5)
-    assert not np.allclose(two["embeddings"][0], one["embeddings"][0])
+    second = S.run_points("infonce", [{"lambda": 0.5, "learning_rate": 0.3}, {"lambda": 1.0}], seeds=2, config=cfg)
+    assert fn._cache_size() == size == 1  # new lambda / learning rate are traced: no new compilation
+    # The same (seed, lambda, lr) at another grid position beside another neighbour gives the same
+    # run (float32; a different batch position may change XLA's reduction order, hence 1e-5, not 0).
+    np.testing.assert_allclose(second["embeddings"][1], first["embeddings"][0], atol=1e-5)
+    assert not np.allclose(second["embeddings"][0], first["embeddings"][0], atol=1e-3)
 
 
 @pytest.mark.parametrize("argv, needle", [
