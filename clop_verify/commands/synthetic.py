@@ -39,6 +39,10 @@ def register(parser) -> None:
                         help="learning rate(s) > 0 (default: 0.01 for the table; 9 values from 1e-3 to 10 for lr)")
     parser.add_argument("--optimizer", default=None, help="adam or sgd (default: adam; sgd for --experiment lr)")
     parser.add_argument("--steps", type=int, default=None, help="optimiser steps, >= 1 (default: 300)")
+    parser.add_argument("--directions", default="orthonormal",
+                        help="class lines: orthonormal (default: a random orthonormal frame per seed) or random (uniform)")
+    parser.add_argument("--positions", default="sign",
+                        help="position on the line: sign (default: t = +-1) or uniform (t ~ U(-1, 1))")
     parser.add_argument("--out", default=None, metavar="DIR", help="also write DIR/synthetic_<experiment>.json with metadata")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -119,12 +123,12 @@ def run(args) -> int:
     from simulations.io import to_jsonable
 
     default_opt = "sgd" if args.experiment == "lr" else "adam"
-    fields = {"optimizer": args.optimizer or default_opt}
+    fields = {"optimizer": args.optimizer or default_opt, "directions": args.directions, "positions": args.positions}
     if args.steps is not None:
         fields["steps"] = args.steps
     if args.experiment == "table" and args.lr is not None:
         fields["learning_rate"] = args.lr[0]
-    config = S.SyntheticConfig(**fields).validate()
+    config = S.SyntheticConfig(**fields).validate()  # names the bad field, before anything runs
     params = {"experiment": args.experiment, "config": config._asdict(), "seeds": args.seeds,
               "loss": args.loss, "clop": list(clop), "prototypes": args.prototypes, "lambda": args.lam,
               "similarity": args.similarity, "lr": args.lr}

@@ -113,6 +113,7 @@ def test_run_is_independent_of_grid_layout_and_does_not_recompile():
     (["synthetic", "--prototypes", "hadamard"], "--prototypes must be one of"),
     (["synthetic", "--experiment", "nope"], "--experiment must be one of"),
     (["synthetic", "--lr", "0"], "--lr must be > 0"),
+    (["synthetic", "--positions", "gauss"], "positions must be sign or uniform"),
     (["digits", "--loss", "vicreg"], "--loss must be among"),
     (["digits", "--steps", "0"], "--steps must be >= 1"),
 ])
