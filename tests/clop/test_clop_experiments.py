@@ -1,8 +1,7 @@
 """Experiments in quick mode: JSON shapes, figures written, claims computed from cached results, CLI errors.
 
-Each distinct experiment shape costs one XLA compilation (about 10 s on the 2-core CPU), so the
-default run draws one figure (lr_robustness, one compilation) and the test that draws all three
-figures and computes every claim from their cache (7 compilations) is marked slow.
+Each distinct experiment shape costs one XLA compilation (5-10 s on the 2-core CPU): the module
+fixture draws the three figures once (7 compilations, about 50 s) and the claims read their cache.
 """
 import json
 
@@ -24,20 +23,6 @@ def quick_out(tmp_path_factory):
     return out, written
 
 
-def test_lr_robustness_quick_main_writes_png_pdf_json(tmp_path):
-    from figures import lr_robustness
-
-    paths = lr_robustness.main(tmp_path, quick=True)
-    assert sorted(p.name for p in paths) == ["lr_robustness.json", "lr_robustness.pdf", "lr_robustness.png"]
-    data = json.loads((tmp_path / "lr_robustness.json").read_text())["data"]
-    assert {(r["clop"], r["learning_rate"]) for r in data["results"]} == {
-        (c, lr) for c in (False, True) for lr in (1e-3, 1e-1, 10.0)}
-    # A second call redraws from the cache: same numbers.
-    lr_robustness.main(tmp_path, quick=True)
-    assert json.loads((tmp_path / "lr_robustness.json").read_text())["data"] == data
-
-
-@pytest.mark.slow
 def test_quick_figures_write_three_files_each(quick_out):
     out, written = quick_out
     for name in FIGURES:
@@ -46,9 +31,16 @@ def test_quick_figures_write_three_files_each(quick_out):
             assert p.exists() and p.stat().st_size > 0
         meta = json.loads((out / f"{name}.json").read_text())
         assert meta["figure"] == name and "metadata" in meta
+    # A second call redraws from the cache: the same numbers.
+    from figures import lr_robustness
+
+    before = json.loads((out / "lr_robustness.json").read_text())["data"]
+    lr_robustness.main(out, quick=True)
+    assert json.loads((out / "lr_robustness.json").read_text())["data"] == before
+    assert {(r["clop"], r["learning_rate"]) for r in before["results"]} == {
+        (c, lr) for c in (False, True) for lr in (1e-3, 1e-1, 10.0)}
 
 
-@pytest.mark.slow
 def test_table_json_shape_matches_issue(quick_out):
     out, _ = quick_out
     data = json.loads((out / "fig5_embeddings.json").read_text())["data"]
@@ -63,7 +55,6 @@ def test_table_json_shape_matches_issue(quick_out):
         assert r["prototypes"] == ("orthonormal" if r["clop"] else None)
 
 
-@pytest.mark.slow
 def test_claims_from_cache_have_computed_verdicts(quick_out):
     from claims import clop_claims
 
