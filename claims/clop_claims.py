@@ -57,8 +57,12 @@ def compare(a: Sequence[float], b: Sequence[float]) -> dict:
     return {"difference": diff, "standard_error": se, "sign": sign}
 
 
-def _entry(cid: str, source: str, statement: str, verdict: str, evidence: dict) -> dict:
-    return {"id": cid, "source": source, "statement": statement, "verdict": verdict, "evidence": evidence}
+def _entry(cid: str, source: str, statement: str, verdict: str, evidence: dict, check) -> dict:
+    """A report entry; ``rule`` is the ``Verdict rule:`` paragraph of ``check``'s docstring."""
+    from claims.registry import verdict_rule
+
+    return {"id": cid, "source": source, "statement": statement, "verdict": verdict,
+            "rule": verdict_rule(check), "evidence": evidence}
 
 
 def claim_table5(loss: str = "infonce", quick: bool = False, out_dir: str | os.PathLike = DEFAULT_DIR) -> dict:
@@ -94,7 +98,7 @@ def claim_table5(loss: str = "infonce", quick: bool = False, out_dir: str | os.P
     }
     statement = (f"CLOP raises the KNN accuracy of {loss} on the synthetic data "
                  f"({100 * paper['without']:.2f}% -> {100 * paper['with']:.2f}%).")
-    return _entry(f"table5.{_TABLE5_IDS[loss]}", "001 Appendix B, Table 5", statement, verdict, evidence)
+    return _entry(f"table5.{_TABLE5_IDS[loss]}", "001 Appendix B, Table 5", statement, verdict, evidence, claim_table5)
 
 
 def _ablation(out_dir, quick):
@@ -132,7 +136,8 @@ def claim_prototypes_orthonormal_vs_etf(quick: bool = False, out_dir: str | os.P
     evidence.update({"difference": cmp["difference"], "standard_error": cmp["standard_error"],
                      "seeds": len(data["etf"]["accuracies"]), "quick": quick})
     return _entry("prototypes.orthonormal_vs_etf", "004 Section 5.3, Table 7",
-                  "Orthonormal prototypes do better than non-orthonormal ones (simplex ETF).", verdict, evidence)
+                  "Orthonormal prototypes do better than non-orthonormal ones (simplex ETF).", verdict, evidence,
+                  claim_prototypes_orthonormal_vs_etf)
 
 
 def claim_lr_robustness(quick: bool = False, out_dir: str | os.PathLike = DEFAULT_DIR) -> dict:
@@ -170,7 +175,8 @@ def claim_lr_robustness(quick: bool = False, out_dir: str | os.PathLike = DEFAUL
         "quick": quick,
     }
     return _entry("lr_robustness", "004 Key results",
-                  "CLOP prevents collapse at learning rates where InfoNCE collapses.", verdict, evidence)
+                  "CLOP prevents collapse at learning rates where InfoNCE collapses.", verdict, evidence,
+                  claim_lr_robustness)
 
 
 def claim_digits_clop_gain(quick: bool = False, out_dir: str | os.PathLike = DEFAULT_DIR) -> dict:
@@ -209,7 +215,8 @@ def claim_digits_clop_gain(quick: bool = False, out_dir: str | os.PathLike = DEF
     else:
         verdict = "inconclusive"
     return _entry("digits.clop_gain", "001 Section 4",
-                  "CLOP improves the KNN accuracy of a contrastive model on real data (digits).", verdict, evidence)
+                  "CLOP improves the KNN accuracy of a contrastive model on real data (digits).", verdict, evidence,
+                  claim_digits_clop_gain)
 
 
 def all_claims(quick: bool = False, out_dir: str | os.PathLike = DEFAULT_DIR) -> list[dict]:
