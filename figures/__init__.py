@@ -3,4 +3,16 @@
 :data:`FIGURES` lists the figure modules in the order ``clop-verify figures`` draws them. Each writes
 ``NAME.png``, ``NAME.pdf`` and ``NAME.json`` (plotted numbers + parameters + metadata).
 """
-FIGURES: tuple[str, ...] = ()
+
+#: Every figure of the toolkit, in drawing order: paper 001 Figures 3 and 4 and the rule / temperature
+#: sweeps (issue 4), then the CLOP-loss figures (issue 6).
+FIGURES: tuple[str, ...] = (
+    "fig3_spectra",
+    "fig3_tightness",
+    "fig4_rank",
+    "rules_thresholds",
+    "temperature",
+    "fig5_embeddings",
+    "lr_robustness",
+    "digits",
+)
