@@ -75,8 +75,15 @@ def run(args) -> int:
     from simulations.io import run_metadata, save_json, save_npz, to_jsonable
     from simulations.runner import check_simulation_args
 
-    check_simulation_args(args.k, args.lr, args.m, args.seeds, args.steps, args.record_every, args.rule,
-                          args.tau, args.dtype, args.init)
+    try:
+        check_simulation_args(args.k, args.lr, args.m, args.seeds, args.steps, args.record_every, args.rule,
+                              args.tau, args.dtype, args.init)
+    except ValueError as exc:  # name the flag the user typed, not the library's argument
+        message = str(exc)
+        for argument, flag in (("lrs", "--lr"), ("record_every", "--record-every")):
+            if message.startswith(f"{argument} "):
+                message = flag + message[len(argument):]
+        raise ValueError(message) from None
     out = check_out_dir(args.out)
     result = simulations.simulate(
         args.k, args.lr, m=args.m, seeds=tuple(args.seeds), steps=args.steps, rule=args.rule, tau=args.tau,

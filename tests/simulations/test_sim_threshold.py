@@ -105,3 +105,9 @@ def test_cli_out_pointing_at_a_file_is_rejected(tmp_path, capsys):
     f.write_text("x")
     code, _, stderr = _cli(["simulate", "--k", "3", "--lr", "1", "--out", str(f)], capsys)
     assert code == 2 and "--out" in stderr and f.read_text() == "x"
+
+
+@pytest.mark.parametrize("args,flag", [(["--lr", "-1"], "--lr"), (["--lr", "1", "--record-every", "0"], "--record-every")])
+def test_cli_error_names_the_flag_the_user_typed(args, flag, capsys):
+    code, _, stderr = _cli(["simulate", "--k", "3", *args], capsys)
+    assert code == 2 and stderr.startswith(f"clop-verify simulate: error: {flag} must be")
