@@ -65,7 +65,8 @@ def test_claims_from_cache_have_computed_verdicts(quick_out):
         "prototypes.orthonormal_vs_etf", "lr_robustness", "digits.clop_gain"]
     for e in entries:
         assert e["verdict"] in ("confirmed", "refuted", "corrected", "inconclusive")
-        assert set(e) == {"id", "source", "statement", "verdict", "evidence"}
+        assert set(e) == {"id", "source", "statement", "verdict", "rule", "evidence"}
+        assert e["rule"] and isinstance(e["evidence"]["headline"], str) and e["evidence"]["headline"]
         json.dumps(e)  # strict JSON evidence
     t5 = entries[0]["evidence"]
     assert abs(t5["gain"] - (t5["accuracy_with"] - t5["accuracy_without"])) < 1e-12
