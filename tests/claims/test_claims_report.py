@@ -77,9 +77,14 @@ def test_complete_collapse_has_the_common_rotation_as_zero_modes():
     assert counts["negative"] + counts["zero"] + counts["positive"] == 4 * 3
 
 
-def test_report_files_and_findings_table(tmp_path):
+def test_report_files_and_findings_table(tmp_path, monkeypatch):
+    # The CLOP claims cache their experiments under ./figures/out: run in tmp_path so the test leaves
+    # nothing in the working tree.
+    monkeypatch.chdir(tmp_path)
     ids = ["section3_2.optima", "lemma2", "theorem2", "figure3.bound_value", "table5.dcl"]
     report = build_report(quick=True, only=ids, progress=False)
+    tmp_path = tmp_path / "report"
+    tmp_path.mkdir()
     assert [c["id"] for c in report["claims"]] == ids
     for c in report["claims"]:
         assert c["verdict"] in VERDICTS and c["rule"] and c["source"] and isinstance(c["evidence"], dict)
