@@ -41,7 +41,12 @@ def _available_commands():
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with one subparser per available command."""
+    """The top-level parser with one subparser per available command.
+
+    Example:
+        >>> build_parser().parse_args(["bound", "--k", "30"]).k
+        [30]
+    """
     parser = OneLineParser(
         prog="clop-verify",
         description=(
@@ -67,7 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``clop-verify``; returns the process exit status."""
+    """Entry point of ``clop-verify``; returns the process exit status (2 for bad input).
+
+    Example:
+        >>> main(["bound", "--k", "30"])
+            k      eps  eta_max (derived)    printed
+           30        0           2.071429   2.033254
+        0
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

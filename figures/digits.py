@@ -84,5 +84,10 @@ def draw(data: dict, params: dict):
 
 
 def main(out_dir: str | os.PathLike = "figures/out", quick: bool = False, formats=("png", "pdf")) -> list[Path]:
-    """Regenerate ``digits.{png,pdf,json}``."""
+    """Regenerate ``digits.{png,pdf,json}``.
+
+    Example (runs the simulations; the test-suite runs it in quick mode):
+        >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
+        ['digits.png', 'digits.pdf', 'digits.json']
+    """
     return render(out_dir, NAME, parameters(quick), compute, draw, formats)

@@ -121,5 +121,9 @@ def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")
     """Regenerate ``fig3_spectra.{png,pdf,json}`` in ``out_dir`` (simulation cached by parameters).
 
     Paper 001, Section 3.1, Figure 3 (left and middle).
+
+    Example (runs the simulations; the test-suite runs it in quick mode):
+        >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
+        ['fig3_spectra.png', 'fig3_spectra.pdf', 'fig3_spectra.json']
     """
     return render(out_dir, NAME, parameters(quick), compute, draw, formats)

@@ -196,5 +196,9 @@ def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")
     """Regenerate ``fig3_tightness.{png,pdf,json}`` in ``out_dir`` (each threshold cached by its parameters).
 
     Paper 001, Section 3.1, Figure 3 (right).
+
+    Example (runs the simulations; the test-suite runs it in quick mode):
+        >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
+        ['fig3_tightness.png', 'fig3_tightness.pdf', 'fig3_tightness.json']
     """
     return render(out_dir, NAME, parameters(quick), lambda p: compute(p, out_dir), draw, formats)

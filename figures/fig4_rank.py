@@ -118,5 +118,9 @@ def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")
     """Regenerate ``fig4_rank.{png,pdf,json}`` in ``out_dir`` (simulation cached by parameters).
 
     Paper 001, Section 3.2, Figure 4 and Lemma 2.
+
+    Example (runs the simulations; the test-suite runs it in quick mode):
+        >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
+        ['fig4_rank.png', 'fig4_rank.pdf', 'fig4_rank.json']
     """
     return render(out_dir, NAME, parameters(quick), compute, draw, formats)

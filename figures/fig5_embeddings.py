@@ -84,5 +84,10 @@ def draw(data: dict, params: dict):
 
 
 def main(out_dir: str | os.PathLike = "figures/out", quick: bool = False, formats=("png", "pdf")) -> list[Path]:
-    """Regenerate ``fig5_embeddings.{png,pdf,json}`` (paper 001 Section 4, Figure 5, Appendix B Table 5)."""
+    """Regenerate ``fig5_embeddings.{png,pdf,json}`` (paper 001 Section 4, Figure 5, Appendix B Table 5).
+
+    Example (runs the simulations; the test-suite runs it in quick mode):
+        >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
+        ['fig5_embeddings.png', 'fig5_embeddings.pdf', 'fig5_embeddings.json']
+    """
     return render(out_dir, NAME, parameters(quick), compute, draw, formats)

@@ -79,5 +79,10 @@ def draw(data: dict, params: dict):
 
 
 def main(out_dir: str | os.PathLike = "figures/out", quick: bool = False, formats=("png", "pdf")) -> list[Path]:
-    """Regenerate ``lr_robustness.{png,pdf,json}``."""
+    """Regenerate ``lr_robustness.{png,pdf,json}``.
+
+    Example (runs the simulations; the test-suite runs it in quick mode):
+        >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
+        ['lr_robustness.png', 'lr_robustness.pdf', 'lr_robustness.json']
+    """
     return render(out_dir, NAME, parameters(quick), compute, draw, formats)

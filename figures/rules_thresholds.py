@@ -104,5 +104,9 @@ def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")
     """Regenerate ``rules_thresholds.{png,pdf,json}`` in ``out_dir`` (thresholds cached per k and rule).
 
     Paper 001, Section 3.1 (does Theorem 1 depend on the form of the gradient?).
+
+    Example (runs the simulations; the test-suite runs it in quick mode):
+        >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
+        ['rules_thresholds.png', 'rules_thresholds.pdf', 'rules_thresholds.json']
     """
     return render(out_dir, NAME, parameters(quick), lambda p: compute(p, out_dir), draw, formats)

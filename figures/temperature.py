@@ -154,5 +154,9 @@ def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")
     """Regenerate ``temperature.{png,pdf,json}`` in ``out_dir`` (simulations cached by parameters).
 
     Paper 004, Section 3 (temperature restatement of paper 001, Theorem 1).
+
+    Example (runs the simulations; the test-suite runs it in quick mode):
+        >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
+        ['temperature.png', 'temperature.pdf', 'temperature.json']
     """
     return render(out_dir, NAME, parameters(quick), lambda p: compute(p, out_dir), draw, formats)

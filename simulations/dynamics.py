@@ -231,6 +231,12 @@ def rule_step(rule: str, *, rows: bool = False) -> Callable:
     """The step function of ``rule`` with the common signature ``f(X, eta, tau)``.
 
     With ``rows=True`` the function acts on the transposed ``[k, m]`` layout (the runner's state).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> f = rule_step("paper")
+        >>> bool(jnp.allclose(f(jnp.eye(3), 0.5, None), paper_step(jnp.eye(3), 0.5)))
+        True
     """
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")

@@ -96,7 +96,14 @@ def to_jsonable(value: Any) -> Any:
 
 
 def save_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON to ``path`` atomically; returns the path."""
+    """Write ``obj`` as indented JSON to ``path`` atomically (via :func:`to_jsonable`); returns the path.
+
+    Example:
+        >>> import tempfile, pathlib, json
+        >>> p = save_json(pathlib.Path(tempfile.mkdtemp()) / "r.json", {"eta": np.float64(2.0)})
+        >>> json.loads(p.read_text())
+        {'eta': 2.0}
+    """
     path = Path(path)
     with atomic_open(path, "w") as handle:
         json.dump(to_jsonable(obj), handle, indent=2, allow_nan=False)
@@ -105,7 +112,14 @@ def save_json(path: str | os.PathLike, obj: Any) -> Path:
 
 
 def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
-    """Write arrays to a compressed ``.npz`` atomically (through a file object, so no suffix is added)."""
+    """Write arrays to a compressed ``.npz`` atomically (through a file object, so no suffix is added).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = save_npz(pathlib.Path(tempfile.mkdtemp()) / "runs.npz", spectra=np.ones((2, 3)))
+        >>> p.name, np.load(p)["spectra"].shape
+        ('runs.npz', (2, 3))
+    """
     path = Path(path)
     with atomic_open(path, "wb") as handle:
         np.savez_compressed(handle, **{k: np.asarray(v) for k, v in arrays.items()})
@@ -113,7 +127,15 @@ def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
 
 
 def git_revision(start: str | os.PathLike | None = None) -> str | None:
-    """The git commit of the checkout holding this package (``None`` outside a checkout)."""
+    """The git commit of the checkout holding this package (``None`` outside a checkout).
+
+    A ``-dirty`` suffix marks uncommitted changes to tracked files.
+
+    Example:
+        >>> import tempfile
+        >>> git_revision(tempfile.mkdtemp()) is None     # not a git checkout
+        True
+    """
     start = Path(start) if start is not None else Path(__file__).resolve().parent
     try:
         out = subprocess.run(

@@ -264,7 +264,12 @@ def simulate_keys(k, etas, key_data, *, m, steps, rule, tau, record_every, dtype
 
 
 def seed_key_data(seeds) -> np.ndarray:
-    """Raw key data ``[S, 2]`` of ``jax.random.key(seed)`` for every seed."""
+    """Raw key data ``[S, 2]`` of ``jax.random.key(seed)`` for every seed.
+
+    Example:
+        >>> seed_key_data([0, 1]).shape
+        (2, 2)
+    """
     return np.stack([np.asarray(jax.random.key_data(jax.random.key(int(s)))) for s in seeds])
 
 

@@ -21,7 +21,12 @@ _SUBMODULES = {"derivation", "comparison", "printed", "montecarlo", "bounds"}
 
 
 def derive():
-    """The step-by-step sympy derivation of Theorem 1 (see :func:`theory.derivation.derive`)."""
+    r"""The step-by-step sympy derivation of Theorem 1 (see :func:`theory.derivation.derive`).
+
+    Example:
+        >>> derive()["expected_norm_sq"]     # E||x_i^(1)||^2 = 1 + eta^2/(k-1)
+        eta**2/(k - 1) + 1
+    """
     from theory.derivation import derive as _derive
 
     return _derive()

@@ -50,7 +50,19 @@ def check_k(k) -> np.ndarray:
 
 
 def check_eps(eps) -> np.ndarray:
-    """Validate the mean-growth tolerance epsilon: real, not NaN, in [0, inf]."""
+    r"""Validate the mean-growth tolerance epsilon: real, not NaN, in :math:`[0, \infty]`.
+
+    Raises:
+        ValueError: naming ``eps`` and the accepted range.
+
+    Example:
+        >>> check_eps([0.0, 0.5]).tolist()
+        [0.0, 0.5]
+        >>> check_eps(-1)
+        Traceback (most recent call last):
+        ...
+        ValueError: eps must be a real number in [0, inf] (not NaN); got -1
+    """
     arr = np.asarray(eps, dtype=float) if not isinstance(eps, str) else None
     if arr is None or np.any(np.isnan(arr)) or np.any(arr < 0):
         raise ValueError(f"eps must be a real number in [0, inf] (not NaN); got {eps!r}")

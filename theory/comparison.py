@@ -236,5 +236,11 @@ def errata() -> tuple[ErrataEntry, ...]:
 
 
 def errata_as_dicts() -> list[dict[str, Any]]:
-    """:func:`errata` as plain dicts, the ``entries`` list of ``clop-verify errata --json``."""
+    """:func:`errata` as plain dicts, the ``entries`` list of ``clop-verify errata --json``.
+
+    Example:
+        >>> entry = errata_as_dicts()[0]
+        >>> entry["quantity"], entry["status"]
+        ('mean-growth inequality', 'differs')
+    """
     return [e.as_dict() for e in errata()]
