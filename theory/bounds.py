@@ -25,6 +25,13 @@ def _scalar_or_array(value: np.ndarray):
     return float(value) if np.ndim(value) == 0 else value
 
 
+def _shown(value) -> str:
+    """A one-line rendering of a bad input for error messages (arrays flattened to a list)."""
+    if isinstance(value, np.ndarray):
+        return repr(value.ravel().tolist())
+    return repr(value)
+
+
 def check_k(k) -> np.ndarray:
     """Validate the number of class embeddings: integers (any dtype, integral value) with k > 2.
 
@@ -41,11 +48,11 @@ def check_k(k) -> np.ndarray:
     """
     arr = np.asarray(k)
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise ValueError(f"k must be an integer > 2 (Theorem 1 assumes m >= k > 2); got {k!r}")
+        raise ValueError(f"k must be an integer > 2 (Theorem 1 assumes m >= k > 2); got {_shown(k)}")
     if not np.all(np.isfinite(arr)) or not np.all(np.equal(np.mod(arr, 1), 0)):
-        raise ValueError(f"k must be an integer > 2 (Theorem 1 assumes m >= k > 2); got {k!r}")
+        raise ValueError(f"k must be an integer > 2 (Theorem 1 assumes m >= k > 2); got {_shown(k)}")
     if np.any(arr <= 2):
-        raise ValueError(f"k must be an integer > 2 (Theorem 1 assumes m >= k > 2); got {k!r}")
+        raise ValueError(f"k must be an integer > 2 (Theorem 1 assumes m >= k > 2); got {_shown(k)}")
     return arr.astype(np.int64)
 
 
@@ -65,7 +72,7 @@ def check_eps(eps) -> np.ndarray:
     """
     arr = np.asarray(eps, dtype=float) if not isinstance(eps, str) else None
     if arr is None or np.any(np.isnan(arr)) or np.any(arr < 0):
-        raise ValueError(f"eps must be a real number in [0, inf] (not NaN); got {eps!r}")
+        raise ValueError(f"eps must be a real number in [0, inf] (not NaN); got {_shown(eps)}")
     return arr
 
 
@@ -73,9 +80,9 @@ def _check_eta(eta) -> np.ndarray:
     try:
         arr = np.asarray(eta, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(f"eta must be a finite real number >= 0; got {eta!r}") from None
+        raise ValueError(f"eta must be a finite real number >= 0; got {_shown(eta)}") from None
     if np.any(~np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"eta must be a finite real number >= 0; got {eta!r}")
+        raise ValueError(f"eta must be a finite real number >= 0; got {_shown(eta)}")
     return arr
 
 

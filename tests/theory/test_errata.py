@@ -88,7 +88,7 @@ def test_cli_bound_table(capsys):
 
 @pytest.mark.parametrize(
     "argv",
-    [["bound", "--k", "2"], ["bound", "--k", "3.5"], ["bound", "--k", "3", "--eps", "-1"],
+    [["bound", "--k", "2"], ["bound", "--k", "3", "2"], ["bound", "--k", "3.5"], ["bound", "--k", "3", "--eps", "-1"],
      ["bound", "--k", "3", "--eps", "nan"], ["bound"], ["nonsense"], ["errata", "--bogus"]],
 )
 def test_cli_bad_input_one_line_exit_2(argv, capsys):
