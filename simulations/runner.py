@@ -11,6 +11,17 @@ small k is never padded up). The batch of runs is split over all visible devices
 (:mod:`simulations.sharding`). Each run's initial embeddings come from its own key
 (``jax.random.key(seed)``), so a run's result does not depend on batch layout or device count.
 
+Column-space reduction: every rule's update is a right multiplication, :math:`X \leftarrow X A_t`
+with a :math:`k \times k` matrix :math:`A_t` that depends on :math:`X` only through inner products
+(Appendix D's :math:`A = \big((1+c)I - c\mathbf{1}\mathbf{1}^\top\big)D^{-1}`, and the gradients of
+any loss of the Gram matrix, taken through the normalisation). So the embeddings never leave the span
+of the initial ones: with the thin QR factorisation :math:`X_0 = QR_0` (:math:`Q` is :math:`m \times k`
+with orthonormal columns), :math:`X_t = QR_t` where :math:`R_t` follows the same rule in
+:math:`\mathbb{R}^k`, and :math:`X_t` and :math:`R_t` have the same Gram matrix, singular values and
+norm of the mean. When :math:`k < m` the runner steps :math:`R_t` (:math:`k^2` numbers instead of
+:math:`mk`) and returns :math:`QR_T` as the final embeddings; the tests compare it with stepping
+:math:`X_t` directly (same trajectories to rounding).
+
 Non-finite runs: if any entry of a run's final embeddings or recorded spectra is NaN or infinite,
 ``finite`` is False for that run and ``collapsed`` is False as well -- a non-finite run is never
 counted as collapsed; callers must read ``finite`` before interpreting ``collapsed``.
@@ -178,28 +189,55 @@ def compile_count() -> int:
     return _COMPILES["count"]
 
 
+def _per_run(fn: Callable, sequential: bool) -> Callable:
+    """``fn`` over the leading batch axis: ``vmap``, or ``lax.map`` (one run at a time) if ``sequential``."""
+    if sequential:
+        return lambda *args: jax.lax.map(lambda a: fn(*a), args)
+    return jax.vmap(fn)
+
+
 @functools.lru_cache(maxsize=None)
 def _program(k, m, steps, record_every, rule, init, dtype, n_devices) -> Callable:
     """Compiled ``f(etas[B], key_data[B, 2], tau) -> (spectra, mean_norm, final)`` for static params."""
     update = rule_step(rule, rows=True)  # state is [k, m]: rows are embeddings, m contiguous
+    reduce_span = k < m
     chunk = record_every if record_every is not None else steps
     n_chunks = steps // chunk
     remainder = steps - n_chunks * chunk
+    # jaxlib's batched LAPACK kernels (SVD, QR) fan a batch out over the intra-op thread pool and
+    # wait for it; when several CPU devices run at once they can all wait on a pool whose threads
+    # they occupy (measured: JAX_NUM_CPU_DEVICES=2 on 2 cores hung with 2 runs per device). With
+    # more than one CPU device the factorisations therefore run one run at a time.
+    sequential_linalg = n_devices > 1 and jax.default_backend() == "cpu"
 
-    def measure(R):
+    def measure_one(R):
         return metrics.singular_spectrum(R), jnp.linalg.norm(jnp.mean(R, axis=0))
 
-    def run_one(eta, key_data, tau):
-        X = initial_embeddings(jax.random.wrap_key_data(key_data), k, m, init=init, dtype=dtype).T
+    measure = _per_run(measure_one, sequential_linalg)
+
+    def start_one(key_data):
+        X0 = initial_embeddings(jax.random.wrap_key_data(key_data), k, m, init=init, dtype=dtype)
+        if reduce_span:  # step the k x k coordinates R of X = Q R (see the module docstring)
+            basis, coords = jnp.linalg.qr(X0)
+            return basis, coords.T
+        return jnp.zeros((0,), dtype), X0.T
+
+    def finish_one(basis, X):
+        return jnp.matmul(basis, X.T, precision=jax.lax.Precision.HIGHEST) if reduce_span else X.T
+
+    def batch(etas, key_data, tau):
+        _COMPILES["count"] += 1  # runs only while tracing
+        step_all = jax.vmap(update, in_axes=(0, 0, None))
+        basis, X = _per_run(start_one, sequential_linalg)(key_data)
 
         def advance(X, n):
-            return jax.lax.fori_loop(0, n, lambda _, Z: update(Z, eta, tau), X, unroll=min(n, 2))
+            return jax.lax.fori_loop(0, n, lambda _, Z: step_all(Z, etas, tau), X, unroll=min(n, 2))
 
         def one_chunk(X, _):
             X = advance(X, chunk)
             return X, measure(X)
 
-        records = []
+        records = []  # each record: (spectra[B, n], norms[B]); stacked on axis 1 below
         if record_every is not None:
             records.append(jax.tree.map(lambda a: a[None], measure(X)))
         X, recs = jax.lax.scan(one_chunk, X, None, length=n_chunks)
@@ -210,13 +248,9 @@ def _program(k, m, steps, record_every, rule, init, dtype, n_devices) -> Callabl
         if remainder:
             X = advance(X, remainder)
             records.append(jax.tree.map(lambda a: a[None], measure(X)))
-        spectra = jnp.concatenate([r[0] for r in records])
-        norms = jnp.concatenate([r[1] for r in records])
-        return spectra, norms, X.T
-
-    def batch(etas, key_data, tau):
-        _COMPILES["count"] += 1  # runs only while tracing
-        return jax.vmap(run_one, in_axes=(0, 0, None))(etas, key_data, tau)
+        spectra = jnp.moveaxis(jnp.concatenate([r[0] for r in records]), 0, 1)
+        norms = jnp.moveaxis(jnp.concatenate([r[1] for r in records]), 0, 1)
+        return spectra, norms, _per_run(finish_one, False)(basis, X)
 
     return jax.jit(sharding.shard_batch(batch, 2, 1, n_devices))
 
@@ -248,7 +282,7 @@ def simulate_keys(k, etas, key_data, *, m, steps, rule, tau, record_every, dtype
     # Batches whose state outgrows the CPU caches run in equal chunks of about CHUNK_ELEMENTS
     # elements per device (same shape: one compilation); measured 1e9 -> 1.4e8 element-steps/s at
     # k = 30 when 1000 runs were stepped together.
-    per_device = max(1, CHUNK_ELEMENTS // (m * k))
+    per_device = max(1, CHUNK_ELEMENTS // (min(m, k) * k))  # the stepped state is k x min(m, k)
     chunk = sharding.pad_batch(min(B, per_device * n_devices), n_devices)
     padded = -(-B // chunk) * chunk
     etas = np.asarray(etas, dtype=dtype)

@@ -1,5 +1,6 @@
 """The runner: Theorem 1 below/at/above the bound, rank-(k-1) end state, determinism, compilation,
-float32 vs float64, 1 vs 4 devices, non-finite runs."""
+float32 vs float64, the column-space reduction against direct stepping, 1 vs 2 vs 4 devices,
+non-finite runs."""
 import json
 import os
 import subprocess
@@ -120,27 +121,53 @@ def test_one_step_mean_shift_matches_theory_at_large_m():
     np.testing.assert_allclose(r.mean(axis=1), expected, rtol=0.05)
 
 
+@pytest.mark.parametrize("rule, tau, eta", [("paper", None, 1.5), ("autodiff", None, 1.5), ("infonce", 0.5, 0.3)])
+def test_column_space_reduction_matches_stepping_the_full_embeddings(rule, tau, eta):
+    # k < m: the runner steps the k x k coordinates R of X0 = Q R and returns Q R_T. Stepping the
+    # m x k embeddings themselves with the public rule must give the same trajectory to rounding.
+    import jax
+    from simulations import dynamics
+
+    k, m, steps = 6, 40, 60
+    r = simulations.simulate(k, [eta], m=m, seeds=(3,), steps=steps, rule=rule, tau=tau, record_every=20)
+    X = runner.initial_embeddings(jax.random.key(3), k, m)
+    spectra = [np.asarray(metrics.singular_spectrum(X))]
+    for t in range(1, steps + 1):
+        X = dynamics.step(X, eta, rule=rule, tau=tau)
+        if t % 20 == 0:
+            spectra.append(np.asarray(metrics.singular_spectrum(X)))
+    # 1e-11: 60 contracting steps of rounding (~1e-16 each) in a different basis; a wrong reduction
+    # (e.g. a missing basis change) is off by O(1).
+    np.testing.assert_allclose(r.final[0, 0], np.asarray(X), atol=1e-11)
+    np.testing.assert_allclose(r.spectra[0, 0], np.stack(spectra), atol=1e-11)
+
+
 _SUBPROCESS = r"""
-import json, simulations
-r = simulations.simulate(6, [0.8, 2.0, 2.6], m=12, seeds=(0, 7), steps=200, record_every=50)
+import json, sys, simulations
+k, m = int(sys.argv[1]), int(sys.argv[2])
+r = simulations.simulate(k, [0.8, 2.0, 2.6], m=m, seeds=(0, 7), steps=200, record_every=50)
 import jax
 print(json.dumps({"devices": jax.device_count(), "spectra": r.spectra.tolist(),
                   "collapsed": r.collapsed.tolist(), "final": r.final.tolist()}))
 """
 
 
-def test_one_versus_four_devices_same_numbers():
-    env = dict(os.environ, JAX_NUM_CPU_DEVICES="4", JAX_PLATFORMS="cpu")
-    out = subprocess.run([sys.executable, "-c", _SUBPROCESS], env=env, capture_output=True, text=True, timeout=240)
+@pytest.mark.parametrize("devices, k, m", [(4, 6, 12), (2, 30, 100)])
+def test_several_devices_same_numbers_as_one(devices, k, m):
+    # (2, 30, 100): six runs, three per device, recorded. jaxlib's batched SVD once deadlocked here
+    # (both devices waiting on the thread pool they occupied); the timeout turns a hang into a failure.
+    env = dict(os.environ, JAX_NUM_CPU_DEVICES=str(devices), JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", _SUBPROCESS, str(k), str(m)], env=env, capture_output=True,
+                         text=True, timeout=240)
     assert out.returncode == 0, out.stderr
-    four = json.loads(out.stdout.strip().splitlines()[-1])
-    assert four["devices"] == 4
-    one = simulations.simulate(6, [0.8, 2.0, 2.6], m=12, seeds=(0, 7), steps=200, record_every=50)
-    assert four["collapsed"] == one.collapsed.tolist()
+    several = json.loads(out.stdout.strip().splitlines()[-1])
+    assert several["devices"] == devices
+    one = simulations.simulate(k, [0.8, 2.0, 2.6], m=m, seeds=(0, 7), steps=200, record_every=50)
+    assert several["collapsed"] == one.collapsed.tolist()
     # 1e-12: same per-run program on every device; only the batch size per device differs, which can
     # change how XLA vectorises reductions (last-bit differences), never the maths.
-    np.testing.assert_allclose(np.asarray(four["spectra"]), one.spectra, atol=1e-12)
-    np.testing.assert_allclose(np.asarray(four["final"]), one.final, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(several["spectra"]), one.spectra, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(several["final"]), one.final, atol=1e-12)
 
 
 def test_chunked_batches_give_the_same_numbers(monkeypatch):
