@@ -79,15 +79,27 @@ def trial_key_data(seed: int, trials: int) -> np.ndarray:
 
 
 def _evaluate(k, etas, keys, *, m, steps, rule, tau, dtype):
-    """(n_collapsed, n_nonfinite) per eta over all trials."""
+    """(n_collapsed, n_nonfinite) per eta over all trials.
+
+    The etas are run in batches of exactly :data:`REFINE_POINTS` (the last one padded with copies of
+    its last eta, dropped afterwards), so the grid stage and every refinement round share one
+    compiled program.
+    """
+    etas = np.asarray(etas, dtype=float)
+    n = len(etas)
+    padded = np.concatenate([etas, np.repeat(etas[-1:], -n % REFINE_POINTS)])
     T = len(keys)
-    spectra, norms, final = simulate_keys(
-        k, np.repeat(np.asarray(etas, dtype=float), T), np.tile(keys, (len(etas), 1)), m=m, steps=steps,
-        rule=rule, tau=tau, record_every=None, dtype=dtype, init="sphere",
-    )
-    finite = np.isfinite(final).all(axis=(-2, -1)) & np.isfinite(spectra).all(axis=(-2, -1))
-    collapsed = np.asarray(metrics.is_completely_collapsed(spectra[:, -1, :])) & finite
-    return collapsed.reshape(len(etas), T).sum(1), (~finite).reshape(len(etas), T).sum(1)
+    n_col, n_nan = [], []
+    for batch in padded.reshape(-1, REFINE_POINTS):
+        spectra, norms, final = simulate_keys(
+            k, np.repeat(batch, T), np.tile(keys, (len(batch), 1)), m=m, steps=steps,
+            rule=rule, tau=tau, record_every=None, dtype=dtype, init="sphere",
+        )
+        finite = np.isfinite(final).all(axis=(-2, -1)) & np.isfinite(spectra).all(axis=(-2, -1))
+        collapsed = np.asarray(metrics.is_completely_collapsed(spectra[:, -1, :])) & finite
+        n_col.append(collapsed.reshape(len(batch), T).sum(1))
+        n_nan.append((~finite).reshape(len(batch), T).sum(1))
+    return np.concatenate(n_col)[:n], np.concatenate(n_nan)[:n]
 
 
 def _check_search_args(trials, seed, rtol):

@@ -22,6 +22,17 @@ def test_threshold_bracket_is_consistent_with_direct_runs():
     assert r.evaluations[: len(threshold.NEUTRAL_GRID)] and r.monotone == (not r.passing_above)
 
 
+def test_grid_and_refinement_share_one_compiled_program():
+    from simulations import runner
+
+    before = runner.compile_count()
+    r = simulations.collapse_threshold(4, m=7, trials=2, steps=60, rtol=1e-2)
+    assert r.rounds >= 1  # the refinement stage ran after the 15-eta grid
+    assert runner.compile_count() - before == 1
+    # the padded copies of the last grid eta are dropped: each grid eta is evaluated exactly once
+    assert [e for e, _, _ in r.evaluations[: len(threshold.NEUTRAL_GRID)]] == list(threshold.NEUTRAL_GRID)
+
+
 def test_neutral_grid_does_not_use_the_bound():
     grid = np.asarray(threshold.NEUTRAL_GRID)
     # Powers of sqrt 2 from 1/4 to 32, fixed in advance: it coincides with eta_max only by accident
