@@ -5,7 +5,10 @@ batch norm in training mode (statistics of the current batch, computed functiona
 averages) and a final linear layer. :func:`train_contrastive` runs the SimCLR recipe (two augmented
 views per sample, one contrastive loss on the pair, plus the CLOP term of paper 001 Eq. 4 on the
 labelled samples) with ``lax.scan``; learning rate and :math:`\\lambda` are traced, so a run can be
-vmapped over seeds, learning rates and CLOP on/off (:math:`\\lambda = 0`) with one compilation.
+vmapped over seeds, learning rates and CLOP on/off (:math:`\\lambda = 0`) with one compilation. The
+contrastive loss may also be a traced index into a static tuple of names: with an index shared by
+all vmapped runs (see ``shared`` in :func:`compile_grid`), ``lax.switch`` stays a real branch that
+executes only the chosen loss, so one compilation of the network and optimiser serves every loss.
 :func:`knn_accuracy` and :func:`effective_rank` are the evaluation metrics.
 """
 from __future__ import annotations
@@ -26,6 +29,7 @@ __all__ = [
     "mlp_apply",
     "batch_norm",
     "contrastive_loss",
+    "indexed_loss",
     "make_prototypes",
     "PROTOTYPES",
     "train_contrastive",
@@ -134,6 +138,63 @@ def contrastive_loss(name: str, z1: jax.Array, z2: jax.Array, labels: jax.Array,
     raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {name!r}")
 
 
+def indexed_loss(names: tuple[str, ...], tau: float = 0.5) -> Callable:
+    r"""``f(index, z1, z2, labels) = contrastive_loss(names[index], z1, z2, labels, tau)`` with a traced index.
+
+    ``lax.switch`` picks the loss, so one compiled program serves every name; an index that is not
+    batched under ``vmap`` runs only the chosen branch. Each branch computes the loss *and* its
+    gradient with respect to ``(z_1, z_2)`` together, and a custom VJP hands that gradient on
+    (scaled by the incoming cotangent :math:`g`):
+
+    .. math:: \frac{\partial f}{\partial z_v} = g\,\frac{\partial\mathcal L_{\text{names[index]}}}{\partial z_v} .
+
+    Why not differentiate through a plain ``lax.switch``: that splits each loss into a forward and
+    a backward branch, which XLA compiles differently from the loss on its own, so the gradients
+    differ in the last bits (about 1e-8 for VICReg). Adam turns such noise into full steps where
+    the exact gradient is zero: the output bias under the shift-invariant VICReg and Barlow Twins
+    losses (and every bias before a batch norm). The output bias moves the normalised embeddings,
+    so Table 5's VICReg row without CLOP moved visibly (effective rank 2.37 -> 2.34). With forward
+    and backward in one branch the gradients equal the named loss's bit for bit on the CPU backend
+    (``tests/clop/test_clop_losses.py``), and the CLOP-off runs of the trainer are unchanged bit for
+    bit; with CLOP, the sum of the two gradients is rounded differently (XLA fuses it into FMAs when
+    the loss is inline), a float32 rounding difference. ``labels`` and ``index`` get no gradient;
+    ``tau`` must be a Python number.
+
+    Raises:
+        ValueError: unknown loss name.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> z1, z2 = jnp.eye(3), jnp.eye(3)[::-1]
+        >>> f = indexed_loss(("vicreg", "infonce"), tau=1.0)
+        >>> bool(f(jnp.asarray(1), z1, z2, None) == contrastive_loss("infonce", z1, z2, None, 1.0))
+        True
+        >>> g = jax.grad(lambda a: f(jnp.asarray(0), a, z2, None))(z1)
+        >>> bool(jnp.all(g == jax.grad(lambda a: contrastive_loss("vicreg", a, z2, None, 1.0))(z1)))
+        True
+    """
+    for name in names:
+        if name not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {name!r}")
+    values = [functools.partial(contrastive_loss, name, tau=tau) for name in names]
+    with_grads = [jax.value_and_grad(f, argnums=(0, 1)) for f in values]
+
+    @jax.custom_vjp
+    def f(index, z1, z2, labels):
+        return jax.lax.switch(index, values, z1, z2, labels)
+
+    def f_fwd(index, z1, z2, labels):
+        value, grads = jax.lax.switch(index, with_grads, z1, z2, labels)
+        return value, grads
+
+    def f_bwd(grads, g):
+        d1, d2 = grads
+        return None, g * d1, g * d2, None
+
+    f.defvjp(f_fwd, f_bwd)
+    return f
+
+
 def make_prototypes(kind: str, key: jax.Array, k: int, d: int, dtype=jnp.float32) -> jax.Array:
     """Prototypes of the given kind (``orthonormal``, ``etf`` with a random rotation, or ``random``).
 
@@ -166,12 +227,13 @@ def train_contrastive(
     learning_rate,
     lam,
     *,
-    loss: str,
+    loss: str | jax.Array,
     steps: int,
     tau: float = 0.5,
     optimizer: str = "adam",
     similarity: str | jax.Array = "cosine",
     batch_size: int | None = None,
+    loss_names: tuple[str, ...] = LOSSES,
 ) -> tuple[tuple[Layer, ...], jax.Array]:
     r"""Train the encoder SimCLR-style with loss :math:`\mathcal L_{CL} + \lambda\,\mathrm{CLOP}`.
 
@@ -194,7 +256,9 @@ def train_contrastive(
         prototypes: ``(k, d_out)`` CLOP prototypes.
         learning_rate: traced scalar.
         lam: traced :math:`\lambda`; 0 switches CLOP off.
-        loss: contrastive loss name (static), one of :data:`LOSSES`.
+        loss: contrastive loss: a name (static), one of :data:`LOSSES`, or a traced integer index
+            into ``loss_names`` (then ``lax.switch`` picks it, so one compilation serves all of
+            them; keep the index unbatched under ``vmap``, or every branch runs).
         steps: optimiser steps (static).
         tau: temperature of the cosine losses.
         optimizer: ``"adam"`` or ``"sgd"`` (momentum 0.9).
@@ -202,9 +266,14 @@ def train_contrastive(
             :data:`simulations.losses.SIMILARITIES` (then ``lax.switch`` picks it, so one compilation
             serves all three).
         batch_size: minibatch size (static) or None for full batch.
+        loss_names: the losses a traced ``loss`` index selects from (static; unused for a name);
+            see :func:`indexed_loss`.
 
     Returns:
         ``(layers, loss_history)`` with the loss of every step.
+
+    Raises:
+        ValueError: unknown loss name (in ``loss`` or ``loss_names``).
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -216,9 +285,23 @@ def train_contrastive(
         ...                             loss="infonce", steps=5)
         >>> hist.shape
         (5,)
+
+        The same run with the loss picked by an index computes the same history:
+
+        >>> _, hist2 = train_contrastive(jax.random.key(2), net, x, jnp.arange(20) % 3, aug, c, 1e-2, 1.0,
+        ...                              loss=jnp.asarray(1), loss_names=("dcl", "infonce"), steps=5)
+        >>> bool(jnp.allclose(hist, hist2, rtol=1e-5))
+        True
     """
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    names = (loss,) if isinstance(loss, str) else tuple(loss_names)
+    for name in names:
+        if name not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {name!r}")
+    if not names:
+        raise ValueError("loss_names must not be empty")
+    # One name: the loss is inlined as for a static name (index 0 is the only valid value), so a
+    # single-loss program is the same program as before losses could be indexed.
+    switched_loss = None if len(names) == 1 else indexed_loss(names, tau)
     n = x.shape[0]
     opt = make_optimizer(optimizer, learning_rate)
     labelled = labels >= 0
@@ -234,7 +317,10 @@ def train_contrastive(
         b = xb.shape[0]
         z = mlp_apply(params, jnp.concatenate([augment(k1, xb), augment(k2, xb)]))
         z1, z2 = z[:b], z[b:]
-        main = contrastive_loss(loss, z1, z2, labels[idx], tau)
+        if switched_loss is None:
+            main = contrastive_loss(names[0], z1, z2, labels[idx], tau)
+        else:
+            main = switched_loss(loss, z1, z2, labels[idx])
         yl, ml = safe_labels[idx], labelled[idx]
         zz, yy, mm = jnp.concatenate([z1, z2]), jnp.concatenate([yl, yl]), jnp.concatenate([ml, ml])
         if isinstance(similarity, str):
@@ -346,28 +432,37 @@ def prototype_bank(keys: jax.Array, k: int, d: int, dtype=jnp.float32) -> jax.Ar
     return jnp.stack(rows)
 
 
-def compile_grid(trial: Callable, base_seed: int, seeds: int, per_trial=None) -> Callable:
-    """``jit(vmap over grid points of vmap over seeds)`` of ``trial(key, [per_trial_t,] *point_args)``.
+def compile_grid(trial: Callable, base_seed: int, seeds: int, per_trial=None, shared: int = 0) -> Callable:
+    """``jit(vmap over grid points of vmap over seeds)`` of ``trial(key, [per_trial_t,] *shared_args, *point_args)``.
 
     Trial t gets the key ``trial_keys(base_seed, seeds)[t]`` (and ``per_trial[t]`` when given), so
     its result does not depend on how many seeds or grid points run beside it. The returned function
-    takes one array per point argument (leading axis = points) and returns ``trial``'s outputs with
-    leading axes ``[point, seed]``.
+    takes ``shared`` arguments passed unbatched to every trial (e.g. a loss index for ``lax.switch``,
+    which then stays a real branch instead of running every case), then one array per point argument
+    (leading axis = points), and returns ``trial``'s outputs with leading axes ``[point, seed]``.
 
     Example:
         >>> import jax, jax.numpy as jnp
         >>> f = compile_grid(lambda key, a: a + jax.random.uniform(key), 0, 3)
         >>> f(jnp.array([0.0, 10.0])).shape
         (2, 3)
+        >>> g = compile_grid(lambda key, s, a: s * a + jax.random.uniform(key), 0, 3, shared=1)
+        >>> bool(jnp.allclose(g(1.0, jnp.array([0.0, 10.0])), f(jnp.array([0.0, 10.0]))))
+        True
     """
     keys = trial_keys(base_seed, seeds)
 
-    def over_seeds(*point):
-        if per_trial is None:
-            return jax.vmap(lambda key: trial(key, *point))(keys)
-        return jax.vmap(lambda key, extra: trial(key, extra, *point))(keys, per_trial)
+    def grid(*args):
+        common, point_args = args[:shared], args[shared:]
 
-    return jax.jit(jax.vmap(over_seeds))
+        def over_seeds(*point):
+            if per_trial is None:
+                return jax.vmap(lambda key: trial(key, *common, *point))(keys)
+            return jax.vmap(lambda key, extra: trial(key, extra, *common, *point))(keys, per_trial)
+
+        return jax.vmap(over_seeds)(*point_args)
+
+    return jax.jit(grid)
 
 
 def summary_row(loss: str, clop: bool, prototypes: str, lam: float, similarity: str, accuracy, erank, **extra) -> dict:
