@@ -11,7 +11,8 @@ the labelled samples, unlabelled ones positive only with their other view), each
 CLOP (orthonormal prototypes in R^32, lambda = 1, cosine). **Evaluation** on the L2-normalised
 embeddings of the clean images: 5-NN and a linear probe (multinomial logistic regression,
 scikit-learn) fitted on the labelled 10% and tested on the other 90%, plus the effective rank. The
-same classifiers on the raw pixels give a reference row.
+same classifiers on the raw pixels give a reference row. Seeds and :math:`\\lambda` are vmapped and
+the loss is a traced ``lax.switch`` index, so the whole table is one compilation.
 """
 from __future__ import annotations
 
@@ -124,21 +125,26 @@ def augment_digits(key: jax.Array, x: jax.Array, noise_std: float = 0.1, max_shi
     return shifted + noise_std * jax.random.normal(kn, shifted.shape, x.dtype)
 
 
-def _trial(trial_key, bank, learning_rate, lam, proto_index, *, loss, config):
+def _labelled_mask(k_lab: jax.Array, n: int, n_lab: int) -> jax.Array:
+    """The trial's labelled samples: the first ``n_lab`` of a random permutation of ``range(n)``."""
+    return jnp.zeros(n, bool).at[jax.random.permutation(k_lab, n)[:n_lab]].set(True)
+
+
+def _trial(trial_key, bank, loss_index, learning_rate, lam, proto_index, *, loss_names, config):
     dtype = jnp.dtype(config.dtype)
     x_np, y_np = load_digits_data(config.subsample)
     x, y = jnp.asarray(x_np, dtype), jnp.asarray(y_np)
     n = x.shape[0]
     k_lab, k_net, _, k_train = jax.random.split(trial_key, 4)
-    n_lab = round(config.label_fraction * n)
-    labelled = jnp.zeros(n, bool).at[jax.random.permutation(k_lab, n)[:n_lab]].set(True)
+    labelled = _labelled_mask(k_lab, n, round(config.label_fraction * n))
     net = init_mlp(k_net, (64, config.hidden, config.hidden, config.embed_dim), dtype)
     protos = bank[proto_index]  # built by prototype_bank from split(trial_key, 4)[2]
     aug = lambda k, xb: augment_digits(k, xb, config.noise_std, config.max_shift)  # noqa: E731
     net, history = train_contrastive(
         k_train, net, x, jnp.where(labelled, y, -1), aug, protos,
         learning_rate.astype(dtype), lam.astype(dtype),
-        loss=loss, steps=config.steps, tau=config.tau, optimizer=config.optimizer, batch_size=config.batch_size,
+        loss=loss_index, loss_names=loss_names, steps=config.steps, tau=config.tau, optimizer=config.optimizer,
+        batch_size=config.batch_size,
     )
     z = normalize(mlp_apply(net, x))
     z = jnp.where(jnp.isfinite(z), z, 0.0)
@@ -163,9 +169,23 @@ def linear_probe_accuracy(z: np.ndarray, y: np.ndarray, labelled: np.ndarray) ->
 _COMPILED: dict = {}
 
 
+def _compiled(loss_set: tuple[str, ...], config: DigitsConfig, seeds: int):
+    """The jitted grid ``f(loss_index, lrs, lams, kinds)`` over ``[lam, seed]``, cached per static settings."""
+    key = (loss_set, config, seeds)
+    if key not in _COMPILED:
+        bank = prototype_bank(trial_keys(config.base_seed, seeds), 10, config.embed_dim, jnp.dtype(config.dtype))
+        trial = functools.partial(_trial, loss_names=loss_set, config=config)
+        _COMPILED[key] = compile_grid(trial, config.base_seed, seeds, bank, shared=1)
+    return _COMPILED[key]
+
+
 def run_digits(loss: str, lams: Sequence[float], seeds: int = 5, config: DigitsConfig = DigitsConfig(),
-               prototypes: str = "orthonormal") -> dict:
+               prototypes: str = "orthonormal", *, loss_set: Sequence[str] | None = None) -> dict:
     """Train ``seeds`` encoders per :math:`\\lambda` (0 = no CLOP) in one vmapped call; evaluate them.
+
+    The loss is a traced index into ``loss_set`` (default ``(loss,)``, must contain ``loss``), one
+    value for the whole call, so calls for different losses of one ``loss_set`` share a compilation
+    and only the chosen loss runs.
 
     Returns:
         dict with arrays ``[lam, seed]``: ``knn_accuracy``, ``linear_probe_accuracy``,
@@ -180,8 +200,12 @@ def run_digits(loss: str, lams: Sequence[float], seeds: int = 5, config: DigitsC
         ((2, 2), (2, 2))
     """
     config.validate()
-    if loss not in DIGITS_LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(DIGITS_LOSSES)}; got {loss!r}")
+    loss_set = (loss,) if loss_set is None else tuple(dict.fromkeys(loss_set))
+    for name in (loss, *loss_set):
+        if name not in DIGITS_LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(DIGITS_LOSSES)}; got {name!r}")
+    if loss not in loss_set:
+        raise ValueError(f"loss {loss!r} must be one of loss_set {loss_set}")
     if prototypes not in PROTOTYPES:
         raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {prototypes!r}")
     if seeds < 1:
@@ -190,13 +214,11 @@ def run_digits(loss: str, lams: Sequence[float], seeds: int = 5, config: DigitsC
     if lams_arr.size == 0 or np.any(~(lams_arr >= 0)):
         raise ValueError(f"lambdas must be >= 0; got {lams_arr.tolist()}")
     start = time.perf_counter()
-    key = (loss, config, seeds)
-    if key not in _COMPILED:
-        bank = prototype_bank(trial_keys(config.base_seed, seeds), 10, config.embed_dim, jnp.dtype(config.dtype))
-        _COMPILED[key] = compile_grid(functools.partial(_trial, loss=loss, config=config), config.base_seed, seeds, bank)
+    fn = _compiled(loss_set, config, seeds)
     proto = jnp.full(lams_arr.shape, PROTOTYPES.index(prototypes))
     lr = jnp.full(lams_arr.shape, config.learning_rate)
-    acc, erank, z, labelled, final = (np.asarray(v) for v in jax.device_get(_COMPILED[key](lr, jnp.asarray(lams_arr), proto)))
+    out = fn(jnp.asarray(loss_set.index(loss)), lr, jnp.asarray(lams_arr), proto)
+    acc, erank, z, labelled, final = (np.asarray(v) for v in jax.device_get(out))
     _, y = load_digits_data(config.subsample)
     probe = np.array([[linear_probe_accuracy(z[i, s], y, labelled[i, s]) for s in range(seeds)] for i in range(len(lams_arr))])
     return {
@@ -233,6 +255,8 @@ def digits_table(losses: Sequence[str] = DIGITS_LOSSES, clop: Sequence[bool] = (
                  config: DigitsConfig = DigitsConfig(), *, prototypes: str = "orthonormal", lam: float = 1.0) -> dict:
     """KNN and linear-probe accuracy per loss with and without CLOP, plus the raw-pixel reference.
 
+    All losses share one compiled program (see :func:`run_digits`'s ``loss_set``).
+
     Returns:
         ``{"results": [row], "raw_pixels": {...}, "config": {...}, "seconds"}``; a row has the keys of
         the synthetic table (``accuracy_*`` is the 5-NN accuracy) plus ``linear_probe_mean``/``_std``
@@ -252,8 +276,9 @@ def digits_table(losses: Sequence[str] = DIGITS_LOSSES, clop: Sequence[bool] = (
     start = time.perf_counter()
     lams = [lam if c else 0.0 for c in clop]
     rows = []
+    loss_set = tuple(dict.fromkeys(losses))
     for loss in tqdm(losses, desc="digits", disable=None, leave=False):
-        r = run_digits(loss, lams, seeds, config, prototypes)
+        r = run_digits(loss, lams, seeds, config, prototypes, loss_set=loss_set)
         for j, c in enumerate(clop):
             probe = r["linear_probe_accuracy"][j]
             rows.append(summary_row(

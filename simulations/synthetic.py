@@ -25,7 +25,8 @@ clean inputs), outputs are L2-normalised (the space the cosine losses and CLOP m
 -neighbour classifier is fitted on the 50 labelled and tested on the 450 others; the effective rank
 (Roy & Vetterli) of the normalised outputs is reported beside it. Seeds are
 ``fold_in(key(base_seed), trial)``; every run is vmapped over seeds and over :math:`\\lambda`
-(CLOP off is :math:`\\lambda = 0`) and learning rate, so one compilation serves a whole table.
+(CLOP off is :math:`\\lambda = 0`) and learning rate, and the loss is a traced index shared by all
+runs of a call (``lax.switch``), so one compilation serves a whole table, every loss included.
 """
 from __future__ import annotations
 
@@ -175,8 +176,8 @@ def augment_synthetic(key: jax.Array, x: jax.Array, noise_var: float = 0.05, fli
     return sign * x + noise
 
 
-def _trial(trial_key, bank, learning_rate, lam, proto_index, sim_index, *, loss, config):
-    """One seed at one grid point: data, network, prototypes, training, evaluation."""
+def _trial(trial_key, bank, loss_index, learning_rate, lam, proto_index, sim_index, *, loss_names, config):
+    """One seed at one grid point: data, network, prototypes, training (loss ``loss_names[loss_index]``), evaluation."""
     dtype = jnp.dtype(config.dtype)
     k_data, k_net, _, k_train = jax.random.split(trial_key, 4)
     x, y, labelled = make_synthetic_data(k_data, config)
@@ -186,8 +187,8 @@ def _trial(trial_key, bank, learning_rate, lam, proto_index, sim_index, *, loss,
     net, history = train_contrastive(
         k_train, net, x, jnp.where(labelled, y, -1), aug, protos,
         learning_rate.astype(dtype), lam.astype(dtype),
-        loss=loss, steps=config.steps, tau=config.tau, optimizer=config.optimizer, similarity=sim_index,
-        batch_size=config.batch_size,
+        loss=loss_index, loss_names=loss_names, steps=config.steps, tau=config.tau, optimizer=config.optimizer,
+        similarity=sim_index, batch_size=config.batch_size,
     )
     z = normalize(mlp_apply(net, x))
     z = jnp.where(jnp.isfinite(z), z, 0.0)  # a diverged run counts as collapsed, not as NaN
@@ -195,10 +196,13 @@ def _trial(trial_key, bank, learning_rate, lam, proto_index, sim_index, *, loss,
     return acc, effective_rank(z), z, y, history[-1]
 
 
-def _check(loss, prototypes, similarity, seeds, config):
+def _check(loss, prototypes, similarity, seeds, config, loss_set=None):
     config.validate()
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    for name in (loss, *(loss_set or ())):
+        if name not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {name!r}")
+    if loss_set is not None and loss not in loss_set:
+        raise ValueError(f"loss {loss!r} must be one of loss_set {tuple(loss_set)}")
     for kind in np.atleast_1d(prototypes):
         if kind not in PROTOTYPES:
             raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {kind!r}")
@@ -214,13 +218,24 @@ def run_points(
     points: Sequence[dict],
     seeds: int = 10,
     config: SyntheticConfig = SyntheticConfig(),
+    *,
+    loss_set: Sequence[str] | None = None,
 ) -> dict:
     r"""Train ``seeds`` networks at each point ``{"learning_rate", "lambda", "prototypes", "similarity"}``.
 
     All points and seeds run in one jitted, vmapped call; learning rate, :math:`\lambda`, prototype
-    kind and similarity are traced, so the compilation depends only on ``loss``, ``config``,
-    ``seeds`` and the number of points. Missing keys default to ``config.learning_rate``, 1.0,
-    ``"orthonormal"``, ``"cosine"``.
+    kind and similarity are traced, and the loss is a traced index into ``loss_set`` (one value for
+    the whole call, so only that loss runs), so the compilation depends only on ``loss_set``,
+    ``config``, ``seeds`` and the number of points: calls for different losses of one ``loss_set``
+    share it. Missing keys default to ``config.learning_rate``, 1.0, ``"orthonormal"``, ``"cosine"``.
+
+    Args:
+        loss: the contrastive loss, one of :data:`simulations.training.LOSSES`.
+        points: the grid points (dicts as above).
+        seeds: trials per point; trial t uses ``fold_in(key(config.base_seed), t)``.
+        config: the experiment's settings.
+        loss_set: the losses the compiled program can switch between (default ``(loss,)``); it
+            must contain ``loss``. The result does not depend on it beyond float rounding.
 
     Returns:
         dict of numpy arrays indexed ``[point, seed]``: ``accuracy``, ``effective_rank``,
@@ -241,15 +256,16 @@ def run_points(
     lams = np.asarray([p.get("lambda", 1.0) for p in points], float)
     kinds = [p.get("prototypes", "orthonormal") for p in points]
     sims = [p.get("similarity", "cosine") for p in points]
-    _check(loss, kinds, sims, seeds, config)
+    loss_set = (loss,) if loss_set is None else tuple(dict.fromkeys(loss_set))
+    _check(loss, kinds, sims, seeds, config, loss_set)
     if not points:
         raise ValueError("points must not be empty")
     if np.any(~(lrs > 0)) or np.any(~(lams >= 0)):
         raise ValueError(f"learning rates must be > 0 and lambdas >= 0; got {lrs.tolist()}, {lams.tolist()}")
     start = time.perf_counter()
-    fn = _compiled(loss, config, seeds)
+    fn = _compiled(loss_set, config, seeds)
     out = fn(
-        jnp.asarray(lrs), jnp.asarray(lams),
+        jnp.asarray(loss_set.index(loss)), jnp.asarray(lrs), jnp.asarray(lams),
         jnp.asarray([PROTOTYPES.index(k) for k in kinds]), jnp.asarray([SIMILARITIES.index(v) for v in sims]),
     )
     acc, erank, z, y, final = (np.asarray(v) for v in jax.device_get(out))
@@ -272,6 +288,7 @@ def run_synthetic(
     prototypes: str = "orthonormal",
     similarity: str = "cosine",
     learning_rates: Sequence[float] | None = None,
+    loss_set: Sequence[str] | None = None,
 ) -> dict:
     r"""Train ``seeds`` networks for each (learning rate, :math:`\lambda`) pair (see :func:`run_points`).
 
@@ -290,7 +307,7 @@ def run_synthetic(
         {"learning_rate": lr, "lambda": lam, "prototypes": prototypes, "similarity": similarity}
         for lr in lrs for lam in lams_arr
     ]
-    r = run_points(loss, points, seeds, config)
+    r = run_points(loss, points, seeds, config, loss_set=loss_set)
     grid = (len(lrs), len(lams_arr))
     for name in ("accuracy", "effective_rank", "final_loss", "embeddings"):
         r[name] = r[name].reshape(grid + r[name].shape[1:])
@@ -301,12 +318,18 @@ def run_synthetic(
 _COMPILED: dict = {}
 
 
-def _compiled(loss, config, seeds):
-    """The vmapped, jitted trial grid, cached per static settings."""
-    key = (loss, config, seeds)
+def _compiled(loss_set, config, seeds):
+    """The vmapped, jitted trial grid ``f(loss_index, lrs, lams, kinds, sims)``, cached per static settings.
+
+    ``loss_set`` is a tuple of loss names (or one name); the first argument of the returned function
+    indexes it.
+    """
+    loss_set = (loss_set,) if isinstance(loss_set, str) else tuple(loss_set)
+    key = (loss_set, config, seeds)
     if key not in _COMPILED:
         bank = prototype_bank(trial_keys(config.base_seed, seeds), config.num_classes, config.dim, jnp.dtype(config.dtype))
-        _COMPILED[key] = compile_grid(functools.partial(_trial, loss=loss, config=config), config.base_seed, seeds, bank)
+        trial = functools.partial(_trial, loss_names=loss_set, config=config)
+        _COMPILED[key] = compile_grid(trial, config.base_seed, seeds, bank, shared=1)
     return _COMPILED[key]
 
 
@@ -329,6 +352,9 @@ def synthetic_table(
 ) -> dict:
     """The Table 5 experiment: KNN accuracy and effective rank per loss, with and without CLOP.
 
+    All losses run through one compiled program (the loss is a traced, unbatched ``lax.switch``
+    index), so the table costs one compilation, not one per loss.
+
     Returns:
         ``{"results": [row, ...], "config": {...}, "seconds": float}``; each row has ``loss``,
         ``clop``, ``prototypes``, ``lambda``, ``similarity``, ``accuracy_mean``/``_std``,
@@ -347,8 +373,9 @@ def synthetic_table(
     start = time.perf_counter()
     lams = [lam if c else 0.0 for c in clop]
     rows = []
+    loss_set = tuple(dict.fromkeys(losses))
     for loss in _progress(losses, "synthetic"):
-        r = run_synthetic(loss, lams, seeds, config, prototypes=prototypes, similarity=similarity)
+        r = run_synthetic(loss, lams, seeds, config, prototypes=prototypes, similarity=similarity, loss_set=loss_set)
         for j, c in enumerate(clop):
             extra = {"accuracies": r["accuracy"][0, j].tolist(), "seconds": r["seconds"] / len(clop)}
             if loss in PAPER_TABLE5:

@@ -1,7 +1,8 @@
 """Experiments in quick mode: JSON shapes, figures written, claims computed from cached results, CLI errors.
 
-Each distinct experiment shape costs one XLA compilation (5-10 s on the 2-core CPU): the module
-fixture draws the three figures once (7 compilations, about 50 s) and the claims read their cache.
+Each distinct experiment shape costs one XLA compilation (5-10 s on the 2-core CPU); the losses of a
+table share one (a traced ``lax.switch`` index). The module fixture draws the three figures once
+(3 compilations, about 30 s) and the claims read their cache.
 """
 import json
 
@@ -94,6 +95,39 @@ def test_run_is_independent_of_grid_layout_and_does_not_recompile():
     # run (float32; a different batch position may change XLA's reduction order, hence 1e-5, not 0).
     np.testing.assert_allclose(second["embeddings"][1], first["embeddings"][0], atol=1e-5)
     assert not np.allclose(second["embeddings"][0], first["embeddings"][0], atol=1e-3)
+
+
+def test_each_table_is_one_compilation(quick_out):
+    from figures import digits as digits_figure, fig5_embeddings
+    from simulations import digits as D, synthetic as S
+
+    cfg = S.SyntheticConfig(**fig5_embeddings.parameters(quick=True)["config"])
+    assert S._compiled(S.TABLE5_LOSSES, cfg, 2)._cache_size() == 1  # the four losses, one program
+    # No per-loss programs; the claims' prototype ablation (3 points, InfoNCE only) is a program of its own.
+    assert {k[0] for k in S._COMPILED if k[1:] == (cfg, 2)} <= {S.TABLE5_LOSSES, ("infonce",)}
+    dcfg = D.DigitsConfig(**digits_figure.parameters(quick=True)["config"])
+    assert [k[0] for k in D._COMPILED if k[1:] == (dcfg, 2)] == [D.DIGITS_LOSSES]
+    assert D._compiled(D.DIGITS_LOSSES, dcfg, 2)._cache_size() == 1
+
+
+def test_shared_program_gives_each_loss_its_own_run():
+    from simulations import synthetic as S
+
+    cfg = S.SyntheticConfig(n=60, steps=3)  # the layout test's shape: InfoNCE's own program is shared
+    points = [{"lambda": 0.0}, {"lambda": 1.0}]
+    for loss in ("infonce", "vicreg"):
+        own = S.run_points(loss, points, seeds=2, config=cfg)
+        shared = S.run_points(loss, points, seeds=2, config=cfg, loss_set=S.TABLE5_LOSSES)
+        # float32; the loss sits inside a lax.switch in one program and inline in the other, so XLA
+        # may fuse (and round, e.g. contract to FMA) differently: 1e-5, not 0.
+        np.testing.assert_allclose(shared["final_loss"], own["final_loss"], rtol=1e-5)
+        if loss == "infonce":
+            np.testing.assert_allclose(shared["embeddings"], own["embeddings"], atol=1e-5)
+        # VICReg is shift invariant: the output bias has an exactly zero gradient, and Adam turns
+        # its rounding noise into full steps, so its normalised embeddings are not compared.
+    assert S._compiled(S.TABLE5_LOSSES, cfg, 2)._cache_size() == 1
+    with pytest.raises(ValueError, match="must be one of loss_set"):
+        S.run_points("dcl", points, seeds=2, config=cfg, loss_set=("infonce", "vicreg"))
 
 
 @pytest.mark.parametrize("argv, needle", [
