@@ -130,6 +130,17 @@ def _labelled_mask(k_lab: jax.Array, n: int, n_lab: int) -> jax.Array:
     return jnp.zeros(n, bool).at[jax.random.permutation(k_lab, n)[:n_lab]].set(True)
 
 
+@functools.partial(jax.jit, static_argnames=("n_lab", "knn_k"))
+def _raw_knn(keys: jax.Array, z: jax.Array, y: jax.Array, *, n_lab: int, knn_k: int):
+    """Each trial's labelled mask (as in :func:`_trial`) and the k-NN accuracy of ``z`` under it, in one program."""
+
+    def one(key):
+        labelled = _labelled_mask(jax.random.split(key, 4)[0], z.shape[0], n_lab)
+        return labelled, knn_accuracy(z, y, labelled, 10, knn_k)
+
+    return jax.vmap(one)(keys)
+
+
 def _trial(trial_key, bank, loss_index, learning_rate, lam, proto_index, *, loss_names, config):
     dtype = jnp.dtype(config.dtype)
     x_np, y_np = load_digits_data(config.subsample)
@@ -238,15 +249,11 @@ def raw_pixel_baseline(seeds: int = 5, config: DigitsConfig = DigitsConfig()) ->
         True
     """
     x, y = load_digits_data(config.subsample)
-    n = x.shape[0]
     z = np.asarray(normalize(jnp.asarray(x)))
-    knn, probe = [], []
-    for t in range(seeds):
-        k_lab = jax.random.split(jax.random.fold_in(jax.random.key(config.base_seed), t), 4)[0]
-        labelled = np.zeros(n, bool)
-        labelled[np.asarray(jax.random.permutation(k_lab, n))[: round(config.label_fraction * n)]] = True
-        knn.append(float(knn_accuracy(jnp.asarray(z), jnp.asarray(y), jnp.asarray(labelled), 10, config.knn_k)))
-        probe.append(linear_probe_accuracy(z, y, labelled))
+    masks, knn = _raw_knn(trial_keys(config.base_seed, seeds), jnp.asarray(z), jnp.asarray(y),
+                          n_lab=round(config.label_fraction * x.shape[0]), knn_k=config.knn_k)
+    masks, knn = np.asarray(masks), np.asarray(knn, float)
+    probe = [linear_probe_accuracy(z, y, labelled) for labelled in masks]
     return {"knn_accuracy_mean": float(np.mean(knn)), "knn_accuracy_std": float(np.std(knn)),
             "linear_probe_mean": float(np.mean(probe)), "linear_probe_std": float(np.std(probe)), "seeds": seeds}
 
