@@ -22,7 +22,13 @@ import os
 import platform
 import time
 
-import numpy as np
+# NumPy's BLAS threads (used by the span reference's QR) keep spinning after a call and took a core
+# from the JAX timing that followed (k = 30, 80 runs, one device: 1.6e9 el-steps/s after a NumPy QR,
+# 3.4e9 alone), so BLAS runs single-threaded here; the NumPy update itself is single-threaded anyway.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402  (after the thread settings)
 
 M = 100
 
