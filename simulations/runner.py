@@ -204,11 +204,14 @@ def _program(k, m, steps, record_every, rule, init, dtype, n_devices) -> Callabl
     chunk = record_every if record_every is not None else steps
     n_chunks = steps // chunk
     remainder = steps - n_chunks * chunk
-    # jaxlib's batched LAPACK kernels (SVD, QR) fan a batch out over the intra-op thread pool and
-    # wait for it; when several CPU devices run at once they can all wait on a pool whose threads
-    # they occupy (measured: JAX_NUM_CPU_DEVICES=2 on 2 cores hung with 2 runs per device). With
-    # more than one CPU device the factorisations therefore run one run at a time.
-    sequential_linalg = n_devices > 1 and jax.default_backend() == "cpu"
+    # jaxlib 0.10's batched LAPACK kernels (SVD, QR) fan a batch out over the intra-op thread pool
+    # and block until it is done. When as many of them run at once as the pool has threads, every
+    # thread waits for work queued behind it, forever. Seen on the 2-core machine both with two CPU
+    # devices (two batched SVDs) and on one device (the start's orgqr beside the first record's
+    # geqrf, which XLA runs concurrently as they are independent). On CPU the factorisations
+    # therefore run one run at a time (lax.map: batch-1 calls, which jaxlib does not fan out);
+    # the stepping, where the time goes, stays vmapped.
+    sequential_linalg = jax.default_backend() == "cpu"
 
     def measure_one(R):
         return metrics.singular_spectrum(R), jnp.linalg.norm(jnp.mean(R, axis=0))

@@ -176,3 +176,22 @@ def test_chunked_batches_give_the_same_numbers(monkeypatch):
     monkeypatch.setattr(runner, "CHUNK_ELEMENTS", 3 * 10 * 4)  # chunks of 4 runs, last one padded
     chunked = simulations.simulate(10, [0.5, 1.0, 2.0], m=3, seeds=(0, 1, 2), steps=50)
     np.testing.assert_allclose(chunked.final, whole.final, atol=1e-13)  # vectorisation rounding only
+
+
+_REPEATED_RECORDS = r"""
+import numpy as np, simulations
+for i in range(200):
+    simulations.simulate(30, np.linspace(0.5, 2.5, 40), m=100, seeds=(i, i + 1), steps=10, record_every=5)
+print("ok")
+"""
+
+
+def test_recorded_runs_do_not_deadlock_on_one_device():
+    # The start's QR and the first record's factorisation are independent, so XLA runs them at once;
+    # batched (vmapped) they deadlocked jaxlib 0.10's LAPACK thread-pool fan-out on 2 cores within
+    # 200 calls like these (measured with the old program: timeout; with lax.map: 200 calls in ~6 s).
+    env = dict(os.environ, JAX_NUM_CPU_DEVICES="1", JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", _REPEATED_RECORDS], env=env, capture_output=True, text=True,
+                         timeout=180)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
