@@ -27,6 +27,7 @@ import numpy as np
 from simulations.losses import normalize
 from simulations.training import (
     PROTOTYPES,
+    check_loss_names,
     compile_grid,
     effective_rank,
     init_mlp,
@@ -212,9 +213,7 @@ def run_digits(loss: str, lams: Sequence[float], seeds: int = 5, config: DigitsC
     """
     config.validate()
     loss_set = (loss,) if loss_set is None else tuple(dict.fromkeys(loss_set))
-    for name in (loss, *loss_set):
-        if name not in DIGITS_LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(DIGITS_LOSSES)}; got {name!r}")
+    check_loss_names((loss, *loss_set), DIGITS_LOSSES)
     if loss not in loss_set:
         raise ValueError(f"loss {loss!r} must be one of loss_set {loss_set}")
     if prototypes not in PROTOTYPES:

@@ -253,7 +253,7 @@ def _program(k, m, steps, record_every, rule, init, dtype, n_devices) -> Callabl
             records.append(jax.tree.map(lambda a: a[None], measure(X)))
         spectra = jnp.moveaxis(jnp.concatenate([r[0] for r in records]), 0, 1)
         norms = jnp.moveaxis(jnp.concatenate([r[1] for r in records]), 0, 1)
-        return spectra, norms, _per_run(finish_one, False)(basis, X)
+        return spectra, norms, jax.vmap(finish_one)(basis, X)
 
     return jax.jit(sharding.shard_batch(batch, 2, 1, n_devices))
 

@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations.training import (
-    LOSSES,
+    check_loss_names,
     PROTOTYPES,
     effective_rank,
     init_mlp,
@@ -198,9 +198,7 @@ def _trial(trial_key, bank, loss_index, learning_rate, lam, proto_index, sim_ind
 
 def _check(loss, prototypes, similarity, seeds, config, loss_set=None):
     config.validate()
-    for name in (loss, *(loss_set or ())):
-        if name not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {name!r}")
+    check_loss_names((loss, *(loss_set or ())))
     if loss_set is not None and loss not in loss_set:
         raise ValueError(f"loss {loss!r} must be one of loss_set {tuple(loss_set)}")
     for kind in np.atleast_1d(prototypes):

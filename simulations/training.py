@@ -30,6 +30,7 @@ __all__ = [
     "batch_norm",
     "contrastive_loss",
     "indexed_loss",
+    "check_loss_names",
     "make_prototypes",
     "PROTOTYPES",
     "train_contrastive",
@@ -138,6 +139,24 @@ def contrastive_loss(name: str, z1: jax.Array, z2: jax.Array, labels: jax.Array,
     raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {name!r}")
 
 
+def check_loss_names(names, allowed: tuple[str, ...] = LOSSES) -> None:
+    """Raise if any name in ``names`` is not one of ``allowed`` (default :data:`LOSSES`).
+
+    Raises:
+        ValueError: ``loss must be one of <allowed>; got <name>`` for the first unknown name.
+
+    Example:
+        >>> check_loss_names(("infonce", "dcl"))
+        >>> check_loss_names(("infonce", "sgd"))
+        Traceback (most recent call last):
+        ...
+        ValueError: loss must be one of infonce, dcl, vicreg, barlow_twins, supcon; got 'sgd'
+    """
+    for name in names:
+        if name not in allowed:
+            raise ValueError(f"loss must be one of {', '.join(allowed)}; got {name!r}")
+
+
 def indexed_loss(names: tuple[str, ...], tau: float = 0.5) -> Callable:
     r"""``f(index, z1, z2, labels) = contrastive_loss(names[index], z1, z2, labels, tau)`` with a traced index.
 
@@ -173,9 +192,7 @@ def indexed_loss(names: tuple[str, ...], tau: float = 0.5) -> Callable:
         >>> bool(jnp.all(g == jax.grad(lambda a: contrastive_loss("vicreg", a, z2, None, 1.0))(z1)))
         True
     """
-    for name in names:
-        if name not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {name!r}")
+    check_loss_names(names)
     values = [functools.partial(contrastive_loss, name, tau=tau) for name in names]
     with_grads = [jax.value_and_grad(f, argnums=(0, 1)) for f in values]
 
@@ -294,9 +311,7 @@ def train_contrastive(
         True
     """
     names = (loss,) if isinstance(loss, str) else tuple(loss_names)
-    for name in names:
-        if name not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {name!r}")
+    check_loss_names(names)
     if not names:
         raise ValueError("loss_names must not be empty")
     # One name: the loss is inlined as for a static name (index 0 is the only valid value), so a
