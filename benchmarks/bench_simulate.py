@@ -4,7 +4,7 @@ Prints element-steps per second (batch x m x k x steps / seconds) for both and t
 k = 3, 30, 200 and batches of 1, 80 and 1000 runs (m = 100, float64). The NumPy reference broadcasts
 the update over all runs at once (no Python loop per run) on the m x k embeddings. The runner steps
 the k x min(m, k) coordinates of the embeddings in the span of the initial ones (see
-:mod:`simulations.runner`), so a second NumPy column, ``NumPy (span)``, applies that same reduction
+:mod:`simulations.collapse.runner`), so a second NumPy column, ``NumPy (span)``, applies that same reduction
 in NumPy (batched QR, step the coordinates, multiply back): the first ratio is the issue's target,
 the second shows how much of it is JAX rather than the algorithm. Large combinations run fewer
 steps (the rate is per element-step, so it is comparable); the table says how many. JAX is timed
@@ -54,7 +54,7 @@ def numpy_reference_span(X: np.ndarray, etas: np.ndarray, steps: int) -> np.ndar
 
 
 def time_jax(k, batch, steps, repeats=2):
-    from simulations.runner import seed_key_data, simulate_keys
+    from simulations.collapse.runner import seed_key_data, simulate_keys
 
     etas = np.linspace(0.5, 1.9, batch)
     keys = np.tile(seed_key_data([0]), (batch, 1))
@@ -90,9 +90,10 @@ def main(argv=None) -> int:
     if args.devices < 1:
         parser.error(f"--devices must be >= 1; got {args.devices}")
     os.environ["JAX_NUM_CPU_DEVICES"] = str(args.devices)  # read when JAX starts its CPU backend
+    os.environ["JAX_ENABLE_X64"] = "1"  # float64 arrays for the NumPy comparison's inputs
     import jax
 
-    import simulations  # noqa: F401  (turns on float64)
+    import simulations  # noqa: F401
 
     full_steps = 200 if args.quick else 2000
     budget = 2e8 if args.quick else 2e9  # element-steps per JAX timing

@@ -1,8 +1,8 @@
 """Claims about the CLOP loss itself (paper 001 Section 4, Appendix B Table 5; paper 004), with computed verdicts.
 
 Each ``claim_*`` function returns ``{"id", "source", "statement", "verdict", "evidence"}``. The
-evidence comes from the experiments of :mod:`simulations.synthetic` and :mod:`simulations.digits`
-through the parameter-keyed caches of the figure modules (``figures/out/.cache``), so after
+evidence comes from the experiments of :mod:`simulations.training.synthetic` and :mod:`simulations.training.digits`
+through the shared experiments of :mod:`results.experiments` (cached in ``figures/out/.cache``), so after
 ``clop-verify figures`` the claims take seconds; without the cache they run the experiments. The
 verdict is computed from the evidence by the rule in each docstring (``Verdict rule:``).
 
@@ -73,10 +73,10 @@ def claim_table5(loss: str = "infonce", quick: bool = False, out_dir: str | os.P
     printed gain exceeds g + 2 se (our seeds exclude the printed improvement); otherwise inconclusive.
     The evidence sets our accuracies beside the printed ones.
     """
-    from figures import fig5_embeddings
-    from simulations.synthetic import PAPER_TABLE5
+    from results import experiments
+    from simulations.training.synthetic import PAPER_TABLE5
 
-    data = fig5_embeddings.data(out_dir, quick)
+    data = experiments.load("table5", quick, out_dir)
     rows = {r["clop"]: r for r in data["results"] if r["loss"] == loss}
     off, on = rows[False], rows[True]
     cmp = compare(on["accuracies"], off["accuracies"])
@@ -107,25 +107,6 @@ def claim_table5(loss: str = "infonce", quick: bool = False, out_dir: str | os.P
     return _entry(f"table5.{_TABLE5_IDS[loss]}", "001 Appendix B, Table 5", statement, verdict, evidence, claim_table5)
 
 
-def _ablation(out_dir, quick):
-    """InfoNCE + CLOP with orthonormal, ETF and random prototypes on the synthetic data (cached)."""
-    from figures import fig5_embeddings
-    from figures._common import cached
-    from simulations.synthetic import SyntheticConfig, run_points
-
-    params = fig5_embeddings.parameters(quick)
-    params = {"config": params["config"], "seeds": params["seeds"], "loss": "infonce",
-              "prototypes": ["orthonormal", "etf", "random"]}
-
-    def compute():
-        r = run_points("infonce", [{"prototypes": k} for k in params["prototypes"]], params["seeds"],
-                       SyntheticConfig(**params["config"]))
-        return {k: {"accuracies": r["accuracy"][i].tolist(), "effective_ranks": r["effective_rank"][i].tolist()}
-                for i, k in enumerate(params["prototypes"])}
-
-    return cached(out_dir, "clop_prototype_ablation", params, compute)
-
-
 def claim_prototypes_orthonormal_vs_etf(quick: bool = False, out_dir: str | os.PathLike = DEFAULT_DIR) -> dict:
     """Orthonormal prototypes beat a simplex ETF (paper 001 Sections 1 and 5; paper 004 Table 7).
 
@@ -134,7 +115,9 @@ def claim_prototypes_orthonormal_vs_etf(quick: bool = False, out_dir: str | os.P
     Verdict rule: with d the difference in mean 5-NN accuracy (orthonormal minus ETF) and se its
     standard error (:func:`compare`): confirmed if d > 2 se, refuted if d < -2 se, else inconclusive.
     """
-    data = _ablation(out_dir, quick)
+    from results import experiments
+
+    data = experiments.load("prototype_ablation", quick, out_dir)
     cmp = compare(data["orthonormal"]["accuracies"], data["etf"]["accuracies"])
     verdict = {1: "confirmed", -1: "refuted", 0: "inconclusive"}[cmp["sign"]]
     evidence = {f"accuracy_{k}": float(np.mean(v["accuracies"])) for k, v in data.items()}
@@ -159,9 +142,9 @@ def claim_lr_robustness(quick: bool = False, out_dir: str | os.PathLike = DEFAUL
     the claim cannot be tested: inconclusive (the evidence says so). Otherwise confirmed if CLOP does
     not collapse at any learning rate where InfoNCE does, refuted if it collapses at one of them.
     """
-    from figures import lr_robustness
+    from results import experiments
 
-    data = lr_robustness.data(out_dir, quick)
+    data = experiments.load("lr_sweep", quick, out_dir)
     by = {(r["clop"], r["learning_rate"]): r for r in data["results"]}
     lrs = data["learning_rates"]
     collapsed = {c: [lr for lr in lrs if by[(c, lr)]["effective_rank_mean"] < COLLAPSE_RANK] for c in (False, True)}
@@ -205,9 +188,9 @@ def claim_digits_clop_gain(quick: bool = False, out_dir: str | os.PathLike = DEF
     refuted if it is significantly negative for some loss or non-significant for all, else
     inconclusive.
     """
-    from figures import digits
+    from results import experiments
 
-    data = digits.data(out_dir, quick)
+    data = experiments.load("digits", quick, out_dir)
     evidence: dict = {}
     signs = []
     for loss in dict.fromkeys(r["loss"] for r in data["results"]):
@@ -247,7 +230,7 @@ def all_claims(quick: bool = False, out_dir: str | os.PathLike = DEFAULT_DIR) ->
 
     Runs the experiments whose results are not in ``out_dir/.cache`` (tests: ``tests/clop``).
     """
-    from simulations.synthetic import TABLE5_LOSSES
+    from simulations.training.synthetic import TABLE5_LOSSES
 
     out = [claim_table5(loss, quick, out_dir) for loss in TABLE5_LOSSES]
     out.append(claim_prototypes_orthonormal_vs_etf(quick, out_dir))

@@ -1,6 +1,6 @@
 r"""Lemma 1 of paper 001 (Section 3.1, Appendix C): collapsed embeddings as stationary points and minima.
 
-The losses of :mod:`simulations.losses` normalise inside, so as functions :math:`F(\tilde Z)` of the
+The losses of :mod:`simulations.training.losses` normalise inside, so as functions :math:`F(\tilde Z)` of the
 unnormalised embeddings they are invariant to each row's norm. At unit rows the Euclidean Hessian of
 :math:`F` restricted to tangent vectors (each row's perturbation orthogonal to that row) equals the
 Riemannian Hessian of the loss on the product of spheres: the curve :math:`(x+tu)/\sqrt{1+t^2}` is
@@ -49,7 +49,7 @@ def loss_on_rows(name: str, n_pairs: int):
     """
     import jax.numpy as jnp
 
-    from simulations import losses
+    from simulations.training import losses
 
     if name == "supcon":
         labels = jnp.asarray(np.tile(np.arange(n_pairs) % 2, 2))

@@ -2,7 +2,7 @@
 
 :func:`build_report` runs every registered claim (in :data:`CLAIM_ORDER`) plus the CLOP-loss claims of
 :mod:`claims.clop_claims` when that module is importable, printing one progress line per claim on
-stderr. :func:`write_report` writes both files atomically with :func:`simulations.io.run_metadata`.
+stderr. :func:`write_report` writes both files atomically with :func:`results.io.run_metadata`.
 :func:`findings_table` turns a ``report.json`` into the README's markdown findings table, so the
 README can be regenerated from the report rather than typed.
 """
@@ -124,7 +124,7 @@ def build_report(quick: bool = False, out_dir=None, *, only: Iterable[str] | Non
         >>> [c["verdict"] for c in r["claims"]]
         ['corrected']
     """
-    from simulations.io import run_metadata
+    from results.io import run_metadata
 
     ids = claim_ids()
     wanted = list(ids) if only is None else list(only)
@@ -211,7 +211,7 @@ def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
     Figures are linked relative to ``out_dir`` (``figures/out/NAME.png``); a figure not yet drawn is
     named with "(not generated yet: clop-verify figures)".
     """
-    from simulations.io import to_jsonable
+    from results.io import to_jsonable
 
     out_dir = Path(out_dir)
     md = report.get("metadata", {})
@@ -259,7 +259,7 @@ def write_report(report: dict, out_dir=DEFAULT_OUT) -> list[Path]:
         >>> [p.name for p in write_report(r, d)]
         ['report.json', 'report.md']
     """
-    from simulations.io import atomic_open, save_json
+    from results.io import atomic_open, save_json
 
     out_dir = Path(out_dir)
     text = render_markdown(report, out_dir)

@@ -2,7 +2,8 @@
 
 Each module in :mod:`clop_verify.commands` exposes ``NAME``, ``HELP``, ``register(parser)`` and
 ``run(args) -> int``. Heavy imports (JAX, matplotlib) happen inside ``run`` so that ``--help`` and the
-symbolic commands start quickly. A :class:`ValueError` raised by the library for bad input, or an
+symbolic commands start quickly. :func:`main` first sets the process-wide JAX settings
+(:func:`clop_verify.runtime.configure_jax`: float64, persistent compilation cache). A :class:`ValueError` raised by the library for bad input, or an
 argparse error, becomes one line on stderr and exit status 2, with no traceback.
 """
 from __future__ import annotations
@@ -80,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
            30        0           2.071429   2.033254
         0
     """
+    from clop_verify.runtime import configure_jax
+
+    configure_jax()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

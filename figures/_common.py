@@ -1,57 +1,27 @@
-"""Shared plumbing for figure modules: the result cache and the PNG + PDF + JSON writer.
+"""Shared plumbing for figure modules: the PNG + PDF + JSON writer and the caption helper.
 
-Every figure module computes its data through the public ``theory`` / ``simulations`` API, draws it
-with matplotlib (Agg), and calls :func:`save_figure`, which writes ``NAME.png``, ``NAME.pdf`` and
-``NAME.json`` (the plotted numbers, the parameters and :func:`simulations.io.run_metadata`)
-atomically. :func:`cached` keys expensive computations by their parameters so that a second run
-redraws without recomputing.
+Every figure module computes its data through the public ``theory`` / ``simulations`` API (cached by
+:func:`results.cache.cached`, keyed on parameters and code), draws it with matplotlib (Agg), and calls
+:func:`save_figure`, which writes ``NAME.png``, ``NAME.pdf`` and ``NAME.json`` (the plotted numbers,
+the parameters, :func:`results.io.run_metadata` and the fingerprint of the code that computed them)
+atomically.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Iterable
 
-from simulations.io import atomic_open, run_metadata, save_json, to_jsonable
+from results.cache import code_fingerprint
+from results.io import atomic_open, run_metadata, save_json
 
-__all__ = ["save_figure", "cached", "cache_dir", "DEFAULT_OUT", "caption"]
+__all__ = ["save_figure", "DEFAULT_OUT", "CODE_DEPENDENCIES", "caption"]
 
 #: Where ``clop-verify figures`` writes by default.
 DEFAULT_OUT = Path("figures") / "out"
 
-#: Set to True (``--no-cache``) to recompute even when a cached result exists.
-NO_CACHE = False
-
-
-def cache_dir(out_dir: str | os.PathLike) -> Path:
-    """The cache folder used for figures written to ``out_dir``."""
-    return Path(out_dir) / ".cache"
-
-
-def cached(out_dir: str | os.PathLike, name: str, params: dict, compute: Callable[[], dict]) -> dict:
-    """Return ``compute()``, cached as JSON under ``out_dir/.cache`` by a hash of ``params``.
-
-    ``compute`` must return a JSON-serialisable dict (numpy arrays are converted to lists). The cache
-    is bypassed when :data:`NO_CACHE` is true.
-
-    Example:
-        >>> import tempfile
-        >>> d = tempfile.mkdtemp()
-        >>> calls = []
-        >>> f = lambda: calls.append(1) or {"x": 1}
-        >>> cached(d, "demo", {"a": 1}, f), cached(d, "demo", {"a": 1}, f), len(calls)
-        ({'x': 1}, {'x': 1}, 1)
-    """
-    blob = json.dumps(to_jsonable(params), sort_keys=True)
-    digest = hashlib.sha256(f"{name}:{blob}".encode()).hexdigest()[:16]
-    path = cache_dir(out_dir) / f"{name}-{digest}.json"
-    if path.exists() and not NO_CACHE:
-        return json.loads(path.read_text())["data"]
-    data = to_jsonable(compute())
-    save_json(path, {"name": name, "params": params, "data": data})
-    return data
+#: The packages whose source decides a figure's numbers; their fingerprint goes into ``NAME.json``.
+CODE_DEPENDENCIES = ("theory", "simulations", "results", "figures")
 
 
 def caption(text: str) -> str:
@@ -71,7 +41,9 @@ def save_figure(
 ) -> list[Path]:
     """Write ``NAME.<fmt>`` for each format plus ``NAME.json`` atomically; close the figure.
 
-    The JSON holds ``{"figure": name, "data": data, "metadata": run_metadata(params)}``.
+    The JSON holds ``{"figure": name, "data": data, "metadata": run_metadata(params)}``, the metadata
+    with ``code``: :func:`results.cache.code_fingerprint` of :data:`CODE_DEPENDENCIES`, the code that
+    computed the numbers (the cache is keyed on it, so cached numbers were computed by this code).
 
     Returns:
         The paths written, JSON last.
@@ -86,7 +58,7 @@ def save_figure(
             fig.savefig(handle, format=fmt, dpi=150, bbox_inches="tight")
         written.append(path)
     plt.close(fig)
-    written.append(
-        save_json(out_dir / f"{name}.json", {"figure": name, "data": data, "metadata": run_metadata(params)})
-    )
+    metadata = run_metadata(params)
+    metadata["code"] = code_fingerprint(CODE_DEPENDENCIES)
+    written.append(save_json(out_dir / f"{name}.json", {"figure": name, "data": data, "metadata": metadata}))
     return written

@@ -2,7 +2,7 @@
 
 Bars per loss (InfoNCE, semi-supervised SupCon) and CLOP setting, error bars over seeds, dashed lines
 for the same classifiers on raw pixels; a second panel gives the effective rank. Data:
-:func:`simulations.digits.digits_table`.
+:func:`simulations.training.digits.digits_table`.
 """
 from __future__ import annotations
 
@@ -11,38 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from figures.runner import add_caption, render
+from figures.generate import add_caption, render_experiment
 
 NAME = "digits"
 
 
-def parameters(quick: bool = False) -> dict:
-    """Parameters (cache key) of the digits experiment.
-
-    Example:
-        >>> parameters(quick=True)["seeds"]
-        2
-    """
-    from simulations.digits import DigitsConfig
-
-    config = DigitsConfig(steps=5, subsample=300) if quick else DigitsConfig()
-    return {"config": config._asdict(), "seeds": 2 if quick else 5, "prototypes": "orthonormal", "lambda": 1.0}
-
-
-def compute(params: dict) -> dict:
-    """Run the digits table."""
-    from simulations.digits import DIGITS_LOSSES, DigitsConfig, digits_table
-
-    return digits_table(DIGITS_LOSSES, (False, True), params["seeds"], DigitsConfig(**params["config"]),
-                        prototypes=params["prototypes"], lam=params["lambda"])
-
-
-def data(out_dir: str | os.PathLike = "figures/out", quick: bool = False) -> dict:
-    """The (cached) digits results, shared with :mod:`claims.clop_claims`."""
-    from figures._common import cached
-
-    params = parameters(quick)
-    return cached(out_dir, NAME, params, lambda: compute(params))
+#: The shared experiment this figure draws (:mod:`results.experiments`).
+EXPERIMENT = "digits"
 
 
 def draw(data: dict, params: dict):
@@ -90,4 +65,4 @@ def main(out_dir: str | os.PathLike = "figures/out", quick: bool = False, format
         >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
         ['digits.png', 'digits.pdf', 'digits.json']
     """
-    return render(out_dir, NAME, parameters(quick), compute, draw, formats)
+    return render_experiment(out_dir, NAME, EXPERIMENT, draw, quick=quick, formats=formats)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from figures.runner import add_caption, render, simulate_from
+from figures.generate import add_caption, render, simulate_from
 
 NAME = "fig3_spectra"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from figures import _common
-from figures.runner import add_caption, render
+from results.cache import cached
+from figures.generate import add_caption, render
 
 NAME = "fig3_tightness"
 
@@ -83,7 +83,8 @@ def measured_threshold(out_dir, k: int, *, m: int, trials: int, steps: int, rule
             "seconds": getattr(result, "seconds", None),
         }
 
-    return _common.cached(out_dir, THRESHOLD_CACHE, params, compute)
+    return cached(out_dir, THRESHOLD_CACHE, params, compute,
+                  depends_on=("theory", "simulations.collapse", "simulations.metrics", __name__))
 
 
 def measured_thresholds(out_dir, ks, **kwargs) -> dict:

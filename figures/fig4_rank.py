@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from figures.fig3_spectra import FLOOR, log_floor
-from figures.runner import add_caption, render, simulate_from
+from figures.generate import add_caption, render, simulate_from
 
 NAME = "fig4_rank"
 

@@ -2,7 +2,7 @@
 
 One 3-D scatter per loss (InfoNCE, DCL, VICReg, Barlow Twins) and per CLOP setting of the
 L2-normalised outputs of seed 0, coloured by class; each title gives the 5-NN accuracy over seeds,
-the number printed in Table 5 and the effective rank. Data: :func:`simulations.synthetic.synthetic_table`.
+the number printed in Table 5 and the effective rank. Data: :func:`simulations.training.synthetic.synthetic_table`.
 """
 from __future__ import annotations
 
@@ -11,40 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from figures.runner import add_caption, render
+from figures.generate import add_caption, render_experiment
 
 NAME = "fig5_embeddings"
 
 
-def parameters(quick: bool = False) -> dict:
-    """The experiment's parameters (the cache key): full Table 5, or tiny sizes for a smoke test.
-
-    Example:
-        >>> parameters(quick=True)["seeds"]
-        2
-    """
-    from simulations.synthetic import SyntheticConfig
-
-    config = SyntheticConfig(n=120, steps=10) if quick else SyntheticConfig()
-    return {"config": config._asdict(), "seeds": 2 if quick else 10, "prototypes": "orthonormal", "lambda": 1.0,
-            "similarity": "cosine"}
-
-
-def compute(params: dict) -> dict:
-    """Run the Table 5 experiment (4 losses x CLOP off/on) keeping seed 0's embeddings."""
-    from simulations.synthetic import SyntheticConfig, TABLE5_LOSSES, synthetic_table
-
-    return synthetic_table(TABLE5_LOSSES, (False, True), params["seeds"], SyntheticConfig(**params["config"]),
-                           prototypes=params["prototypes"], lam=params["lambda"], similarity=params["similarity"],
-                           keep_embeddings=True)
-
-
-def data(out_dir: str | os.PathLike = "figures/out", quick: bool = False) -> dict:
-    """The (cached) Table 5 results, shared with :mod:`claims.clop_claims`."""
-    from figures._common import cached
-
-    params = parameters(quick)
-    return cached(out_dir, NAME, params, lambda: compute(params))
+#: The shared experiment this figure draws (:mod:`results.experiments`).
+EXPERIMENT = "table5"
 
 
 def draw(data: dict, params: dict):
@@ -90,4 +63,4 @@ def main(out_dir: str | os.PathLike = "figures/out", quick: bool = False, format
         >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
         ['fig5_embeddings.png', 'fig5_embeddings.pdf', 'fig5_embeddings.json']
     """
-    return render(out_dir, NAME, parameters(quick), compute, draw, formats)
+    return render_experiment(out_dir, NAME, EXPERIMENT, draw, quick=quick, formats=formats)

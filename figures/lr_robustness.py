@@ -2,7 +2,7 @@
 
 Tests the claim of paper 001 (abstract, Section 5) and paper 002 (Section 5, Figure 2) that InfoNCE
 collapses at large learning rates while CLOP keeps the embeddings apart. Data:
-:func:`simulations.synthetic.lr_sweep` (InfoNCE, SGD with momentum 0.9, learning rates 1e-3..10).
+:func:`simulations.training.synthetic.lr_sweep` (InfoNCE, SGD with momentum 0.9, learning rates 1e-3..10).
 """
 from __future__ import annotations
 
@@ -11,40 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from figures.runner import add_caption, render
+from figures.generate import add_caption, render_experiment
 
 NAME = "lr_robustness"
 
 
-def parameters(quick: bool = False) -> dict:
-    """Parameters (cache key) of the sweep.
-
-    Example:
-        >>> len(parameters(quick=True)["learning_rates"])
-        3
-    """
-    from simulations.synthetic import SyntheticConfig
-
-    config = SyntheticConfig(n=120, steps=10, optimizer="sgd") if quick else SyntheticConfig(optimizer="sgd")
-    lrs = [1e-3, 1e-1, 10.0] if quick else [float(v) for v in np.logspace(-3, 1, 9)]
-    return {"config": config._asdict(), "seeds": 2 if quick else 5, "learning_rates": lrs, "loss": "infonce",
-            "lambda": 1.0, "prototypes": "orthonormal"}
-
-
-def compute(params: dict) -> dict:
-    """Run the sweep."""
-    from simulations.synthetic import SyntheticConfig, lr_sweep
-
-    return lr_sweep(params["learning_rates"], params["seeds"], SyntheticConfig(**params["config"]),
-                    loss=params["loss"], lam=params["lambda"], prototypes=params["prototypes"])
-
-
-def data(out_dir: str | os.PathLike = "figures/out", quick: bool = False) -> dict:
-    """The (cached) sweep, shared with :mod:`claims.clop_claims`."""
-    from figures._common import cached
-
-    params = parameters(quick)
-    return cached(out_dir, NAME, params, lambda: compute(params))
+#: The shared experiment this figure draws (:mod:`results.experiments`).
+EXPERIMENT = "lr_sweep"
 
 
 def draw(data: dict, params: dict):
@@ -85,4 +58,4 @@ def main(out_dir: str | os.PathLike = "figures/out", quick: bool = False, format
         >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
         ['lr_robustness.png', 'lr_robustness.pdf', 'lr_robustness.json']
     """
-    return render(out_dir, NAME, parameters(quick), compute, draw, formats)
+    return render_experiment(out_dir, NAME, EXPERIMENT, draw, quick=quick, formats=formats)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from figures.fig3_tightness import collapse_criterion, log_k_axis, measured_thresholds, parameters as tightness_parameters, plot_thresholds
-from figures.runner import add_caption, render
+from figures.generate import add_caption, render
 
 NAME = "rules_thresholds"
 

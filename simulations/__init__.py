@@ -1,23 +1,35 @@
-r"""JAX simulators of the class-embedding dynamics of paper 001 (Sections 3.1-3.2, Appendix D).
+r"""Simulators of paper 001, in two rooms: the collapse dynamics and the CLOP training experiments.
 
-Pure update rules (:mod:`simulations.dynamics`), a batched runner (:func:`simulate`), metrics
-(:mod:`simulations.metrics`), the collapse-threshold search (:func:`collapse_threshold`) and
-sharding over devices (:mod:`simulations.sharding`).
+- :mod:`simulations.collapse`: the class-embedding dynamics of Sections 3.1-3.2 and Appendix D
+  (update rules, the batched runner :func:`simulate`, the threshold search :func:`collapse_threshold`,
+  sharding over devices);
+- :mod:`simulations.training`: the contrastive-training experiments of Section 4 and Appendix B
+  (losses, encoder, objective switch, prototypes, optax trainer, evaluation, synthetic and digits data);
+- :mod:`simulations.metrics`: measurements shared by both (spectra, collapse, effective rank, cosines).
 
-Global effect: importing this package turns on ``jax_enable_x64`` for the whole process, because
-the simulators default to float64 (collapse is judged at sigma_2 / sigma_1 = 1e-3, and tests compare
-with closed forms to many digits). Pass ``dtype="float32"`` for float32 runs. JAX's global matmul
-precision is *not* changed: the few Gram / overlap products pass ``precision=HIGHEST`` themselves, which
-matters only on GPUs (TF32 for float32 matmuls) and changes nothing on CPU.
+Importing this package changes no JAX setting. The collapse simulators default to float64 and enable
+64-bit mode only for the duration of their own computation (``jax.enable_x64``); pass
+``dtype="float32"`` for float32 runs. The training experiments run in float32.
+
+Example:
+    >>> import jax, simulations
+    >>> bool(jax.config.jax_enable_x64) == bool(int(__import__("os").environ.get("JAX_ENABLE_X64", "0")))
+    True
 """
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-from simulations import metrics  # noqa: E402
-from simulations.dynamics import RULES, autodiff_step, infonce_step, paper_step, step  # noqa: E402
-from simulations.runner import SimulationResult, one_step_mean_shift, simulate  # noqa: E402
-from simulations.threshold import ThresholdResult, collapse_threshold, collapse_thresholds  # noqa: E402
+from simulations import metrics
+from simulations.collapse import (
+    RULES,
+    SimulationResult,
+    ThresholdResult,
+    autodiff_step,
+    collapse_threshold,
+    collapse_thresholds,
+    infonce_step,
+    one_step_mean_shift,
+    paper_step,
+    simulate,
+    step,
+)
 
 __all__ = [
     "RULES",

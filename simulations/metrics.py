@@ -111,7 +111,8 @@ def effective_rank(spectrum) -> jax.Array:
         3.0
     """
     s = jnp.asarray(spectrum)
-    p = s / jnp.sum(s, axis=-1, keepdims=True)
+    # An all-zero spectrum (a diverged run whose embeddings were zeroed) has rank 1 by this formula.
+    p = s / jnp.maximum(jnp.sum(s, axis=-1, keepdims=True), jnp.finfo(s.dtype).tiny)
     plogp = jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0)
     return jnp.exp(-jnp.sum(plogp, axis=-1))
 

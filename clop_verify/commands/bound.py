@@ -45,7 +45,7 @@ def bounds_table(ks, epss) -> list[dict]:
 
 
 def run(args) -> int:
-    from simulations.io import to_jsonable
+    from results.io import to_jsonable
 
     rows = bounds_table(args.k, args.eps)
     if args.json:

@@ -35,14 +35,14 @@ def register(parser) -> None:
 def run(args) -> int:
     from clop_verify.commands.simulate import check_out_dir
     from clop_verify.commands.synthetic import check_common, parse_clop, print_rows, write_result
-    from simulations.digits import DIGITS_LOSSES
+    from simulations.training.digits import DIGITS_LOSSES
 
     clop = parse_clop(args.clop)
     check_common(args, DIGITS_LOSSES)
     out = check_out_dir(args.out)
 
-    from simulations import digits as D
-    from simulations.io import to_jsonable
+    from simulations.training import digits as D
+    from results.io import to_jsonable
 
     fields = {}
     if args.steps is not None:

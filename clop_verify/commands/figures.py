@@ -1,6 +1,6 @@
 """``clop-verify figures``: regenerate the paper's figures (PNG + PDF + the plotted numbers as JSON).
 
-A thin wrapper around :func:`figures.runner.regenerate`: parse the names, output folder, quick mode,
+A thin wrapper around :func:`figures.generate.regenerate`: parse the names, output folder, quick mode,
 cache switch and formats, validate them all before anything is written, and run each figure with a
 progress line on stderr.
 """
@@ -42,10 +42,10 @@ def register(parser) -> None:
 
 def run(args) -> int:
     """Validate everything, then regenerate; exit status 1 if a figure failed."""
-    from figures import runner
+    from figures import generate
 
-    names = runner.check_names(args.names)
-    formats = runner.check_formats(args.format)
-    out_dir = runner.check_out_dir(args.out)
-    results = runner.regenerate(names, out_dir, quick=args.quick, use_cache=not args.no_cache, formats=formats)
+    names = generate.check_names(args.names)
+    formats = generate.check_formats(args.format)
+    out_dir = generate.check_out_dir(args.out)
+    results = generate.regenerate(names, out_dir, quick=args.quick, use_cache=not args.no_cache, formats=formats)
     return 0 if len(results) == len(names) else 1

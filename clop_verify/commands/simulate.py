@@ -72,8 +72,8 @@ def run_summaries(result) -> list[dict]:
 
 def run(args) -> int:
     import simulations
-    from simulations.io import run_metadata, save_json, save_npz, to_jsonable
-    from simulations.runner import check_simulation_args
+    from results.io import run_metadata, save_json, save_npz, to_jsonable
+    from simulations.collapse.runner import check_simulation_args
 
     try:
         check_simulation_args(args.k, args.lr, args.m, args.seeds, args.steps, args.record_every, args.rule,

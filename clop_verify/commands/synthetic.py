@@ -97,14 +97,14 @@ def write_result(out, name, result, params) -> None:
     """Write ``out/name`` atomically with run metadata (no-op when ``out`` is None)."""
     if out is None:
         return
-    from simulations.io import run_metadata, save_json
+    from results.io import run_metadata, save_json
 
     save_json(out / name, {"result": result, "metadata": run_metadata(params, dtype="float32")})
 
 
 def run(args) -> int:
     from clop_verify.commands.simulate import check_out_dir
-    from simulations.losses import SIMILARITIES
+    from simulations.training.losses import SIMILARITIES
     from simulations.training import LOSSES
 
     if args.experiment not in EXPERIMENTS:
@@ -119,8 +119,8 @@ def run(args) -> int:
         raise ValueError(f"--lr takes one value for --experiment table; got {len(args.lr)}")
     out = check_out_dir(args.out)
 
-    from simulations import synthetic as S
-    from simulations.io import to_jsonable
+    from simulations.training import synthetic as S
+    from results.io import to_jsonable
 
     default_opt = "sgd" if args.experiment == "lr" else "adam"
     fields = {"optimizer": args.optimizer or default_opt, "directions": args.directions, "positions": args.positions}

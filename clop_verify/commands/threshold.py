@@ -33,9 +33,9 @@ def register(parser) -> None:
 def run(args) -> int:
     import theory
     from clop_verify.commands.simulate import check_out_dir
-    from simulations.io import run_metadata, save_json, to_jsonable
-    from simulations.runner import check_simulation_args
-    from simulations.threshold import _check_search_args, collapse_thresholds
+    from results.io import run_metadata, save_json, to_jsonable
+    from simulations.collapse.runner import check_simulation_args
+    from simulations.collapse.threshold import _check_search_args, collapse_thresholds
 
     if not args.k:
         raise ValueError("k must be a non-empty list of integers >= 2; got []")

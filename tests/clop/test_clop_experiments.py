@@ -83,7 +83,7 @@ def test_verdict_rule_follows_evidence():
 
 
 def test_run_is_independent_of_grid_layout_and_does_not_recompile():
-    from simulations import synthetic as S
+    from simulations.training import synthetic as S
 
     cfg = S.SyntheticConfig(n=60, steps=3)  # the doctests' shape: shares their compilation
     first = S.run_points("infonce", [{"lambda": 1.0}, {"lambda": 0.0}], seeds=2, config=cfg)
@@ -98,20 +98,20 @@ def test_run_is_independent_of_grid_layout_and_does_not_recompile():
 
 
 def test_each_table_is_one_compilation(quick_out):
-    from figures import digits as digits_figure, fig5_embeddings
-    from simulations import digits as D, synthetic as S
+    from results import experiments
+    from simulations.training import digits as D, synthetic as S
 
-    cfg = S.SyntheticConfig(**fig5_embeddings.parameters(quick=True)["config"])
+    cfg = S.SyntheticConfig(**experiments.parameters("table5", quick=True)["config"])
     assert S._compiled(S.TABLE5_LOSSES, cfg, 2)._cache_size() == 1  # the four losses, one program
     # No per-loss programs; the claims' prototype ablation (3 points, InfoNCE only) is a program of its own.
     assert {k[0] for k in S._COMPILED if k[1:] == (cfg, 2)} <= {S.TABLE5_LOSSES, ("infonce",)}
-    dcfg = D.DigitsConfig(**digits_figure.parameters(quick=True)["config"])
+    dcfg = D.DigitsConfig(**experiments.parameters("digits", quick=True)["config"])
     assert [k[0] for k in D._COMPILED if k[1:] == (dcfg, 2)] == [D.DIGITS_LOSSES]
     assert D._compiled(D.DIGITS_LOSSES, dcfg, 2)._cache_size() == 1
 
 
 def test_shared_program_gives_each_loss_its_own_run():
-    from simulations import synthetic as S
+    from simulations.training import synthetic as S
 
     cfg = S.SyntheticConfig(n=60, steps=3)  # the layout test's shape: InfoNCE's own program is shared
     points = [{"lambda": 0.0}, {"lambda": 1.0}]

@@ -4,9 +4,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from simulations import losses
-from simulations.optim import adam, apply_updates
-from simulations.training import effective_rank, knn_accuracy
+from simulations.training import losses
+import optax
+
+from simulations.training.evaluation import embedding_effective_rank, knn_accuracy
+from simulations.training.trainer import make_optimizer
 
 RNG = np.random.default_rng(0)
 # float64 throughout (conftest enables x64): agreement to 1e-10 is rounding of sums of ~100 terms.
@@ -144,7 +146,7 @@ def test_gradients_finite_everywhere():
 
 
 def test_adam_matches_numpy_reference():
-    opt = adam(0.05)
+    opt = make_optimizer("adam", 0.05)  # the trainer's optax Adam against the textbook formula
     p = jnp.array([1.0, -2.0])
     state = opt.init(p)
     m = v = np.zeros(2)
@@ -152,7 +154,7 @@ def test_adam_matches_numpy_reference():
     for t in range(1, 4):
         g = 2 * pn  # gradient of |p|^2
         u, state = opt.update(jnp.asarray(g), state, p)
-        p = apply_updates(p, u)
+        p = optax.apply_updates(p, u)
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g * g
         pn = pn - 0.05 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
@@ -172,12 +174,12 @@ def test_knn_matches_sklearn_and_effective_rank_matches_numpy():
     assert abs(float(knn_accuracy(jnp.asarray(z), jnp.asarray(y), jnp.asarray(lab), 3, 5)) - expected) < 1e-12
     s = np.linalg.svd(z, compute_uv=False)
     p = s / s.sum()
-    assert abs(float(effective_rank(jnp.asarray(z))) - np.exp(-np.sum(p * np.log(p)))) < 1e-10
+    assert abs(float(embedding_effective_rank(jnp.asarray(z))) - np.exp(-np.sum(p * np.log(p)))) < 1e-10
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_indexed_loss_equals_each_named_loss_value_and_gradient(dtype):
-    from simulations.training import LOSSES, contrastive_loss, indexed_loss
+    from simulations.training.objectives import LOSSES, contrastive_loss, indexed_loss
 
     z1 = jnp.asarray(RNG.normal(size=(12, 3)), dtype)
     z2 = jnp.asarray(RNG.normal(size=(12, 3)), dtype)

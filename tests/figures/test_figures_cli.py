@@ -6,7 +6,8 @@ import json
 import pytest
 
 from clop_verify import cli
-from figures import _common, fig3_spectra, runner
+from figures import fig3_spectra, generate as runner
+from results import cache as result_cache
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def test_second_run_redraws_from_cache_and_no_cache_recomputes(tmp_path, counted
     assert first.keys() == second.keys() == {"fig3_spectra"}
     runner.regenerate(["fig3_spectra"], tmp_path, quick=True, use_cache=False, stream=log)
     assert len(counted_simulate) == 2
-    assert _common.NO_CACHE is False  # restored after the run
+    assert result_cache.NO_CACHE is False  # restored after the run
     lines = log.getvalue().splitlines()
     assert any("recomputed" in line for line in lines) and any("from cache" in line for line in lines)
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import simulations
-from simulations import dynamics
-from simulations.runner import initial_embeddings
+from simulations.collapse import dynamics
+from simulations.collapse.runner import initial_embeddings
 
 
 def _unit(k, m, seed):

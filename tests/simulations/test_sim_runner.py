@@ -11,7 +11,8 @@ import pytest
 
 import simulations
 import theory
-from simulations import metrics, runner
+from simulations import metrics
+from simulations.collapse import runner
 
 
 @pytest.mark.parametrize("k", [3, 10, 30])
@@ -126,7 +127,7 @@ def test_column_space_reduction_matches_stepping_the_full_embeddings(rule, tau, 
     # k < m: the runner steps the k x k coordinates R of X0 = Q R and returns Q R_T. Stepping the
     # m x k embeddings themselves with the public rule must give the same trajectory to rounding.
     import jax
-    from simulations import dynamics
+    from simulations.collapse import dynamics
 
     k, m, steps = 6, 40, 60
     r = simulations.simulate(k, [eta], m=m, seeds=(3,), steps=steps, rule=rule, tau=tau, record_every=20)

@@ -7,7 +7,7 @@ import pytest
 import simulations
 import theory
 from clop_verify import cli
-from simulations import threshold
+from simulations.collapse import threshold
 
 
 def test_threshold_bracket_is_consistent_with_direct_runs():
@@ -23,7 +23,7 @@ def test_threshold_bracket_is_consistent_with_direct_runs():
 
 
 def test_grid_and_refinement_share_one_compiled_program():
-    from simulations import runner
+    from simulations.collapse import runner
 
     before = runner.compile_count()
     r = simulations.collapse_threshold(4, m=7, trials=2, steps=60, rtol=1e-2)

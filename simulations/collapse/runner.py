@@ -1,14 +1,14 @@
 r"""Batched simulation of the class-embedding dynamics: jit + vmap over (learning rate, seed), scan over steps.
 
 :func:`simulate` runs ``len(lrs) * len(seeds)`` independent trajectories of one update rule
-(:mod:`simulations.dynamics`) from random initial embeddings and records singular spectra and the
+(:mod:`simulations.collapse.dynamics`) from random initial embeddings and records singular spectra and the
 norm of the mean along the way (paper 001, Section 3.1, Figure 3; Section 3.2, Figure 4).
 
 Traced versus static: learning rates, temperature and the PRNG keys are traced arrays, so a new
 learning-rate grid of the same length reuses the compiled program; ``k``, ``m``, ``steps``,
 ``record_every``, the rule, the initialisation and the dtype are static (one compilation per shape;
 small k is never padded up). The batch of runs is split over all visible devices
-(:mod:`simulations.sharding`). Each run's initial embeddings come from its own key
+(:mod:`simulations.collapse.sharding`). Each run's initial embeddings come from its own key
 (``jax.random.key(seed)``), so a run's result does not depend on batch layout or device count.
 
 Column-space reduction: every rule's update is a right multiplication, :math:`X \leftarrow X A_t`
@@ -37,8 +37,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulations import metrics, sharding
-from simulations.dynamics import check_rule, normalize_columns, rule_step
+from simulations import metrics
+from simulations.collapse import sharding
+from simulations.collapse.dynamics import check_rule, normalize_columns, rule_step
 
 __all__ = [
     "SimulationResult",
@@ -118,8 +119,6 @@ def check_simulation_args(k, lrs, m, seeds, steps, record_every, rule, tau, dtyp
     check_rule(rule, tau)
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
-    if dtype == "float64" and not jax.config.jax_enable_x64:
-        raise ValueError("dtype 'float64' needs jax_enable_x64 (import simulations first, or set JAX_ENABLE_X64=1)")
     if init not in INITS:
         raise ValueError(f"init must be one of {', '.join(INITS)}; got {init!r}")
     try:
@@ -278,7 +277,29 @@ def simulate_keys(k, etas, key_data, *, m, steps, rule, tau, record_every, dtype
 
     This is the engine behind :func:`simulate` and the threshold search (which derives one key per
     trial with ``fold_in``); the batch is padded to a multiple of the device count and un-padded.
+    A float64 run enables JAX's 64-bit mode for its own duration only (``jax.enable_x64``), so the
+    caller's dtype defaults are left alone.
     """
+    with float64_scope(dtype):
+        return _simulate_keys(k, etas, key_data, m=m, steps=steps, rule=rule, tau=tau,
+                              record_every=record_every, dtype=dtype, init=init)
+
+
+def float64_scope(dtype: str):
+    """``jax.enable_x64(True)`` for a float64 computation, a no-op context for float32.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> with float64_scope("float64"):
+        ...     str(jnp.ones(1, "float64").dtype)
+        'float64'
+    """
+    import contextlib
+
+    return jax.enable_x64(True) if dtype == "float64" else contextlib.nullcontext()
+
+
+def _simulate_keys(k, etas, key_data, *, m, steps, rule, tau, record_every, dtype, init):
     n_devices = sharding.device_count()
     program = _program(k, m, steps, record_every, rule, init, dtype, n_devices)
     B = len(etas)
@@ -327,7 +348,7 @@ def simulate(
     r"""Run the dynamics for every (learning rate, seed) pair and measure collapse.
 
     Each run starts from :func:`initial_embeddings` with key ``jax.random.key(seed)`` and applies
-    ``steps`` updates of ``rule`` (:mod:`simulations.dynamics`). Complete collapse of the final state
+    ``steps`` updates of ``rule`` (:mod:`simulations.collapse.dynamics`). Complete collapse of the final state
     is judged by ``collapse_criterion``: None for the default
     :math:`\sigma_2 < 10^{-3}\sigma_1` (:func:`metrics.is_completely_collapsed`), a float for another
     relative tolerance, or a callable ``spectrum[..., n] -> bool[...]``.
@@ -342,8 +363,7 @@ def simulate(
         tau: temperature (``infonce`` only).
         record_every: record spectra every this many steps (plus step 0 and the final step); None
             records only the final state.
-        dtype: ``float64`` (default, needs ``jax_enable_x64``, which importing :mod:`simulations`
-            turns on) or ``float32``.
+        dtype: ``float64`` (default; 64-bit mode is enabled for this call only) or ``float32``.
         init: ``sphere`` or ``gaussian`` (see :data:`INITS`).
         collapse_criterion: see above.
 

@@ -24,23 +24,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulations.losses import normalize
-from simulations.training import (
-    PROTOTYPES,
-    check_loss_names,
-    compile_grid,
-    effective_rank,
-    init_mlp,
-    knn_accuracy,
-    mlp_apply,
-    prototype_bank,
-    trial_keys,
-    summary_row,
-    train_contrastive,
-)
+from simulations.training.losses import normalize
+from simulations.training.encoder import init_mlp, mlp_apply
+from simulations.training.evaluation import embedding_effective_rank, knn_accuracy, linear_probe_accuracy
+from simulations.training.grid import compile_grid, summary_row, trial_keys
+from simulations.training.objectives import check_loss_names
+from simulations.training.prototypes import PROTOTYPES, prototype_bank
+from simulations.training.trainer import train_contrastive
 
 __all__ = [
-    "DigitsConfig", "DIGITS_LOSSES", "load_digits_data", "augment_digits", "linear_probe_accuracy",
+    "DigitsConfig", "DIGITS_LOSSES", "load_digits_data", "augment_digits",
     "run_digits", "raw_pixel_baseline", "digits_table",
 ]
 
@@ -160,22 +153,8 @@ def _trial(trial_key, bank, loss_index, learning_rate, lam, proto_index, *, loss
     )
     z = normalize(mlp_apply(net, x))
     z = jnp.where(jnp.isfinite(z), z, 0.0)
-    return knn_accuracy(z, y, labelled, 10, config.knn_k), effective_rank(z), z, labelled, history[-1]
+    return knn_accuracy(z, y, labelled, 10, config.knn_k), embedding_effective_rank(z), z, labelled, history[-1]
 
-
-def linear_probe_accuracy(z: np.ndarray, y: np.ndarray, labelled: np.ndarray) -> float:
-    """Accuracy on the unlabelled rows of a multinomial logistic regression fitted on the labelled rows.
-
-    Example:
-        >>> z = np.array([[0.0], [0.2], [1.0], [1.2], [0.1], [1.1]])
-        >>> linear_probe_accuracy(z, np.array([0, 0, 1, 1, 0, 1]), np.array([1, 1, 1, 1, 0, 0], bool))
-        1.0
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    clf = LogisticRegression(max_iter=2000, C=10.0)
-    clf.fit(z[labelled], y[labelled])
-    return float(np.mean(clf.predict(z[~labelled]) == y[~labelled]))
 
 
 _COMPILED: dict = {}

@@ -25,7 +25,7 @@ import jax
 import numpy as np
 
 from simulations import metrics
-from simulations.runner import check_simulation_args, simulate_keys
+from simulations.collapse.runner import check_simulation_args, simulate_keys
 
 __all__ = ["ThresholdResult", "NEUTRAL_GRID", "REFINE_POINTS", "collapse_threshold", "collapse_thresholds", "trial_key_data"]
 

@@ -16,7 +16,7 @@ ideal sign-invariant features :math:`\\hat x\\hat x^\\top` reaches only about 0.
 probability 1/2 each, :math:`\\xi'\\sim\\mathcal N(0, 0.05\\,I_3)` (paper 001, Section 4).
 
 **Network**: 3 dense layers 3 -> 64 -> 64 -> 3, batch norm (training mode, batch statistics) and ReLU
-after the two hidden layers (:mod:`simulations.training`). **Training**: minibatches of 256 samples
+after the two hidden layers (:mod:`simulations.training.encoder`). **Training**: minibatches of 256 samples
 (both views, 512 rows through the network), Adam, learning rate 1e-2, 300 steps, temperature 0.5;
 CLOP adds :math:`\\lambda\\sum_{i\\in S\\cap B}(1 - \\cos(z_i, c_{y_i}))` over the labelled samples of
 the batch (about 26 of 256; averaged over the two views) with orthonormal prototypes. These choices are ours: the papers give
@@ -38,20 +38,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulations.training import (
-    check_loss_names,
-    PROTOTYPES,
-    effective_rank,
-    init_mlp,
-    knn_accuracy,
-    mlp_apply,
-    prototype_bank,
-    trial_keys,
-    compile_grid,
-    summary_row as _summary,
-    train_contrastive,
-)
-from simulations.losses import SIMILARITIES, normalize, orthonormal_prototypes
+from simulations.training.encoder import init_mlp, mlp_apply
+from simulations.training.evaluation import embedding_effective_rank, knn_accuracy
+from simulations.training.grid import compile_grid, summary_row as _summary, trial_keys
+from simulations.training.losses import SIMILARITIES, normalize, orthonormal_prototypes
+from simulations.training.objectives import check_loss_names
+from simulations.training.prototypes import PROTOTYPES, prototype_bank
+from simulations.training.trainer import train_contrastive
 
 __all__ = [
     "SyntheticConfig",
@@ -193,7 +186,7 @@ def _trial(trial_key, bank, loss_index, learning_rate, lam, proto_index, sim_ind
     z = normalize(mlp_apply(net, x))
     z = jnp.where(jnp.isfinite(z), z, 0.0)  # a diverged run counts as collapsed, not as NaN
     acc = knn_accuracy(z, y, labelled, config.num_classes, config.knn_k)
-    return acc, effective_rank(z), z, y, history[-1]
+    return acc, embedding_effective_rank(z), z, y, history[-1]
 
 
 def _check(loss, prototypes, similarity, seeds, config, loss_set=None):
@@ -228,7 +221,7 @@ def run_points(
     share it. Missing keys default to ``config.learning_rate``, 1.0, ``"orthonormal"``, ``"cosine"``.
 
     Args:
-        loss: the contrastive loss, one of :data:`simulations.training.LOSSES`.
+        loss: the contrastive loss, one of :data:`simulations.training.objectives.LOSSES`.
         points: the grid points (dicts as above).
         seeds: trials per point; trial t uses ``fold_in(key(config.base_seed), t)``.
         config: the experiment's settings.

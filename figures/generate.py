@@ -4,7 +4,7 @@
 formats=("png", "pdf"))``) in order, printing one line per figure on stderr (started, finished with
 its time and whether the simulations came from the cache, skipped when a module is not there yet, or
 failed). :func:`render` is the pipeline every figure module shares: compute (or load from the
-parameter-keyed cache of :func:`figures._common.cached`) -> draw -> :func:`figures._common.save_figure`.
+cache of :func:`results.cache.cached`, keyed on parameters and code) -> draw -> :func:`figures._common.save_figure`.
 :func:`add_caption` writes the "what was run" line at the bottom of a figure. ``clop-verify figures``
 is a thin wrapper around :func:`regenerate`.
 """
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence, TextIO
 
 from figures import FIGURES, _common
+from results import cache as result_cache
+from results.cache import DEFAULT_DEPENDENCIES, cached
 
 __all__ = [
     "ALL_FIGURES",
@@ -122,7 +124,7 @@ def check_out_dir(out_dir: str | os.PathLike) -> Path:
 
 
 def _cache_state(out_dir: Path) -> set:
-    folder = _common.cache_dir(out_dir)
+    folder = result_cache.cache_dir(out_dir)
     if not folder.is_dir():
         return set()
     return {(p.name, p.stat().st_mtime_ns) for p in folder.glob("*.json")}
@@ -147,7 +149,7 @@ def regenerate(
         names: figure names (see :data:`ALL_FIGURES`); ``None`` or empty for all.
         out_dir: output folder (created if needed); the cache lives in ``out_dir/.cache``.
         quick: shrink sizes for smoke tests.
-        use_cache: ``False`` recomputes every simulation (sets ``figures._common.NO_CACHE``).
+        use_cache: ``False`` recomputes every simulation (sets ``results.cache.NO_CACHE``).
         formats: image formats among :data:`FORMATS`.
         stream: where the progress lines go (default ``sys.stderr``).
 
@@ -169,8 +171,8 @@ def regenerate(
     out_dir = check_out_dir(out_dir)
     stream = stream or sys.stderr
     results: dict[str, list[Path] | None] = {}
-    previous = _common.NO_CACHE
-    _common.NO_CACHE = previous or not use_cache
+    previous = result_cache.NO_CACHE
+    result_cache.NO_CACHE = previous or not use_cache
     try:
         for index, name in enumerate(names, 1):
             head = f"[{index}/{len(names)}] {name}"
@@ -197,7 +199,7 @@ def regenerate(
             print(f"{head}: done in {seconds:.1f} s ({source}) -> {files}", file=stream, flush=True)
             results[name] = list(written)
     finally:
-        _common.NO_CACHE = previous
+        result_cache.NO_CACHE = previous
     return results
 
 
@@ -226,9 +228,38 @@ def render(
         >>> [p.name for p in paths]
         ['demo.png', 'demo.pdf', 'demo.json']
     """
-    data = _common.cached(out_dir, name, params, lambda: compute(params))
+    # The numbers depend on the simulators and on the module that defines ``compute``.
+    depends_on = (*DEFAULT_DEPENDENCIES, getattr(compute, "__module__", None) or __name__)
+    data = cached(out_dir, name, params, lambda: compute(params), depends_on=depends_on)
     fig = draw(data, params)
     return _common.save_figure(fig, out_dir, name, data, params, tuple(formats))
+
+
+def render_experiment(
+    out_dir: str | os.PathLike,
+    name: str,
+    experiment: str,
+    draw: Callable[[dict, dict], "object"],
+    *,
+    quick: bool = False,
+    formats: Iterable[str] = ("png", "pdf"),
+) -> list[Path]:
+    """Draw figure ``name`` from the shared experiment ``experiment`` (:func:`results.experiments.load`).
+
+    The claims report reads the same cached result, so a figure and its verdict always rest on the
+    same numbers.
+
+    Example:
+        >>> import tempfile, matplotlib.pyplot as plt
+        >>> draw = lambda data, params: plt.figure()
+        >>> [p.name for p in render_experiment(tempfile.mkdtemp(), "demo", "prototype_ablation", draw, quick=True)]
+        ['demo.png', 'demo.pdf', 'demo.json']
+    """
+    from results import experiments
+
+    params = experiments.parameters(experiment, quick)
+    data = experiments.load(experiment, quick, out_dir)
+    return _common.save_figure(draw(data, params), out_dir, name, data, params, tuple(formats))
 
 
 def add_caption(fig, text: str) -> None:

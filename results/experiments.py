@@ -1,0 +1,144 @@
+"""The CLOP experiments that figures and claims share, computed once and read through the result cache.
+
+Each experiment is a name with a ``parameters(quick)`` function (its cache key, tiny sizes when
+``quick``), a ``compute(params)`` function that runs :mod:`simulations.training`, and the packages
+its numbers depend on. :func:`load` returns the cached result (recomputing it when the parameters or
+the code changed, see :mod:`results.cache`). Figures draw from :func:`load`; claims judge from it;
+neither imports the other. The simulators are imported only inside ``compute``, so reading a result
+does not import JAX.
+
+Experiments: ``table5`` (paper 001 Appendix B, Table 5: four losses x CLOP off/on on the synthetic
+3-D data), ``lr_sweep`` (004's learning-rate robustness: InfoNCE +- CLOP, SGD, learning rates 1e-3..10),
+``digits`` (scikit-learn digits, InfoNCE/SupCon +- CLOP), ``prototype_ablation`` (InfoNCE + CLOP with
+orthonormal, ETF and random prototypes; 004 Table 7).
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, NamedTuple
+
+from results.cache import cached
+
+__all__ = ["EXPERIMENTS", "Experiment", "DEFAULT_DIR", "load", "parameters"]
+
+#: Where the shared experiments are cached by default (the figures' folder).
+DEFAULT_DIR = os.path.join("figures", "out")
+
+#: The training experiments depend on the training code and the shared metrics only.
+_TRAINING_CODE = ("simulations.training", "simulations.metrics")
+
+
+class Experiment(NamedTuple):
+    """A named, cached experiment: ``parameters(quick) -> dict``, ``compute(params) -> dict``."""
+
+    parameters: Callable[[bool], dict]
+    compute: Callable[[dict], dict]
+    depends_on: tuple[str, ...] = _TRAINING_CODE
+
+
+def _table5_parameters(quick: bool) -> dict:
+    from simulations.training.synthetic import SyntheticConfig
+
+    config = SyntheticConfig(n=120, steps=10) if quick else SyntheticConfig()
+    return {"config": config._asdict(), "seeds": 2 if quick else 10, "prototypes": "orthonormal", "lambda": 1.0,
+            "similarity": "cosine"}
+
+
+def _table5_compute(params: dict) -> dict:
+    from simulations.training.synthetic import SyntheticConfig, TABLE5_LOSSES, synthetic_table
+
+    return synthetic_table(TABLE5_LOSSES, (False, True), params["seeds"], SyntheticConfig(**params["config"]),
+                           prototypes=params["prototypes"], lam=params["lambda"], similarity=params["similarity"],
+                           keep_embeddings=True)
+
+
+def _lr_sweep_parameters(quick: bool) -> dict:
+    import numpy as np
+
+    from simulations.training.synthetic import SyntheticConfig
+
+    config = SyntheticConfig(n=120, steps=10, optimizer="sgd") if quick else SyntheticConfig(optimizer="sgd")
+    lrs = [1e-3, 1e-1, 10.0] if quick else [float(v) for v in np.logspace(-3, 1, 9)]
+    return {"config": config._asdict(), "seeds": 2 if quick else 5, "learning_rates": lrs, "loss": "infonce",
+            "lambda": 1.0, "prototypes": "orthonormal"}
+
+
+def _lr_sweep_compute(params: dict) -> dict:
+    from simulations.training.synthetic import SyntheticConfig, lr_sweep
+
+    return lr_sweep(params["learning_rates"], params["seeds"], SyntheticConfig(**params["config"]),
+                    loss=params["loss"], lam=params["lambda"], prototypes=params["prototypes"])
+
+
+def _digits_parameters(quick: bool) -> dict:
+    from simulations.training.digits import DigitsConfig
+
+    config = DigitsConfig(steps=5, subsample=300) if quick else DigitsConfig()
+    return {"config": config._asdict(), "seeds": 2 if quick else 5, "prototypes": "orthonormal", "lambda": 1.0}
+
+
+def _digits_compute(params: dict) -> dict:
+    from simulations.training.digits import DIGITS_LOSSES, DigitsConfig, digits_table
+
+    return digits_table(DIGITS_LOSSES, (False, True), params["seeds"], DigitsConfig(**params["config"]),
+                        prototypes=params["prototypes"], lam=params["lambda"])
+
+
+def _ablation_parameters(quick: bool) -> dict:
+    table5 = _table5_parameters(quick)
+    return {"config": table5["config"], "seeds": table5["seeds"], "loss": "infonce",
+            "prototypes": ["orthonormal", "etf", "random"]}
+
+
+def _ablation_compute(params: dict) -> dict:
+    from simulations.training.synthetic import SyntheticConfig, run_points
+
+    r = run_points(params["loss"], [{"prototypes": k} for k in params["prototypes"]], params["seeds"],
+                   SyntheticConfig(**params["config"]))
+    return {k: {"accuracies": r["accuracy"][i].tolist(), "effective_ranks": r["effective_rank"][i].tolist()}
+            for i, k in enumerate(params["prototypes"])}
+
+
+#: Every shared experiment by name.
+EXPERIMENTS: dict[str, Experiment] = {
+    "table5": Experiment(_table5_parameters, _table5_compute),
+    "lr_sweep": Experiment(_lr_sweep_parameters, _lr_sweep_compute),
+    "digits": Experiment(_digits_parameters, _digits_compute),
+    "prototype_ablation": Experiment(_ablation_parameters, _ablation_compute),
+}
+
+
+def _experiment(name: str) -> Experiment:
+    if name not in EXPERIMENTS:
+        raise ValueError(f"experiment must be one of {', '.join(EXPERIMENTS)}; got {name!r}")
+    return EXPERIMENTS[name]
+
+
+def parameters(name: str, quick: bool = False) -> dict:
+    """The parameters (cache key) of experiment ``name``: full size, or tiny sizes for a smoke test.
+
+    Raises:
+        ValueError: unknown experiment.
+
+    Example:
+        >>> parameters("table5", quick=True)["seeds"], parameters("lr_sweep")["learning_rates"][-1]
+        (2, 10.0)
+    """
+    return _experiment(name).parameters(quick)
+
+
+def load(name: str, quick: bool = False, out_dir: str | os.PathLike = DEFAULT_DIR) -> dict:
+    """The result of experiment ``name``: from the cache under ``out_dir`` if its parameters and code match, else computed.
+
+    Raises:
+        ValueError: unknown experiment.
+
+    Example:
+        >>> import tempfile
+        >>> r = load("prototype_ablation", quick=True, out_dir=tempfile.mkdtemp())
+        >>> sorted(r), len(r["etf"]["accuracies"])
+        (['etf', 'orthonormal', 'random'], 2)
+    """
+    experiment = _experiment(name)
+    params = experiment.parameters(quick)
+    return cached(out_dir, name, params, lambda: experiment.compute(params), depends_on=experiment.depends_on)

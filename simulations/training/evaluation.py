@@ -1,0 +1,74 @@
+r"""Evaluation of learned embeddings: k-NN accuracy on the unlabelled rows, linear probe, effective rank.
+
+:func:`knn_accuracy` is jit- and vmap-able (masks keep shapes static); :func:`linear_probe_accuracy`
+uses scikit-learn's logistic regression on the host; :func:`embedding_effective_rank` is the effective
+rank (Roy & Vetterli, 2007) of an embedding *matrix* (:func:`simulations.metrics.effective_rank` takes
+its singular values).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simulations import metrics
+
+__all__ = ["knn_accuracy", "linear_probe_accuracy", "embedding_effective_rank"]
+
+def _sq_distances(a: jax.Array, b: jax.Array) -> jax.Array:
+    return jnp.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1)
+
+def _vote(d2: jax.Array, train_y: jax.Array, num_classes: int, k: int) -> jax.Array:
+    _, idx = jax.lax.top_k(-d2, k)
+    votes = jnp.sum(jax.nn.one_hot(train_y[idx], num_classes), axis=1)
+    return jnp.argmax(votes, axis=1)
+
+def knn_accuracy(z: jax.Array, y: jax.Array, labelled: jax.Array, num_classes: int, k: int = 5) -> jax.Array:
+    r"""Accuracy on the unlabelled rows of a KNN classifier fitted on the labelled rows.
+
+    .. math:: \mathrm{acc} = \frac{1}{|U|}\sum_{i\in U}[\hat y_{kNN}(z_i) = y_i]
+
+    The mask keeps shapes static (distances to unlabelled rows are set to infinity), so the
+    function can be jitted and vmapped over seeds.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> z = jnp.array([[0.0], [0.1], [0.2], [1.0], [1.1], [1.2]])
+        >>> y = jnp.array([0, 0, 0, 1, 1, 1])
+        >>> float(knn_accuracy(z, y, jnp.array([1, 1, 0, 1, 1, 0], bool), 2, k=1))
+        1.0
+    """
+    n = z.shape[0]
+    d2 = jnp.where(labelled[None, :], _sq_distances(z, z), jnp.inf)
+    correct = (_vote(d2, y, num_classes, k) == y) & ~labelled
+    return jnp.sum(correct) / jnp.maximum(n - jnp.sum(labelled), 1)
+
+
+def embedding_effective_rank(z: jax.Array) -> jax.Array:
+    r"""Effective rank of an embedding matrix (Roy & Vetterli, 2007).
+
+    With :math:`\sigma_j` the singular values of ``z`` and :math:`p_j = \sigma_j/\sum_l\sigma_l`,
+
+    .. math:: \mathrm{erank}(Z) = \exp\Big(-\sum_j p_j\log p_j\Big) \in [1, \min(n, d)] .
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> round(float(embedding_effective_rank(jnp.eye(3))), 6), round(float(embedding_effective_rank(jnp.ones((4, 3)))), 6)
+        (3.0, 1.0)
+    """
+    return metrics.effective_rank(jnp.linalg.svd(z, compute_uv=False))
+
+
+def linear_probe_accuracy(z: np.ndarray, y: np.ndarray, labelled: np.ndarray) -> float:
+    """Accuracy on the unlabelled rows of a multinomial logistic regression fitted on the labelled rows.
+
+    Example:
+        >>> z = np.array([[0.0], [0.2], [1.0], [1.2], [0.1], [1.1]])
+        >>> linear_probe_accuracy(z, np.array([0, 0, 1, 1, 0, 1]), np.array([1, 1, 1, 1, 0, 0], bool))
+        1.0
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(max_iter=2000, C=10.0)
+    clf.fit(z[labelled], y[labelled])
+    return float(np.mean(clf.predict(z[~labelled]) == y[~labelled]))
