@@ -25,12 +25,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations.training.losses import normalize
-from simulations.training.encoder import init_mlp, mlp_apply
-from simulations.training.evaluation import embedding_effective_rank, knn_accuracy, linear_probe_accuracy
-from simulations.training.grid import compile_grid, summary_row, trial_keys
-from simulations.training.objectives import check_loss_names
-from simulations.training.prototypes import PROTOTYPES, prototype_bank
-from simulations.training.trainer import train_contrastive
+from simulations.training import driver
+from simulations.training.evaluation import knn_accuracy, linear_probe_accuracy
+from simulations.training.grid import trial_keys
 
 __all__ = [
     "DigitsConfig", "DIGITS_LOSSES", "load_digits_data", "augment_digits",
@@ -135,39 +132,28 @@ def _raw_knn(keys: jax.Array, z: jax.Array, y: jax.Array, *, n_lab: int, knn_k: 
     return jax.vmap(one)(keys)
 
 
-def _trial(trial_key, bank, loss_index, learning_rate, lam, proto_index, *, loss_names, config):
-    dtype = jnp.dtype(config.dtype)
-    x_np, y_np = load_digits_data(config.subsample)
-    x, y = jnp.asarray(x_np, dtype), jnp.asarray(y_np)
-    n = x.shape[0]
-    k_lab, k_net, _, k_train = jax.random.split(trial_key, 4)
-    labelled = _labelled_mask(k_lab, n, round(config.label_fraction * n))
-    net = init_mlp(k_net, (64, config.hidden, config.hidden, config.embed_dim), dtype)
-    protos = bank[proto_index]  # built by prototype_bank from split(trial_key, 4)[2]
-    aug = lambda k, xb: augment_digits(k, xb, config.noise_std, config.max_shift)  # noqa: E731
-    net, history = train_contrastive(
-        k_train, net, x, jnp.where(labelled, y, -1), aug, protos,
-        learning_rate.astype(dtype), lam.astype(dtype),
-        loss=loss_index, loss_names=loss_names, steps=config.steps, tau=config.tau, optimizer=config.optimizer,
-        batch_size=config.batch_size,
-    )
-    z = normalize(mlp_apply(net, x))
-    z = jnp.where(jnp.isfinite(z), z, 0.0)
-    return knn_accuracy(z, y, labelled, 10, config.knn_k), embedding_effective_rank(z), z, labelled, history[-1]
+def _digits_dataset(config: "DigitsConfig"):
+    x, y = load_digits_data(config.subsample)
+    return jnp.asarray(x, jnp.dtype(config.dtype)), jnp.asarray(y)
 
 
+def _digits_data(key: jax.Array, dataset, config: "DigitsConfig"):
+    x, y = dataset
+    return x, y, _labelled_mask(key, x.shape[0], round(config.label_fraction * x.shape[0]))
 
-_COMPILED: dict = {}
 
-
-def _compiled(loss_set: tuple[str, ...], config: DigitsConfig, seeds: int):
-    """The jitted grid ``f(loss_index, lrs, lams, kinds)`` over ``[lam, seed]``, cached per static settings."""
-    key = (loss_set, config, seeds)
-    if key not in _COMPILED:
-        bank = prototype_bank(trial_keys(config.base_seed, seeds), 10, config.embed_dim, jnp.dtype(config.dtype))
-        trial = functools.partial(_trial, loss_names=loss_set, config=config)
-        _COMPILED[key] = compile_grid(trial, config.base_seed, seeds, bank, shared=1)
-    return _COMPILED[key]
+#: The digits experiment as a task of the shared driver: the loaded images are an argument of the
+#: compiled program; the trial key picks the labelled 10 %; shift-and-noise views; encoder 64 -> 256
+#: -> 256 -> 32.
+DIGITS = driver.Task(
+    name="digits",
+    losses=DIGITS_LOSSES,
+    dataset=_digits_dataset,
+    data=_digits_data,
+    augment=lambda key, x, config: augment_digits(key, x, config.noise_std, config.max_shift),
+    widths=lambda config: (64, config.hidden, config.hidden, config.embed_dim),
+    num_classes=lambda config: 10,
+)
 
 
 def run_digits(loss: str, lams: Sequence[float], seeds: int = 5, config: DigitsConfig = DigitsConfig(),
@@ -179,8 +165,8 @@ def run_digits(loss: str, lams: Sequence[float], seeds: int = 5, config: DigitsC
     and only the chosen loss runs.
 
     Returns:
-        dict with arrays ``[lam, seed]``: ``knn_accuracy``, ``linear_probe_accuracy``,
-        ``effective_rank``, ``final_loss``; and ``seconds``.
+        dict with arrays ``[lam, seed]``: ``knn_accuracy``, ``linear_probe_accuracy`` (NaN for a
+        diverged seed), ``effective_rank``, ``final_loss``, ``finite``; and ``seconds``.
 
     Raises:
         ValueError: bad loss, prototypes, seeds, lambda or config.
@@ -190,33 +176,29 @@ def run_digits(loss: str, lams: Sequence[float], seeds: int = 5, config: DigitsC
         >>> r["knn_accuracy"].shape, r["linear_probe_accuracy"].shape
         ((2, 2), (2, 2))
     """
-    config.validate()
-    loss_set = (loss,) if loss_set is None else tuple(dict.fromkeys(loss_set))
-    check_loss_names((loss, *loss_set), DIGITS_LOSSES)
-    if loss not in loss_set:
-        raise ValueError(f"loss {loss!r} must be one of loss_set {loss_set}")
-    if prototypes not in PROTOTYPES:
-        raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {prototypes!r}")
-    if seeds < 1:
-        raise ValueError(f"seeds must be >= 1; got {seeds}")
     lams_arr = np.asarray(lams, float)
-    if lams_arr.size == 0 or np.any(~(lams_arr >= 0)):
-        raise ValueError(f"lambdas must be >= 0; got {lams_arr.tolist()}")
-    start = time.perf_counter()
-    fn = _compiled(loss_set, config, seeds)
-    proto = jnp.full(lams_arr.shape, PROTOTYPES.index(prototypes))
-    lr = jnp.full(lams_arr.shape, config.learning_rate)
-    out = fn(jnp.asarray(loss_set.index(loss)), lr, jnp.asarray(lams_arr), proto)
-    acc, erank, z, labelled, final = (np.asarray(v) for v in jax.device_get(out))
+    points = [{"lambda": lam, "prototypes": prototypes} for lam in lams_arr]
+    r = with_linear_probe(driver.run_points(DIGITS, loss, points, seeds, config, loss_set=loss_set), config)
+    return {"knn_accuracy": r["accuracy"], "linear_probe_accuracy": r["linear_probe"],
+            "effective_rank": r["effective_rank"], "final_loss": r["final_loss"], "finite": r["finite"],
+            "seconds": r["seconds"]}
+
+
+def with_linear_probe(result: dict, config: DigitsConfig) -> dict:
+    """Add ``linear_probe`` ``[point, seed]`` to a :func:`~simulations.training.driver.run_points` result (NaN where diverged).
+
+    Example:
+        >>> r = driver.run_points(DIGITS, "infonce", [{"lambda": 1.0}], 1, DigitsConfig(steps=2, subsample=300))
+        >>> with_linear_probe(r, DigitsConfig(steps=2, subsample=300))["linear_probe"].shape
+        (1, 1)
+    """
     _, y = load_digits_data(config.subsample)
-    probe = np.array([[linear_probe_accuracy(z[i, s], y, labelled[i, s]) for s in range(seeds)] for i in range(len(lams_arr))])
-    return {
-        "knn_accuracy": acc,
-        "linear_probe_accuracy": probe,
-        "effective_rank": erank,
-        "final_loss": final,
-        "seconds": time.perf_counter() - start,
-    }
+    z, labelled, finite = result["embeddings"], result["labelled"], result["finite"]
+    result["linear_probe"] = np.array([
+        [linear_probe_accuracy(z[i, s], y, labelled[i, s]) if finite[i, s] else np.nan for s in range(z.shape[1])]
+        for i in range(z.shape[0])
+    ])
+    return result
 
 
 def raw_pixel_baseline(seeds: int = 5, config: DigitsConfig = DigitsConfig()) -> dict:
@@ -252,24 +234,14 @@ def digits_table(losses: Sequence[str] = DIGITS_LOSSES, clop: Sequence[bool] = (
         >>> [(r["loss"], r["clop"]) for r in t["results"]]
         [('infonce', False), ('infonce', True)]
     """
-    from tqdm import tqdm
+    def row_extra(loss, c, r, j):
+        probe = r["linear_probe"][j][r["finite"][j]]
+        return {"linear_probe_mean": float(np.mean(probe)) if probe.size else float("nan"),
+                "linear_probe_std": float(np.std(probe)) if probe.size else float("nan"),
+                "linear_probe": probe.tolist()}
 
-    if not clop:
-        raise ValueError("clop must name at least one of on/off")
-    if not lam > 0:
-        raise ValueError(f"lambda must be > 0; got {lam}")
     start = time.perf_counter()
-    lams = [lam if c else 0.0 for c in clop]
-    rows = []
-    loss_set = tuple(dict.fromkeys(losses))
-    for loss in tqdm(losses, desc="digits", disable=None, leave=False):
-        r = run_digits(loss, lams, seeds, config, prototypes, loss_set=loss_set)
-        for j, c in enumerate(clop):
-            probe = r["linear_probe_accuracy"][j]
-            rows.append(summary_row(
-                loss, c, prototypes, lam, "cosine", r["knn_accuracy"][j], r["effective_rank"][j],
-                linear_probe_mean=float(np.mean(probe)), linear_probe_std=float(np.std(probe)),
-                accuracies=r["knn_accuracy"][j].tolist(), linear_probe=probe.tolist(),
-            ))
+    rows = driver.clop_table(DIGITS, losses, clop, seeds, config, prototypes=prototypes, lam=lam,
+                             evaluate=lambda r: with_linear_probe(r, config), row_extra=row_extra)["results"]
     return {"results": rows, "raw_pixels": raw_pixel_baseline(seeds, config), "config": config._asdict(),
             "seconds": time.perf_counter() - start}

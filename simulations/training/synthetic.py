@@ -30,7 +30,6 @@ runs of a call (``lax.switch``), so one compilation serves a whole table, every 
 """
 from __future__ import annotations
 
-import functools
 import time
 from typing import NamedTuple, Sequence
 
@@ -38,13 +37,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulations.training.encoder import init_mlp, mlp_apply
-from simulations.training.evaluation import embedding_effective_rank, knn_accuracy
-from simulations.training.grid import compile_grid, summary_row as _summary, trial_keys
+from simulations.training import driver
 from simulations.training.losses import SIMILARITIES, normalize, orthonormal_prototypes
-from simulations.training.objectives import check_loss_names
-from simulations.training.prototypes import PROTOTYPES, prototype_bank
-from simulations.training.trainer import train_contrastive
+from simulations.training.prototypes import PROTOTYPES
 
 __all__ = [
     "SyntheticConfig",
@@ -169,39 +164,17 @@ def augment_synthetic(key: jax.Array, x: jax.Array, noise_var: float = 0.05, fli
     return sign * x + noise
 
 
-def _trial(trial_key, bank, loss_index, learning_rate, lam, proto_index, sim_index, *, loss_names, config):
-    """One seed at one grid point: data, network, prototypes, training (loss ``loss_names[loss_index]``), evaluation."""
-    dtype = jnp.dtype(config.dtype)
-    k_data, k_net, _, k_train = jax.random.split(trial_key, 4)
-    x, y, labelled = make_synthetic_data(k_data, config)
-    net = init_mlp(k_net, (config.dim, config.hidden, config.hidden, config.dim), dtype)
-    protos = bank[proto_index]  # built by prototype_bank from split(trial_key, 4)[2]
-    aug = lambda k, xb: augment_synthetic(k, xb, config.aug_noise_var, config.flip_prob)  # noqa: E731
-    net, history = train_contrastive(
-        k_train, net, x, jnp.where(labelled, y, -1), aug, protos,
-        learning_rate.astype(dtype), lam.astype(dtype),
-        loss=loss_index, loss_names=loss_names, steps=config.steps, tau=config.tau, optimizer=config.optimizer,
-        similarity=sim_index, batch_size=config.batch_size,
-    )
-    z = normalize(mlp_apply(net, x))
-    z = jnp.where(jnp.isfinite(z), z, 0.0)  # a diverged run counts as collapsed, not as NaN
-    acc = knn_accuracy(z, y, labelled, config.num_classes, config.knn_k)
-    return acc, embedding_effective_rank(z), z, y, history[-1]
-
-
-def _check(loss, prototypes, similarity, seeds, config, loss_set=None):
-    config.validate()
-    check_loss_names((loss, *(loss_set or ())))
-    if loss_set is not None and loss not in loss_set:
-        raise ValueError(f"loss {loss!r} must be one of loss_set {tuple(loss_set)}")
-    for kind in np.atleast_1d(prototypes):
-        if kind not in PROTOTYPES:
-            raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {kind!r}")
-    for sim in np.atleast_1d(similarity):
-        if sim not in SIMILARITIES:
-            raise ValueError(f"similarity must be one of {', '.join(SIMILARITIES)}; got {sim!r}")
-    if seeds < 1:
-        raise ValueError(f"seeds must be >= 1; got {seeds}")
+#: The synthetic experiment as a task of the shared driver: data made from the trial key, sign-flip and
+#: noise views, encoder dim -> hidden -> hidden -> dim.
+SYNTHETIC = driver.Task(
+    name="synthetic",
+    losses=("infonce", "dcl", "vicreg", "barlow_twins", "supcon"),
+    dataset=lambda config: None,
+    data=lambda key, dataset, config: make_synthetic_data(key, config),
+    augment=lambda key, x, config: augment_synthetic(key, x, config.aug_noise_var, config.flip_prob),
+    widths=lambda config: (config.dim, config.hidden, config.hidden, config.dim),
+    num_classes=lambda config: config.num_classes,
+)
 
 
 def run_points(
@@ -214,27 +187,8 @@ def run_points(
 ) -> dict:
     r"""Train ``seeds`` networks at each point ``{"learning_rate", "lambda", "prototypes", "similarity"}``.
 
-    All points and seeds run in one jitted, vmapped call; learning rate, :math:`\lambda`, prototype
-    kind and similarity are traced, and the loss is a traced index into ``loss_set`` (one value for
-    the whole call, so only that loss runs), so the compilation depends only on ``loss_set``,
-    ``config``, ``seeds`` and the number of points: calls for different losses of one ``loss_set``
-    share it. Missing keys default to ``config.learning_rate``, 1.0, ``"orthonormal"``, ``"cosine"``.
-
-    Args:
-        loss: the contrastive loss, one of :data:`simulations.training.objectives.LOSSES`.
-        points: the grid points (dicts as above).
-        seeds: trials per point; trial t uses ``fold_in(key(config.base_seed), t)``.
-        config: the experiment's settings.
-        loss_set: the losses the compiled program can switch between (default ``(loss,)``); it
-            must contain ``loss``. The result does not depend on it beyond float rounding.
-
-    Returns:
-        dict of numpy arrays indexed ``[point, seed]``: ``accuracy``, ``effective_rank``,
-        ``final_loss``; ``embeddings`` ``[point, seed, n, dim]``, ``labels`` ``[seed, n]``;
-        ``seconds`` (wall time).
-
-    Raises:
-        ValueError: bad loss, prototypes, similarity, seeds, learning rate, lambda or config.
+    :func:`simulations.training.driver.run_points` on the :data:`SYNTHETIC` task: all points and seeds
+    in one jitted, vmapped call, the loss a traced index into ``loss_set``.
 
     Example:
         >>> r = run_points("infonce", [{"lambda": 0.0}, {"lambda": 1.0}], seeds=2,
@@ -242,32 +196,7 @@ def run_points(
         >>> r["accuracy"].shape, r["embeddings"].shape
         ((2, 2), (2, 2, 60, 3))
     """
-    points = [dict(p) for p in points]
-    lrs = np.asarray([p.get("learning_rate", config.learning_rate) for p in points], float)
-    lams = np.asarray([p.get("lambda", 1.0) for p in points], float)
-    kinds = [p.get("prototypes", "orthonormal") for p in points]
-    sims = [p.get("similarity", "cosine") for p in points]
-    loss_set = (loss,) if loss_set is None else tuple(dict.fromkeys(loss_set))
-    _check(loss, kinds, sims, seeds, config, loss_set)
-    if not points:
-        raise ValueError("points must not be empty")
-    if np.any(~(lrs > 0)) or np.any(~(lams >= 0)):
-        raise ValueError(f"learning rates must be > 0 and lambdas >= 0; got {lrs.tolist()}, {lams.tolist()}")
-    start = time.perf_counter()
-    fn = _compiled(loss_set, config, seeds)
-    out = fn(
-        jnp.asarray(loss_set.index(loss)), jnp.asarray(lrs), jnp.asarray(lams),
-        jnp.asarray([PROTOTYPES.index(k) for k in kinds]), jnp.asarray([SIMILARITIES.index(v) for v in sims]),
-    )
-    acc, erank, z, y, final = (np.asarray(v) for v in jax.device_get(out))
-    return {
-        "accuracy": acc,
-        "effective_rank": erank,
-        "final_loss": final,
-        "embeddings": z,
-        "labels": y[0],
-        "seconds": time.perf_counter() - start,
-    }
+    return driver.run_points(SYNTHETIC, loss, points, seeds, config, loss_set=loss_set)
 
 
 def run_synthetic(
@@ -300,34 +229,10 @@ def run_synthetic(
     ]
     r = run_points(loss, points, seeds, config, loss_set=loss_set)
     grid = (len(lrs), len(lams_arr))
-    for name in ("accuracy", "effective_rank", "final_loss", "embeddings"):
+    for name in ("accuracy", "effective_rank", "final_loss", "finite", "embeddings", "labelled"):
         r[name] = r[name].reshape(grid + r[name].shape[1:])
     r["learning_rates"], r["lams"] = lrs, lams_arr
     return r
-
-
-_COMPILED: dict = {}
-
-
-def _compiled(loss_set, config, seeds):
-    """The vmapped, jitted trial grid ``f(loss_index, lrs, lams, kinds, sims)``, cached per static settings.
-
-    ``loss_set`` is a tuple of loss names (or one name); the first argument of the returned function
-    indexes it.
-    """
-    loss_set = (loss_set,) if isinstance(loss_set, str) else tuple(loss_set)
-    key = (loss_set, config, seeds)
-    if key not in _COMPILED:
-        bank = prototype_bank(trial_keys(config.base_seed, seeds), config.num_classes, config.dim, jnp.dtype(config.dtype))
-        trial = functools.partial(_trial, loss_names=loss_set, config=config)
-        _COMPILED[key] = compile_grid(trial, config.base_seed, seeds, bank, shared=1)
-    return _COMPILED[key]
-
-
-def _progress(iterable, desc):
-    from tqdm import tqdm
-
-    return tqdm(iterable, desc=desc, disable=None, leave=False)
 
 
 def synthetic_table(
@@ -357,25 +262,17 @@ def synthetic_table(
         >>> [(r["loss"], r["clop"], r["seeds"]) for r in t["results"]]
         [('infonce', False, 2), ('infonce', True, 2)]
     """
-    if not clop:
-        raise ValueError("clop must name at least one of on/off")
-    if lam <= 0:
-        raise ValueError(f"lambda must be > 0; got {lam}")
-    start = time.perf_counter()
-    lams = [lam if c else 0.0 for c in clop]
-    rows = []
-    loss_set = tuple(dict.fromkeys(losses))
-    for loss in _progress(losses, "synthetic"):
-        r = run_synthetic(loss, lams, seeds, config, prototypes=prototypes, similarity=similarity, loss_set=loss_set)
-        for j, c in enumerate(clop):
-            extra = {"accuracies": r["accuracy"][0, j].tolist(), "seconds": r["seconds"] / len(clop)}
-            if loss in PAPER_TABLE5:
-                extra["paper_accuracy"] = PAPER_TABLE5[loss]["with" if c else "without"]
-            if keep_embeddings:
-                extra["embeddings"] = r["embeddings"][0, j, 0].tolist()
-                extra["labels"] = r["labels"][0].tolist()
-            rows.append(_summary(loss, c, prototypes, lam, similarity, r["accuracy"][0, j], r["effective_rank"][0, j], **extra))
-    return {"results": rows, "config": config._asdict(), "seconds": time.perf_counter() - start}
+    def row_extra(loss, c, r, j):
+        extra = {}
+        if loss in PAPER_TABLE5:
+            extra["paper_accuracy"] = PAPER_TABLE5[loss]["with" if c else "without"]
+        if keep_embeddings:
+            extra["embeddings"] = r["embeddings"][j, 0].tolist()
+            extra["labels"] = r["labels"][0].tolist()
+        return extra
+
+    return driver.clop_table(SYNTHETIC, losses, clop, seeds, config, prototypes=prototypes, lam=lam,
+                             similarity=similarity, row_extra=row_extra)
 
 
 def lr_sweep(
@@ -401,11 +298,10 @@ def lr_sweep(
     """
     start = time.perf_counter()
     r = run_synthetic(loss, [0.0, lam], seeds, config, prototypes=prototypes, learning_rates=learning_rates)
-    rows = []
-    for j, clop in enumerate((False, True)):
-        for i, lr in enumerate(r["learning_rates"]):
-            extra = {"learning_rate": float(lr), "accuracies": r["accuracy"][i, j].tolist()}
-            rows.append(_summary(loss, clop, prototypes, lam, "cosine", r["accuracy"][i, j], r["effective_rank"][i, j], **extra))
+    rows = [
+        driver.point_row(r, (i, j), loss, clop, prototypes, lam, "cosine", learning_rate=float(lr))
+        for j, clop in enumerate((False, True)) for i, lr in enumerate(r["learning_rates"])
+    ]
     return {
         "learning_rates": [float(v) for v in r["learning_rates"]],
         "results": rows,
@@ -446,10 +342,7 @@ def ablation_table(
         out[name] = []
         for p in group:
             full = {"prototypes": "orthonormal", "lambda": 1.0, "similarity": "cosine", **p}
-            out[name].append(
-                _summary(loss, True, full["prototypes"], full["lambda"], full["similarity"],
-                         r["accuracy"][i], r["effective_rank"][i])
-            )
+            out[name].append(driver.point_row(r, i, loss, True, full["prototypes"], full["lambda"], full["similarity"]))
             i += 1
     out["seconds"] = time.perf_counter() - start
     return out

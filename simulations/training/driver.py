@@ -1,0 +1,247 @@
+r"""One driver for every CLOP experiment: data, augmentation, encoder and loss set are parameters.
+
+A :class:`Task` says what differs between experiments (how a trial's data is made from its key and
+the data set, how views are augmented, the encoder's widths, the number of classes); everything else
+is shared: the trial (data -> encoder -> :func:`~simulations.training.trainer.train_contrastive` ->
+L2-normalised embeddings -> k-NN accuracy and effective rank), the compiled grid (one program per
+task, loss set, configuration and seed count; learning rate, :math:`\lambda`, prototype kind and
+similarity traced per point, the loss a traced index shared by the call), the validation and the
+table loop. :data:`simulations.training.synthetic.SYNTHETIC` and :data:`simulations.training.digits.DIGITS`
+are the two tasks.
+
+A loaded data set (the digits images) is an *argument* of the compiled program, not a constant baked
+into it: XLA then neither embeds the array in the program nor recompiles for new data of the same shape.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import time
+from typing import Any, Callable, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simulations.training.encoder import init_mlp, mlp_apply
+from simulations.training.evaluation import embedding_effective_rank, knn_accuracy
+from simulations.training.grid import compile_grid, summary_row, trial_keys
+from simulations.training.losses import SIMILARITIES, normalize
+from simulations.training.objectives import check_loss_names
+from simulations.training.prototypes import PROTOTYPES, prototype_bank
+from simulations.training.trainer import train_contrastive
+
+__all__ = ["Task", "run_points", "point_row", "clop_table", "check_points"]
+
+
+class Task(NamedTuple):
+    """What distinguishes one experiment from another; everything else is the shared driver.
+
+    Fields:
+        name: for messages and progress bars.
+        losses: the contrastive losses the task accepts.
+        dataset: ``config -> pytree of arrays`` passed to every trial unbatched (``None`` for data made
+            from the key alone).
+        data: ``(key, dataset, config) -> (x, y, labelled)`` inside the trace.
+        augment: ``(key, x, config) -> view``.
+        widths: ``config -> (d_in, ..., d_out)`` of the encoder.
+        num_classes: ``config -> k`` (prototypes, k-NN votes).
+    """
+
+    name: str
+    losses: tuple[str, ...]
+    dataset: Callable[[Any], Any]
+    data: Callable[[jax.Array, Any, Any], tuple[jax.Array, jax.Array, jax.Array]]
+    augment: Callable[[jax.Array, jax.Array, Any], jax.Array]
+    widths: Callable[[Any], tuple[int, ...]]
+    num_classes: Callable[[Any], int]
+
+
+def _trial(trial_key, bank, dataset, loss_index, learning_rate, lam, proto_index, sim_index, *, task, loss_names, config):
+    """One seed at one grid point: data, network, prototypes, training (loss ``loss_names[loss_index]``), evaluation."""
+    dtype = jnp.dtype(config.dtype)
+    k_data, k_net, _, k_train = jax.random.split(trial_key, 4)  # split[2] made the prototypes (prototype_bank)
+    x, y, labelled = task.data(k_data, dataset, config)
+    net = init_mlp(k_net, task.widths(config), dtype)
+    net, history = train_contrastive(
+        k_train, net, x, jnp.where(labelled, y, -1), lambda k, xb: task.augment(k, xb, config), bank[proto_index],
+        learning_rate.astype(dtype), lam.astype(dtype),
+        loss=loss_index, loss_names=loss_names, steps=config.steps, tau=config.tau, optimizer=config.optimizer,
+        similarity=sim_index, batch_size=config.batch_size,
+    )
+    z = normalize(mlp_apply(net, x))
+    z = jnp.where(jnp.isfinite(z), z, 0.0)  # a diverged run's embeddings; its loss says it diverged
+    acc = knn_accuracy(z, y, labelled, task.num_classes(config), config.knn_k)
+    return acc, embedding_effective_rank(z), z, y, labelled, history[-1]
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(task: Task, loss_set: tuple[str, ...], config, seeds: int):
+    """The jitted grid ``f(dataset, loss_index, lrs, lams, kinds, sims)`` over ``[point, seed]``, cached per static settings."""
+    key = (task.name, loss_set, config, seeds)
+    if key not in _COMPILED:
+        bank = prototype_bank(trial_keys(config.base_seed, seeds), task.num_classes(config), task.widths(config)[-1],
+                              jnp.dtype(config.dtype))
+        trial = functools.partial(_trial, task=task, loss_names=loss_set, config=config)
+        _COMPILED[key] = compile_grid(trial, config.base_seed, seeds, bank, shared=2)
+    return _COMPILED[key]
+
+
+def check_points(task: Task, loss: str, points: Sequence[dict], seeds: int, config, loss_set: tuple[str, ...]) -> tuple:
+    """Validate a call of :func:`run_points`; return the point arrays ``(lrs, lams, kind indices, similarity indices)``.
+
+    Missing keys default to ``config.learning_rate``, 1.0, ``"orthonormal"``, ``"cosine"``.
+
+    Raises:
+        ValueError: naming the first bad argument (loss, prototypes, similarity, seeds, a learning
+        rate that is not finite and > 0, a :math:`\\lambda` that is not finite and >= 0, or a config field).
+    """
+    config.validate()
+    check_loss_names((loss, *loss_set), task.losses)
+    if loss not in loss_set:
+        raise ValueError(f"loss {loss!r} must be one of loss_set {loss_set}")
+    if not points:
+        raise ValueError("points must not be empty")
+    if not isinstance(seeds, (int, np.integer)) or seeds < 1:
+        raise ValueError(f"seeds must be an integer >= 1; got {seeds!r}")
+    lrs = np.asarray([p.get("learning_rate", config.learning_rate) for p in points], float)
+    lams = np.asarray([p.get("lambda", 1.0) for p in points], float)
+    if not np.all(np.isfinite(lrs) & (lrs > 0)):
+        raise ValueError(f"learning rates must be finite and > 0; got {lrs.tolist()}")
+    if not np.all(np.isfinite(lams) & (lams >= 0)):
+        raise ValueError(f"lambdas must be finite and >= 0; got {lams.tolist()}")
+    kinds, sims = [p.get("prototypes", "orthonormal") for p in points], [p.get("similarity", "cosine") for p in points]
+    for kind in kinds:
+        if kind not in PROTOTYPES:
+            raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {kind!r}")
+    for sim in sims:
+        if sim not in SIMILARITIES:
+            raise ValueError(f"similarity must be one of {', '.join(SIMILARITIES)}; got {sim!r}")
+    return lrs, lams, np.asarray([PROTOTYPES.index(k) for k in kinds]), np.asarray([SIMILARITIES.index(s) for s in sims])
+
+
+def run_points(task: Task, loss: str, points: Sequence[dict], seeds: int, config, *,
+               loss_set: Sequence[str] | None = None) -> dict:
+    r"""Train ``seeds`` encoders of ``task`` at each point ``{"learning_rate", "lambda", "prototypes", "similarity"}``.
+
+    All points and seeds run in one jitted, vmapped call (trial t uses ``fold_in(key(base_seed), t)``);
+    the loss is a traced index into ``loss_set`` (default ``(loss,)``, must contain ``loss``), one
+    value for the whole call, so calls for different losses of one ``loss_set`` share a compilation.
+
+    Returns:
+        dict of NumPy arrays indexed ``[point, seed]``: ``accuracy`` (k-NN on the unlabelled rows),
+        ``effective_rank``, ``final_loss``, ``finite`` (the final loss is finite: a run whose loss
+        became non-finite has diverged and its accuracy means nothing); ``embeddings``
+        ``[point, seed, n, d]``, ``labelled`` ``[point, seed, n]``, ``labels`` ``[seed, n]``; and
+        ``seconds``.
+
+    Raises:
+        ValueError: see :func:`check_points`.
+
+    Example:
+        >>> from simulations.training.synthetic import SYNTHETIC, SyntheticConfig
+        >>> r = run_points(SYNTHETIC, "infonce", [{"lambda": 0.0}, {"lambda": 1.0}], 2, SyntheticConfig(n=60, steps=3))
+        >>> r["accuracy"].shape, r["embeddings"].shape, bool(r["finite"].all())
+        ((2, 2), (2, 2, 60, 3), True)
+    """
+    points = [dict(p) for p in points]
+    loss_set = (loss,) if loss_set is None else tuple(dict.fromkeys(loss_set))
+    lrs, lams, kinds, sims = check_points(task, loss, points, seeds, config, loss_set)
+    start = time.perf_counter()
+    out = _compiled(task, loss_set, config, seeds)(
+        task.dataset(config), jnp.asarray(loss_set.index(loss)), jnp.asarray(lrs), jnp.asarray(lams),
+        jnp.asarray(kinds), jnp.asarray(sims),
+    )
+    acc, erank, z, y, labelled, final = (np.asarray(v) for v in jax.device_get(out))
+    return {
+        "accuracy": acc,
+        "effective_rank": erank,
+        "final_loss": final,
+        "finite": np.isfinite(final),
+        "embeddings": z,
+        "labelled": labelled,
+        "labels": y[0],
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def point_row(result: dict, index, loss: str, clop: bool, prototypes: str, lam: float, similarity: str, **extra) -> dict:
+    """The table row of grid point ``index`` of a :func:`run_points` result; diverged seeds are counted, not averaged.
+
+    A seed whose final loss is not finite diverged: its accuracy and rank are left out of the means and
+    of ``accuracies`` (the per-seed list), ``diverged`` counts them and ``seeds`` counts all; with every
+    seed diverged the means are NaN.
+
+    Example:
+        >>> import numpy as np
+        >>> r = {"accuracy": np.array([[0.9, 0.1]]), "effective_rank": np.array([[2.0, 1.0]]),
+        ...      "finite": np.array([[True, False]])}
+        >>> row = point_row(r, 0, "infonce", False, "orthonormal", 1.0, "cosine")
+        >>> row["accuracy_mean"], row["accuracies"], row["diverged"], row["seeds"]
+        (0.9, [0.9], 1, 2)
+    """
+    ok = np.asarray(result["finite"][index], bool)
+    acc = result["accuracy"][index][ok] if ok.any() else np.full(1, np.nan)
+    erank = result["effective_rank"][index][ok] if ok.any() else np.full(1, np.nan)
+    extra = {"accuracies": result["accuracy"][index][ok].tolist(), "diverged": int((~ok).sum()), **extra}
+    row = summary_row(loss, clop, prototypes, lam, similarity, acc, erank, **extra)
+    row["seeds"] = int(ok.size)
+    return row
+
+
+def clop_table(
+    task: Task,
+    losses: Sequence[str],
+    clop: Sequence[bool],
+    seeds: int,
+    config,
+    *,
+    prototypes: str = "orthonormal",
+    lam: float = 1.0,
+    similarity: str = "cosine",
+    evaluate: Callable[[dict], dict] | None = None,
+    row_extra: Callable[[str, bool, dict, int], dict] | None = None,
+) -> dict:
+    """Per loss, with and without CLOP: k-NN accuracy and effective rank over seeds, one compiled program.
+
+    All losses share one program (the loss is a traced, unbatched ``lax.switch`` index).
+    ``evaluate(result)`` may add task-specific evaluations to each :func:`run_points` result (e.g. a
+    linear probe), and ``row_extra(loss, clop, result, j)`` task-specific fields to the row of point ``j``.
+
+    Returns:
+        ``{"results": [row, ...], "config": {...}, "seconds": float}``; each row as
+        :func:`simulations.training.grid.summary_row` plus ``accuracies`` (per seed whose loss stayed
+        finite) and ``diverged`` (seeds whose loss became non-finite: never reported as an accuracy,
+        excluded from the means; ``seeds`` counts all).
+
+    Raises:
+        ValueError: empty ``clop``, a :math:`\\lambda` that is not finite and > 0, or see :func:`check_points`.
+
+    Example:
+        >>> from simulations.training.synthetic import SYNTHETIC, SyntheticConfig
+        >>> t = clop_table(SYNTHETIC, ["infonce"], (False, True), 2, SyntheticConfig(n=60, steps=3))
+        >>> [(r["loss"], r["clop"], r["seeds"], r["diverged"]) for r in t["results"]]
+        [('infonce', False, 2, 0), ('infonce', True, 2, 0)]
+    """
+    from tqdm import tqdm
+
+    if not clop:
+        raise ValueError("clop must name at least one of on/off")
+    if not (math.isfinite(lam) and lam > 0):
+        raise ValueError(f"lambda must be finite and > 0; got {lam}")
+    start = time.perf_counter()
+    points = [{"lambda": lam if c else 0.0, "prototypes": prototypes, "similarity": similarity} for c in clop]
+    loss_set = tuple(dict.fromkeys(losses))
+    rows = []
+    for loss in tqdm(losses, desc=task.name, disable=None, leave=False):
+        r = run_points(task, loss, points, seeds, config, loss_set=loss_set)
+        if evaluate is not None:
+            r = evaluate(r)
+        for j, c in enumerate(clop):
+            extra = {"seconds": r["seconds"] / len(clop)}
+            if row_extra is not None:
+                extra.update(row_extra(loss, c, r, j))
+            rows.append(point_row(r, j, loss, c, prototypes, lam, similarity, **extra))
+    return {"results": rows, "config": config._asdict(), "seconds": time.perf_counter() - start}
