@@ -121,3 +121,21 @@ def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, argv, nee
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and needle in proc.stderr
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_symbolic_and_geometric_verdicts_are_the_derived_ones():
+    # These verdicts follow from algebra the tests elsewhere check two ways (theory/, claims/geometry),
+    # not from sampled numbers, so each has one right answer: Appendix D's simplification slip makes the
+    # three Theorem 1 expressions "corrected"; Eq. (3)'s sign makes Section 3.2's optima "corrected";
+    # Lemma 2's optimum is confirmed; complete collapse is a stationary point (Lemma 1) but a saddle.
+    expected = {
+        "theorem1.expected_norm": "corrected",
+        "theorem1.inequality": "corrected",
+        "theorem1.closed_form": "corrected",
+        "section3_2.optima": "corrected",
+        "lemma2": "confirmed",
+        "lemma1.stationary": "confirmed",
+        "lemma1.local_minimum": "refuted",
+    }
+    report = build_report(quick=True, only=list(expected), progress=False)
+    assert {c["id"]: c["verdict"] for c in report["claims"]} == expected
