@@ -34,7 +34,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                         "report never replaces the full one)")
     parser.add_argument("--quick", action="store_true",
                         help=f"small sizes (seconds), for tests; written to {QUICK_OUT} unless --out is given")
-    parser.add_argument("--only", nargs="+", metavar="ID", help="run only these claim ids")
+    parser.add_argument("--only", nargs="+", action="extend", metavar="ID",
+                        help="run only these claim ids (repeatable: the lists add up)")
     parser.add_argument("--readme-table", action="store_true",
                         help="print the findings table of OUT/report.json (markdown) and exit; runs nothing")
 
