@@ -123,19 +123,19 @@ def stubbed_work():
     """Replace every command's library entry point by one that raises :class:`Reached` (for the report,
     the claim runners behind :func:`claims.build_report`, which validates ``--only`` itself)."""
     import claims.report
-    import figures.runner
+    import figures.generate
     import simulations
-    import simulations.digits
-    import simulations.synthetic
+    import simulations.training.digits
+    import simulations.training.synthetic
     import theory
 
     def stop(*args, **kwargs):
         raise Reached
 
-    targets = [(simulations, "simulate"), (simulations, "collapse_thresholds"), (figures.runner, "regenerate"),
+    targets = [(simulations, "simulate"), (simulations, "collapse_thresholds"), (figures.generate, "regenerate"),
                (claims.report, "run_claim"), (claims.report, "_clop_entries"),
-               (simulations.synthetic, "synthetic_table"), (simulations.synthetic, "lr_sweep"),
-               (simulations.synthetic, "ablation_table"), (simulations.digits, "digits_table"), (theory, "errata")]
+               (simulations.training.synthetic, "synthetic_table"), (simulations.training.synthetic, "lr_sweep"),
+               (simulations.training.synthetic, "ablation_table"), (simulations.training.digits, "digits_table"), (theory, "errata")]
     with contextlib.ExitStack() as stack:
         for module, name in targets:
             stack.enter_context(mock.patch.object(module, name, stop))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import claims
-import figures.runner
+import figures.generate
 import simulations
 from clop_verify import cli
 
@@ -25,7 +25,7 @@ from clop_verify import cli
 def test_figures_quick_defaults_to_its_own_folder(argv, expected, tmp_path, monkeypatch):
     seen = {}
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(figures.runner, "regenerate", lambda names, out, **kw: seen.update(out=Path(out)) or {})
+    monkeypatch.setattr(figures.generate, "regenerate", lambda names, out, **kw: seen.update(out=Path(out)) or {})
     cli.main(argv)
     assert seen["out"] == expected
 
