@@ -51,16 +51,17 @@ def clop_values(values) -> tuple[bool, ...]:
 def accuracy_text(row: dict) -> str:
     """``mean +- std`` of the accuracy over the seeds whose training stayed finite, and how many did not.
 
-    A seed whose loss became NaN or infinite has no accuracy: it is counted, never averaged in.
+    A seed whose loss became NaN or infinite (``diverged``) has no accuracy: it is counted, never
+    averaged in.
 
     Example:
-        >>> accuracy_text({"accuracy_mean": 0.9, "accuracy_std": 0.01, "seeds": 3, "nonfinite_seeds": 1})
+        >>> accuracy_text({"accuracy_mean": 0.9, "accuracy_std": 0.01, "seeds": 3, "diverged": 1})
         '0.9000 +- 0.0100 (1/3 seeds: loss non-finite)'
-        >>> accuracy_text({"accuracy_mean": None, "accuracy_std": None, "seeds": 2, "nonfinite_seeds": 2})
+        >>> accuracy_text({"accuracy_mean": float("nan"), "accuracy_std": float("nan"), "seeds": 2, "diverged": 2})
         'none: loss non-finite in all 2 seeds'
     """
-    bad = row.get("nonfinite_seeds") or 0
-    if row.get("accuracy_mean") is None:
+    bad = row.get("diverged") or 0
+    if bad == row["seeds"] or row.get("accuracy_mean") is None:
         return f"none: loss non-finite in all {row['seeds']} seeds"
     text = f"{row['accuracy_mean']:.4f} +- {row['accuracy_std']:.4f}"
     return text + (f" ({bad}/{row['seeds']} seeds: loss non-finite)" if bad else "")
@@ -80,7 +81,7 @@ def print_rows(rows, extra_cols=()) -> None:
             v = r.get(key)
             line += f" {v:>10.4g}" if isinstance(v, (int, float)) else f" {'-':>10}"
         rank = r.get("effective_rank_mean")
-        line += f" {rank:>9.3f}" if isinstance(rank, (int, float)) else f" {'-':>9}"
+        line += f" {rank:>9.3f}" if isinstance(rank, (int, float)) and rank == rank else f" {'-':>9}"  # NaN: no rank
         line += f" {r['seeds']:>5}  {accuracy_text(r)}"
         print(line)
 

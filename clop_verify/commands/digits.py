@@ -42,7 +42,8 @@ def run(args) -> int:
     if args.lr is not None:
         fields["learning_rate"] = args.lr[0]
     config = D.DigitsConfig(**fields).validate()
-    result = D.digits_table(args.loss or D.DIGITS_LOSSES, clop, args.seeds, config, prototypes=args.prototypes, lam=args.lam)
+    result = D.digits_table(args.loss or D.DIGITS_LOSSES, clop, args.seeds, config, prototypes=args.prototypes, lam=args.lam,
+                            progress=True)
     params = {"config": config._asdict(), "seeds": args.seeds, "loss": args.loss, "clop": list(clop),
               "prototypes": args.prototypes, "lambda": args.lam}
     write_result(out, "digits.json", result, params)

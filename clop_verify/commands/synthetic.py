@@ -63,7 +63,7 @@ def run(args) -> int:
               "similarity": args.similarity, "lr": args.lr}
     if args.experiment == "table":
         result = S.synthetic_table(args.loss or S.TABLE5_LOSSES, clop, args.seeds, config,
-                                   prototypes=args.prototypes, lam=args.lam, similarity=args.similarity)
+                                   prototypes=args.prototypes, lam=args.lam, similarity=args.similarity, progress=True)
         cols = (("paper", "paper_accuracy"),)
     elif args.experiment == "lr":
         kwargs = {} if args.lr is None else {"learning_rates": args.lr}

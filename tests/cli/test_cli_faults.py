@@ -121,3 +121,13 @@ def test_closed_pipe_ends_quietly_and_huge_eps_warns_nothing(tmp_path):
     proc = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True)
     assert proc.stdout == "{\n"
     assert (tmp_path / "err").read_text() == ""
+
+
+@pytest.mark.slow
+def test_synthetic_run_with_non_finite_loss_reports_no_accuracy(tmp_path):
+    # Finite but huge: accepted, and SGD overflows the float32 weights within 5 steps.
+    proc = clop_verify(["synthetic", "--loss", "infonce", "--clop", "off", "--seeds", "1", "--steps", "5",
+                        "--lr", "1e30", "--optimizer", "sgd"], tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    row = proc.stdout.splitlines()[1]
+    assert "none: loss non-finite in all 1 seeds" in row

@@ -97,6 +97,23 @@ def test_run_is_independent_of_grid_layout_and_does_not_recompile():
     assert not np.allclose(second["embeddings"][0], first["embeddings"][0], atol=1e-3)
 
 
+def test_a_run_whose_loss_became_non_finite_has_no_accuracy():
+    # Issue 11 item 5: Adam at learning rate 1e30 sends the weights to ~1e30 and the float32
+    # activations to inf within 3 steps. Such a run is counted as diverged and left out of the
+    # means, never reported as an accuracy.
+    from simulations.training import driver, synthetic as S
+
+    cfg = S.SyntheticConfig(n=60, steps=3)  # the doctests' shape: shares their compilation
+    r = S.run_points("infonce", [{"lambda": 1.0, "learning_rate": 1e30}, {"lambda": 0.0}], seeds=2, config=cfg)
+    assert not r["finite"][0].any() and r["finite"][1].all()
+    row = driver.point_row(r, 0, "infonce", True, "orthonormal", 1.0, "cosine")
+    assert np.isnan(row["accuracy_mean"]) and row["accuracies"] == [] and row["diverged"] == row["seeds"] == 2
+    with pytest.raises(ValueError, match="finite"):
+        S.run_points("infonce", [{"learning_rate": float("inf")}], seeds=2, config=cfg)
+    with pytest.raises(ValueError, match="finite"):
+        S.SyntheticConfig(learning_rate=float("inf")).validate()
+
+
 def test_each_table_is_one_compilation(quick_out):
     from results import experiments
     from simulations.training import digits as D, driver, synthetic as S
