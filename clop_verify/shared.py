@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from clop_verify.validation import CLOP_SWITCH, MAX_STEPS, MAX_TRIALS, PROTOTYPES, integer, real
+from clop_verify.validation import CLOP_SWITCH, MAX_STEPS, MAX_TRIALS, PROTOTYPES, check_memory, integer, real
 
-__all__ = ["add_training_arguments", "clop_values", "print_rows", "write_result", "accuracy_text"]
+__all__ = ["add_training_arguments", "clop_values", "print_rows", "write_result", "accuracy_text", "training_memory",
+           "check_training_size"]
 
 
 def add_training_arguments(parser: argparse.ArgumentParser, *, losses, default_seeds: int, loss_default: str) -> None:
@@ -93,3 +94,28 @@ def write_result(out: Path | None, name: str, result: dict, params: dict) -> Non
     from results.io import run_metadata, save_json
 
     save_json(out / name, {"result": result, "metadata": run_metadata(params, dtype="float32")})
+
+
+def training_memory(rows: int, batch: int | None, widths: tuple[int, ...], runs: int) -> float:
+    r"""Estimated bytes (float32) of ``runs`` training runs held at once (all seeds and settings of one
+    compiled call are vmapped together).
+
+    Per run: the k-NN distance matrix over all rows (:math:`4n^2`), the encoder's activations on all
+    rows at evaluation (:math:`2\cdot 4n\,w_{\max} L`), the training step's activations for two views,
+    kept for the backward pass (:math:`3\cdot 2\cdot 4B\sum w`), and parameters, gradients and Adam's
+    two moments (:math:`4\cdot 4P`). An estimate meant to refuse what cannot fit at all.
+
+    Example:
+        >>> round(training_memory(500, 256, (3, 64, 64, 3), runs=20) / 1e6)   # Table 5: 10 seeds x off/on
+        58
+    """
+    batch = rows if batch is None else min(batch, rows)
+    params = sum((a + 1) * c for a, c in zip(widths[:-1], widths[1:]))
+    per_run = 4 * (rows * rows + 2 * rows * max(widths) * len(widths) + 6 * batch * sum(widths) + 4 * params)
+    return float(per_run * runs)
+
+
+def check_training_size(rows: int, batch: int | None, widths: tuple[int, ...], seeds: int, settings: int) -> None:
+    """Refuse, before anything is allocated, ``seeds x settings`` training runs that cannot fit in memory."""
+    need = training_memory(rows, batch, widths, seeds * settings)
+    check_memory(need, f"--seeds {seeds} x {settings} settings of {rows}-sample training runs", "lower --seeds")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from clop_verify.shared import add_training_arguments, clop_values, print_rows, write_result
+from clop_verify.shared import add_training_arguments, check_training_size, clop_values, print_rows, write_result
 from clop_verify.validation import DIGITS_LOSSES, output_folder, real
 
 NAME = "digits"
@@ -42,6 +42,8 @@ def run(args) -> int:
     if args.lr is not None:
         fields["learning_rate"] = args.lr[0]
     config = D.DigitsConfig(**fields).validate()
+    rows = config.subsample or 1797  # sklearn's digits: 1797 images of 8 x 8 pixels
+    check_training_size(rows, config.batch_size, (64, config.hidden, config.hidden, config.embed_dim), args.seeds, len(clop))
     result = D.digits_table(args.loss or D.DIGITS_LOSSES, clop, args.seeds, config, prototypes=args.prototypes, lam=args.lam,
                             progress=True)
     params = {"config": config._asdict(), "seeds": args.seeds, "loss": args.loss, "clop": list(clop),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from clop_verify.shared import add_training_arguments, clop_values, print_rows, write_result
+from clop_verify.shared import add_training_arguments, check_training_size, clop_values, print_rows, write_result
 from clop_verify.validation import LOSSES, OPTIMIZERS, SIMILARITIES, output_folder, real
 
 NAME = "synthetic"
@@ -58,6 +58,9 @@ def run(args) -> int:
     if args.experiment == "table" and args.lr is not None:
         fields["learning_rate"] = args.lr[0]
     config = S.SyntheticConfig(**fields).validate()  # names the bad field, before anything runs
+    settings = {"table": len(clop), "lr": 2 * len(args.lr or range(9)), "ablation": 10}[args.experiment]
+    check_training_size(config.n, config.batch_size, (config.dim, config.hidden, config.hidden, config.dim),
+                        args.seeds, settings)
     params = {"experiment": args.experiment, "config": config._asdict(), "seeds": args.seeds,
               "loss": args.loss, "clop": list(clop), "prototypes": args.prototypes, "lambda": args.lam,
               "similarity": args.similarity, "lr": args.lr}

@@ -98,6 +98,8 @@ def test_bad_values_are_one_line_exit_2(args, needle, tmp_path):
                  ["1000000001 records", "raise --record-every or lower --steps"], marks=SLOW),
     pytest.param(["threshold", "--k", "300", "--m", "100000", "--trials", "1000000"], ["--trials 1000000", "lower --trials"],
                  marks=SLOW),
+    pytest.param(["synthetic", "--seeds", "1000000"], ["--seeds 1000000 x 2 settings", "lower --seeds"], marks=SLOW),
+    pytest.param(["digits", "--seeds", "1000000"], ["--seeds 1000000 x 2 settings", "lower --seeds"], marks=SLOW),
 ])
 def test_oversized_problems_are_refused_with_the_size(args, needles, tmp_path):
     proc = clop_verify([*args, "--out", str(tmp_path / "out")], tmp_path)

@@ -56,6 +56,13 @@ def test_non_finite_run_is_neither_collapsed_nor_not(capsys):
     assert good["finite"] is True and good["collapsed"] is False
 
 
+def test_threshold_prints_plain_progress_lines_when_stderr_is_not_a_terminal(capsys):
+    # capsys's stderr is not a terminal: one line per k instead of a tqdm bar (or nothing).
+    assert cli.main(["threshold", "--k", "3", "--m", "4", "--trials", "1", "--steps", "50", "--rtol", "0.1", "--json"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("threshold: k=3 done (1/1, ") and "\r" not in err
+
+
 def test_threshold_table_says_nothing_collapsed_up_to_the_grid_end(capsys, monkeypatch):
     result = simulations.ThresholdResult(
         k=3, threshold=32.0, bracket=(32.0, float("inf")), m=4, trials=1, steps=1, rule="paper", tau=None, seed=0,
