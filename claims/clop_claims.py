@@ -147,9 +147,7 @@ def claim_lr_robustness(quick: bool = False, out_dir: str | os.PathLike = DEFAUL
     data = experiments.load("lr_sweep", quick, out_dir)
     by = {(r["clop"], r["learning_rate"]): r for r in data["results"]}
     lrs = data["learning_rates"]
-    # A learning rate where every seed's loss became non-finite has no rank (None): neither collapsed nor not.
-    collapsed = {c: [lr for lr in lrs if (by[(c, lr)]["effective_rank_mean"] or COLLAPSE_RANK) < COLLAPSE_RANK]
-                 for c in (False, True)}
+    collapsed = {c: [lr for lr in lrs if by[(c, lr)]["effective_rank_mean"] < COLLAPSE_RANK] for c in (False, True)}
     infonce_collapse = collapsed[False]
     if not infonce_collapse:
         verdict = "inconclusive"
