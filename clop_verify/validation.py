@@ -219,7 +219,7 @@ def check_memory(needed: float, what: str, remedy: str, budget: int | None = Non
 
 
 # Names the library accepts, spelled out here so that ``--help`` and argparse ``choices=`` do not
-# import JAX; tests/clop_verify/test_cli_validation.py checks each against the library's own tuple.
+# import JAX; tests/cli/test_cli_names.py checks each against the library's own tuple.
 #: :data:`simulations.RULES`
 RULES = ("paper", "autodiff", "infonce")
 #: :data:`simulations.collapse.runner.DTYPES`
