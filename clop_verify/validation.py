@@ -31,6 +31,8 @@ __all__ = [
     "memory_budget",
     "check_memory",
     "format_bytes",
+    "check_rule_tau",
+    "check_float32_range",
     "RULES", "DTYPES", "INITS", "LOSSES", "DIGITS_LOSSES", "PROTOTYPES", "SIMILARITIES", "OPTIMIZERS",
     "CLOP_SWITCH",
 ]
