@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
 
 from clop_verify.validation import (
     DTYPES, INITS, MAX_SIZE, MAX_STEPS, RULES, check_float32_range, check_memory, check_rule_tau, integer, output_folder,
@@ -97,10 +99,15 @@ def run(args) -> int:
     from results.io import run_metadata, save_json, save_npz, to_jsonable
 
     check_size(args)
+    n_runs, start = len(args.lr) * len(args.seeds), time.perf_counter()
+    # one compiled call: a line before and after it, so that a log shows what is running
+    print(f"simulate: {n_runs} run{'s' if n_runs > 1 else ''} of {args.steps} steps (k={args.k}, m={args.m}, "
+          f"rule {args.rule}) ...", file=sys.stderr, flush=True)
     result = simulations.simulate(
         args.k, args.lr, m=args.m, seeds=tuple(args.seeds), steps=args.steps, rule=args.rule, tau=args.tau,
         record_every=args.record_every, dtype=args.dtype, init=args.init,
     )
+    print(f"simulate: done in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
     runs = run_summaries(result)
     if out is not None:
         save_npz(out / "simulation.npz", spectra=result.spectra, mean_norm=result.mean_norm,

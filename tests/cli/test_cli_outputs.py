@@ -47,7 +47,9 @@ def test_report_quick_defaults_to_its_own_folder(argv, expected, tmp_path, monke
 def test_non_finite_run_is_neither_collapsed_nor_not(capsys):
     # float32 and eta = 1e30: the first step overflows, so the run is non-finite.
     assert cli.main(["simulate", "--k", "3", "--m", "4", "--lr", "1e30", "1", "--dtype", "float32", "--steps", "3"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert captured.err.startswith("simulate: 2 runs of 3 steps (k=3, m=4, rule paper) ...\nsimulate: done in ")
     assert "non-finite" in lines[1] and "collapsed" not in lines[1]
     assert "not collapsed" in lines[2]
     assert cli.main(["simulate", "--k", "3", "--m", "4", "--lr", "1e30", "1", "--dtype", "float32", "--steps", "3", "--json"]) == 0
