@@ -44,8 +44,8 @@ MAX_STEPS = 10**9
 #: Largest k or m a flag takes; the memory estimate (:func:`check_memory`) refuses far smaller
 #: problems than this on any machine, naming their size.
 MAX_SIZE = 10**9
-#: Most trials (threshold) or seeds (training experiments) a flag takes: the key derivation and the
-#: per-run summaries are host-side loops, so 10^6 runs already take minutes before any learning.
+#: Most trials (threshold) or seeds (training experiments) a flag takes; far more than any figure uses
+#: (5 to 10), and at 10^6 the memory estimate already refuses all but tiny problems.
 MAX_TRIALS = 10**6
 
 
