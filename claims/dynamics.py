@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from claims.registry import Context, NotBuilt, claim
+from claims.registry import Context, claim
 from claims.theorem1 import bound_fit, thresholds
 
 __all__ = ["figure4_runs", "RANK_RTOL", "ETF_ATOL"]
@@ -22,21 +22,13 @@ RANK_RTOL = 1e-6
 ETF_ATOL = 1e-6
 
 
-def _simulations():
-    try:
-        import simulations
-    except ImportError as exc:  # pragma: no cover - depends on the simulations package state
-        raise NotBuilt(f"simulations not importable: {exc}") from exc
-    return simulations
-
-
 def figure4_runs(ctx: Context) -> list[dict]:
     """Gradient descent on the total cosine similarity (``paper`` rule, Gaussian init) for several k.
 
     Figure 4's setting: embeddings initialised from a Gaussian and normalised every iteration; a
     moderate learning rate 0.5 (below every bound 2(k-1)/(k-2) > 2), m = 100.
     """
-    S = _simulations()
+    import simulations as S
     ks = (3, 5) if ctx.quick else (3, 5, 10, 30)
     m, steps, seeds = (10, 300, (0, 1)) if ctx.quick else (100, 1000, (0, 1, 2))
 
@@ -138,7 +130,7 @@ def check_temperature(ctx: Context) -> tuple[str, dict]:
     every tau; (c) holds if the threshold search finds a collapsing learning rate at every tau.
     confirmed if (a), (b) and (c) all hold; refuted if any fails (the evidence names which).
     """
-    S = _simulations()
+    import simulations as S
     p = _temperature_params(ctx.quick)
     grid_rows, argmins, thresholds_by_tau = [], [], {}
     a_ok = b_ok = c_ok = True
@@ -194,7 +186,6 @@ def check_autodiff(ctx: Context) -> tuple[str, dict]:
     """
     from theory import eta_max
 
-    _simulations()
     results = thresholds(ctx, rule="autodiff", ks=(3, 5) if ctx.quick else (3, 10, 30))
     fit = bound_fit(results, eta_max)
     ok = fit["safe"] and fit["close"]

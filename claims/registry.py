@@ -138,8 +138,8 @@ def not_built_entry(id: str, source: str, statement: str, reason: str) -> dict:
 def run_claim(spec: ClaimSpec, ctx: Context) -> dict:
     """Run one check and return its report entry (id, source, statement, verdict, rule, evidence).
 
-    A :class:`NotBuilt` (or an ``ImportError``) from the check gives an ``inconclusive`` entry naming
-    the missing part. The entry records the check's wall time in ``seconds``.
+    A :class:`NotBuilt` from the check gives an ``inconclusive`` entry naming what is missing; a
+    module that cannot be imported is an error, never a silently inconclusive claim. The entry records the check's wall time in ``seconds``.
 
     Raises:
         ValueError: if the check returns a verdict outside :data:`VERDICTS`.
@@ -147,7 +147,7 @@ def run_claim(spec: ClaimSpec, ctx: Context) -> dict:
     start = time.perf_counter()
     try:
         verdict, evidence = spec.check(ctx)
-    except (NotBuilt, ImportError) as exc:
+    except NotBuilt as exc:
         entry = not_built_entry(spec.id, spec.source, spec.statement, f"{type(exc).__name__}: {exc}")
         entry["seconds"] = round(time.perf_counter() - start, 3)
         return entry

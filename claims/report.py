@@ -1,7 +1,7 @@
 """Build, write and summarise the claims report: ``report.json`` (machine-readable) and ``report.md``.
 
 :func:`build_report` runs every registered claim (in :data:`CLAIM_ORDER`) plus the CLOP-loss claims of
-:mod:`claims.clop_claims` when that module is importable, printing one progress line per claim on
+:mod:`claims.clop_claims`, printing one progress line per claim on
 stderr. :func:`write_report` writes both files atomically with :func:`results.io.run_metadata`.
 :func:`findings_table` turns a ``report.json`` into the README's markdown findings table, so the
 README can be regenerated from the report rather than typed.
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from claims.registry import REGISTRY, VERDICTS, Context, not_built_entry, run_claim
+from claims.registry import REGISTRY, VERDICTS, Context, run_claim
 
 __all__ = ["CLAIM_ORDER", "CLAIM_MODULES", "CLOP_CLAIMS", "DEFAULT_OUT", "FIGURES_DIR", "build_report",
            "write_report", "render_markdown", "findings_table", "one_line_evidence", "claim_ids"]
@@ -79,26 +79,20 @@ def _import_claim_modules() -> None:
 
 
 def _clop_entries(quick: bool) -> list[dict]:
-    """Entries from :mod:`claims.clop_claims`, or ``inconclusive: not built`` entries for its ids.
+    """Entries from :func:`claims.clop_claims.all_claims`, one per id of :data:`CLOP_CLAIMS`.
 
-    The module is asked, in this order, for ``all_claims(quick=...) -> list[dict]`` or for its public
-    functions named ``claim_*`` (each called with ``quick=...`` and returning one claim dict).
+    Raises:
+        ValueError: if the ids differ from :data:`CLOP_CLAIMS` or a verdict is unknown.
     """
-    try:
-        module = importlib.import_module("claims.clop_claims")
-    except ImportError as exc:
-        reason = f"claims.clop_claims not importable ({exc})"
-        return [not_built_entry(i, s, t, reason) for i, (s, t) in CLOP_CLAIMS.items()]
-    if hasattr(module, "all_claims"):
-        entries = list(module.all_claims(quick=quick))
-    else:
-        entries = [getattr(module, n)(quick=quick) for n in sorted(dir(module)) if n.startswith("claim_")]
+    from claims import clop_claims
+
+    entries = list(clop_claims.all_claims(quick=quick))
     got = {e["id"] for e in entries}
+    if got != set(CLOP_CLAIMS):
+        raise ValueError(f"claims.clop_claims.all_claims gave ids {sorted(got)}; the report lists {sorted(CLOP_CLAIMS)}")
     for e in entries:
         if e.get("verdict") not in VERDICTS:
             raise ValueError(f"claims.clop_claims returned verdict {e.get('verdict')!r} for {e.get('id')}")
-    entries += [not_built_entry(i, s, t, "claims.clop_claims does not provide it")
-                for i, (s, t) in CLOP_CLAIMS.items() if i not in got]
     return entries
 
 

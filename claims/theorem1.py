@@ -112,10 +112,8 @@ def thresholds(ctx: Context, rule: str = "paper", tau: float | None = None, ks=N
     ``ks`` defaults to the size's k grid (3, 5, 10, 30, 100 in full); the other parameters are the
     paper's Figure 3 setting (m = 100, 5 trials, 2000 steps, bracket to 0.1%).
     """
-    try:
-        from simulations import collapse_thresholds
-    except ImportError as exc:
-        raise NotBuilt(f"simulations.collapse_thresholds not importable: {exc}") from exc
+    from simulations import collapse_thresholds
+
     p = _threshold_params(ctx.quick)
     ks = tuple(p["ks"] if ks is None else ks)
 
@@ -197,10 +195,8 @@ def check_figure3_k30(ctx: Context) -> tuple[str, dict]:
     at 2.0 or no seed collapses at 2.1; inconclusive otherwise (mixed outcomes at 2.1, or a
     non-finite run).
     """
-    try:
-        from simulations import simulate
-    except ImportError as exc:
-        raise NotBuilt(f"simulations.simulate not importable: {exc}") from exc
+    from simulations import simulate
+
     seeds = (0, 1) if ctx.quick else tuple(range(5))
     steps = 300 if ctx.quick else 2000
     r = simulate(30, [2.0, 2.1], m=100, seeds=seeds, steps=steps, rule="paper")

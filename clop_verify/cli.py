@@ -3,13 +3,18 @@
 Each module in :mod:`clop_verify.commands` exposes ``NAME``, ``HELP``, ``register(parser)`` and
 ``run(args) -> int``. Heavy imports (JAX, matplotlib) happen inside ``run`` so that ``--help`` and the
 symbolic commands start quickly. :func:`main` first sets the process-wide JAX settings
-(:func:`clop_verify.runtime.configure_jax`: float64, persistent compilation cache). A :class:`ValueError` raised by the library for bad input, or an
-argparse error, becomes one line on stderr and exit status 2, with no traceback.
+(:func:`clop_verify.runtime.configure_jax`: float64, persistent compilation cache). Arguments are
+validated where they are parsed
+(:mod:`clop_verify.validation`); a :class:`ValueError` raised for bad input, or an argparse error,
+becomes one line on stderr and exit status 2, with no traceback. A closed output pipe
+(``clop-verify ... | head``) ends the command quietly.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
 import sys
 
 #: Subcommand modules, in the order ``--help`` lists them.
@@ -24,25 +29,32 @@ COMMANDS = (
     "digits",
 )
 
+#: Exit status after the reader of stdout went away (128 + SIGPIPE, as a shell reports it).
+EXIT_BROKEN_PIPE = 141
+
+#: Tokens argparse must read as (negative) numbers, not as unknown flags: ``-1``, ``-.5``, ``-1e-3``,
+#: ``-inf``, ``-nan`` (the value is then judged by the flag's type, with its accepted range).
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
 
 class OneLineParser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are a single line and exit status 2 (no usage block)."""
+    """ArgumentParser whose errors are a single line and exit status 2 (no usage block), and which
+    reads ``-inf`` or ``-1e-3`` after a flag as a value (so the flag's range check reports it)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER  # argparse's own knows only -1 and -.5
 
     def error(self, message: str):  # noqa: D401 - argparse API
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _available_commands():
-    for name in COMMANDS:
-        try:
-            yield importlib.import_module(f"clop_verify.commands.{name}")
-        except ModuleNotFoundError as exc:  # a subcommand not built yet is simply not offered
-            if exc.name != f"clop_verify.commands.{name}":
-                raise
+def _commands():
+    return [importlib.import_module(f"clop_verify.commands.{name}") for name in COMMANDS]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with one subparser per available command.
+    """The top-level parser with one subparser per command.
 
     Example:
         >>> build_parser().parse_args(["bound", "--k", "30"]).k
@@ -59,10 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for module in _available_commands():
+    for module in _commands():
         p = sub.add_parser(
             module.NAME,
-            help=module.HELP,
+            help=module.HELP.replace("%", "%%"),  # argparse %-formats help strings
             description=getattr(module, "DESCRIPTION", module.HELP),
             epilog=getattr(module, "EXAMPLE", None),
             formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -70,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
         module.register(p)
         p.set_defaults(_run=module.run)
     return parser
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests capture it)
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,10 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args._run(args) or 0)
+        status = int(args._run(args) or 0)
+        sys.stdout.flush()
+        return status
     except ValueError as exc:
         print(f"clop-verify {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print(f"clop-verify {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -2,8 +2,7 @@
 
 :func:`regenerate` drives the figure modules (each exposes ``main(out_dir, quick=False,
 formats=("png", "pdf"))``) in order, printing one line per figure on stderr (started, finished with
-its time and whether the simulations came from the cache, skipped when a module is not there yet, or
-failed). :func:`render` is the pipeline every figure module shares: compute (or load from the
+its time, whether the simulations came from the cache and the folder written, or failed). :func:`render` is the pipeline every figure module shares: compute (or load from the
 cache of :func:`results.cache.cached`, keyed on parameters and code) -> draw -> :func:`figures._common.save_figure`.
 :func:`add_caption` writes the "what was run" line at the bottom of a figure. ``clop-verify figures``
 is a thin wrapper around :func:`regenerate`.
@@ -21,6 +20,7 @@ from typing import Callable, Iterable, Sequence, TextIO
 from figures import FIGURES, _common
 from results import cache as result_cache
 from results.cache import DEFAULT_DEPENDENCIES, cached
+from results.io import check_output_folder
 
 __all__ = [
     "ALL_FIGURES",
@@ -28,7 +28,6 @@ __all__ = [
     "figure_names",
     "check_names",
     "check_formats",
-    "check_out_dir",
     "regenerate",
     "render",
     "add_caption",
@@ -101,28 +100,6 @@ def check_formats(formats: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(formats))
 
 
-def check_out_dir(out_dir: str | os.PathLike) -> Path:
-    """Validate the output folder: it may not exist yet, but must not be a file (nor inside one).
-
-    Raises:
-        ValueError: when ``out_dir`` or one of its parents is an existing non-folder.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> f = pathlib.Path(tempfile.mkdtemp()) / "file"
-        >>> _ = f.write_text("x")
-        >>> check_out_dir(f / "sub")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        ValueError: --out must be a folder (or a path that can become one); got ...
-    """
-    path = Path(out_dir)
-    for part in (path, *path.parents):
-        if part.exists() and not part.is_dir():
-            raise ValueError(f"--out must be a folder (or a path that can become one); got {str(path)!r}")
-    return path
-
-
 def _cache_state(out_dir: Path) -> set:
     folder = result_cache.cache_dir(out_dir)
     if not folder.is_dir():
@@ -138,12 +115,12 @@ def regenerate(
     use_cache: bool = True,
     formats: Sequence[str] | None = ("png", "pdf"),
     stream: TextIO | None = None,
-) -> dict[str, list[Path] | None]:
+) -> dict[str, list[Path]]:
     """Regenerate figures into ``out_dir``, one progress line per figure on ``stream`` (stderr).
 
-    All input is validated before anything is written. A figure module that is not present yet is
-    skipped with a message; a figure that raises is reported (with its traceback) and the others
-    still run.
+    All input is validated before anything is written (the folder with
+    :func:`results.io.check_output_folder`). A figure that raises, or whose module cannot be
+    imported, is reported (with its traceback) and the others still run.
 
     Args:
         names: figure names (see :data:`ALL_FIGURES`); ``None`` or empty for all.
@@ -154,10 +131,10 @@ def regenerate(
         stream: where the progress lines go (default ``sys.stderr``).
 
     Returns:
-        ``{name: written paths}``; ``None`` for a skipped figure. A failed figure is absent.
+        ``{name: written paths}``. A failed figure is absent.
 
     Raises:
-        ValueError: unknown figure name or format, or an ``out_dir`` that cannot be a folder.
+        ValueError: unknown figure name or format, or an ``out_dir`` that cannot be a writable folder.
 
     Example:
         >>> import io, tempfile
@@ -168,26 +145,19 @@ def regenerate(
     """
     names = check_names(names)
     formats = check_formats(formats)
-    out_dir = check_out_dir(out_dir)
+    out_dir = check_output_folder(out_dir)
     stream = stream or sys.stderr
-    results: dict[str, list[Path] | None] = {}
+    results: dict[str, list[Path]] = {}
     previous = result_cache.NO_CACHE
     result_cache.NO_CACHE = previous or not use_cache
     try:
         for index, name in enumerate(names, 1):
             head = f"[{index}/{len(names)}] {name}"
-            try:
-                module = importlib.import_module(f"figures.{name}")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"figures.{name}":
-                    raise
-                print(f"{head}: skipped (figures/{name}.py is not present yet)", file=stream, flush=True)
-                results[name] = None
-                continue
             print(f"{head}: running{' (quick)' if quick else ''} ...", file=stream, flush=True)
             before = _cache_state(out_dir)
             start = time.perf_counter()
             try:
+                module = importlib.import_module(f"figures.{name}")
                 written = module.main(out_dir, quick=quick, formats=formats)
             except Exception as exc:  # one failing figure does not stop the others
                 traceback.print_exc(file=stream)
@@ -196,7 +166,7 @@ def regenerate(
             seconds = time.perf_counter() - start
             source = "recomputed" if _cache_state(out_dir) != before else "from cache"
             files = ", ".join(Path(p).name for p in written)
-            print(f"{head}: done in {seconds:.1f} s ({source}) -> {files}", file=stream, flush=True)
+            print(f"{head}: done in {seconds:.1f} s ({source}) -> {out_dir}/: {files}", file=stream, flush=True)
             results[name] = list(written)
     finally:
         result_cache.NO_CACHE = previous

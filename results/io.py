@@ -21,7 +21,46 @@ from typing import Any, Iterator
 
 import numpy as np
 
-__all__ = ["atomic_open", "save_json", "save_npz", "run_metadata", "git_revision", "to_jsonable"]
+__all__ = ["check_output_folder", "atomic_open", "save_json", "save_npz", "run_metadata", "git_revision", "to_jsonable"]
+
+
+def check_output_folder(path: str | os.PathLike, flag: str = "--out") -> Path:
+    """Check, before any work, that ``path`` is a folder results can be written into.
+
+    The folder may not exist yet; then each existing parent must be a folder and the nearest
+    existing one writable (the folders are created when the first result is written). Writability
+    is probed by creating an unnamed temporary file there, so nothing is left behind.
+
+    Raises:
+        ValueError: naming ``flag``, the path and what is wrong with it.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> check_output_folder(d / "new" / "sub") == d / "new" / "sub"
+        True
+        >>> _ = (d / "file").write_text("x")
+        >>> check_output_folder(d / "file" / "sub")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: --out must be a folder that can be written; got '.../file/sub', but .../file is a file
+    """
+    path = Path(path)
+    absolute = Path(os.path.abspath(path))
+    for part in (absolute, *absolute.parents):
+        if not part.exists():
+            continue
+        if not part.is_dir():
+            raise ValueError(f"{flag} must be a folder that can be written; got {str(path)!r}, "
+                             f"but {part} is {'a file' if part.is_file() else 'not a folder'}")
+        try:  # a nameless file, gone when closed: permission bits alone mislead root and read-only mounts
+            with tempfile.TemporaryFile(dir=part):
+                pass
+        except OSError:
+            raise ValueError(f"{flag} must be a folder that can be written; got {str(path)!r}, "
+                             f"but {part} is not writable") from None
+        return path
+    return path  # pragma: no cover - the root always exists
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ Example:
 """
 from simulations import metrics
 from simulations.collapse import (
+    REFINE_POINTS,
     RULES,
     SimulationResult,
     ThresholdResult,
@@ -28,10 +29,12 @@ from simulations.collapse import (
     one_step_mean_shift,
     paper_step,
     simulate,
+    simulation_memory,
     step,
 )
 
 __all__ = [
+    "REFINE_POINTS",
     "RULES",
     "SimulationResult",
     "ThresholdResult",
@@ -43,5 +46,6 @@ __all__ = [
     "one_step_mean_shift",
     "paper_step",
     "simulate",
+    "simulation_memory",
     "step",
 ]

@@ -117,13 +117,17 @@ def eta_max(k, eps=0.0):
         4.0
         >>> eta_max(5, eps=1.0)    # (1+eps)^2 = 4 >= k - 1 = 4: no upper bound
         inf
+        >>> eta_max(30, eps=1e308)  # (1+eps)^2 overflows: still no upper bound, and no warning
+        inf
     """
     k = check_k(k).astype(float)
     eps = check_eps(eps)
     k, eps = np.broadcast_arrays(k, eps)
-    c = (1.0 + eps) ** 2
-    a = 1.0 - c / (k - 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # eps near the float64 maximum: c overflows to inf, so a = -inf and the bound is inf (correctly;
+    # every eta satisfies the condition), without a RuntimeWarning on the way.
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        c = (1.0 + eps) ** 2
+        a = 1.0 - c / (k - 1.0)
         bound = (1.0 + np.sqrt(1.0 + a * (c - 1.0))) / a
     bound = np.where(a > 0, bound, np.inf)
     return _scalar_or_array(bound)

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import json
 
+from clop_verify.validation import integer, real
+
+#: Largest k: every integer up to 2**53 is exact in float64, where the bound is evaluated.
+MAX_K = 2**53
+
 NAME = "bound"
 HELP = "the Theorem 1 learning-rate bound eta_max(k, eps): derived, and as printed in the paper"
 DESCRIPTION = (
@@ -15,10 +20,10 @@ EXAMPLE = "example:\n  clop-verify bound --k 3 10 30 --eps 0 0.1\n  clop-verify 
 
 
 def register(parser) -> None:
-    parser.add_argument("--k", type=int, nargs="+", required=True, metavar="K",
-                        help="numbers of class embeddings (integers > 2)")
-    parser.add_argument("--eps", type=float, nargs="+", default=[0.0], metavar="EPS",
-                        help="tolerated relative growth of the mean's norm, >= 0 (default: 0)")
+    parser.add_argument("--k", type=integer(3, MAX_K), nargs="+", required=True, metavar="K",
+                        help="numbers of class embeddings (integers from 3 to 2**53)")
+    parser.add_argument("--eps", type=real(0, allow_inf=True), nargs="+", default=[0.0], metavar="EPS",
+                        help="tolerated relative growth of the mean's norm, >= 0, inf allowed (default: 0)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 
+from clop_verify.shared import add_training_arguments, check_training_size, clop_values, print_rows, write_result
+from clop_verify.validation import DIGITS_LOSSES, output_folder, real
+
 NAME = "digits"
 HELP = "CLOP on scikit-learn's digits (10% labels): KNN and linear-probe accuracy with and without CLOP"
 DESCRIPTION = (
@@ -20,26 +23,15 @@ EXAMPLE = (
 
 
 def register(parser) -> None:
-    parser.add_argument("--loss", nargs="+", default=None, metavar="LOSS", help="infonce and/or supcon (default: both)")
-    parser.add_argument("--clop", nargs="+", default=["off", "on"], metavar="on|off",
-                        help="without (off) and/or with (on) CLOP (default: off on)")
-    parser.add_argument("--seeds", type=int, default=5, help="trials per setting, >= 1 (default: 5)")
-    parser.add_argument("--prototypes", default="orthonormal", help="orthonormal (default), etf or random")
-    parser.add_argument("--lambda", dest="lam", type=float, default=1.0, help="CLOP weight lambda > 0 (default: 1)")
-    parser.add_argument("--lr", type=float, nargs=1, default=None, metavar="LR", help="Adam learning rate > 0 (default: 1e-3)")
-    parser.add_argument("--steps", type=int, default=None, help="optimiser steps, >= 1 (default: 600)")
+    add_training_arguments(parser, losses=DIGITS_LOSSES, default_seeds=5, loss_default="both")
+    parser.add_argument("--lr", type=real(0, low_open=True), nargs=1, default=None, metavar="LR",
+                        help="Adam learning rate, finite, > 0 (default: 1e-3)")
     parser.add_argument("--out", default=None, metavar="DIR", help="also write DIR/digits.json with metadata")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def run(args) -> int:
-    from clop_verify.commands.simulate import check_out_dir
-    from clop_verify.commands.synthetic import check_common, parse_clop, print_rows, write_result
-    from simulations.training.digits import DIGITS_LOSSES
-
-    clop = parse_clop(args.clop)
-    check_common(args, DIGITS_LOSSES)
-    out = check_out_dir(args.out)
+    clop = clop_values(args.clop)
+    out = None if args.out is None else output_folder(args.out)
 
     from simulations.training import digits as D
     from results.io import to_jsonable
@@ -50,7 +42,10 @@ def run(args) -> int:
     if args.lr is not None:
         fields["learning_rate"] = args.lr[0]
     config = D.DigitsConfig(**fields).validate()
-    result = D.digits_table(args.loss or D.DIGITS_LOSSES, clop, args.seeds, config, prototypes=args.prototypes, lam=args.lam)
+    rows = config.subsample or 1797  # sklearn's digits: 1797 images of 8 x 8 pixels
+    check_training_size(rows, config.batch_size, (64, config.hidden, config.hidden, config.embed_dim), args.seeds, len(clop))
+    result = D.digits_table(args.loss or D.DIGITS_LOSSES, clop, args.seeds, config, prototypes=args.prototypes, lam=args.lam,
+                            progress=True)
     params = {"config": config._asdict(), "seeds": args.seeds, "loss": args.loss, "clop": list(clop),
               "prototypes": args.prototypes, "lambda": args.lam}
     write_result(out, "digits.json", result, params)

@@ -6,6 +6,16 @@ progress line on stderr.
 """
 from __future__ import annotations
 
+from figures import FIGURES
+
+from clop_verify.validation import output_folder
+
+#: Where full-size figures go (the README embeds them) and where --quick writes by default.
+DEFAULT_OUT = "figures/out"
+QUICK_OUT = "figures/out/quick"
+#: Image formats a figure can be saved in.
+FORMATS = ("png", "pdf", "svg")
+
 NAME = "figures"
 HELP = "regenerate the paper's figures (Figure 3, Figure 4 and the rule/temperature sweeps) as PNG + PDF + JSON"
 DESCRIPTION = (
@@ -20,6 +30,7 @@ DESCRIPTION = (
 EXAMPLE = (
     "Examples:\n"
     "  clop-verify figures                      # all figures into figures/out/\n"
+    "  clop-verify figures fig3_spectra --quick  # small sizes, into figures/out/quick/\n"
     "  clop-verify figures fig3_spectra --quick --out /tmp/figs --format png"
 )
 
@@ -27,25 +38,28 @@ EXAMPLE = (
 def register(parser) -> None:
     """Add the arguments of ``clop-verify figures``."""
     parser.add_argument(
-        "names", nargs="*", metavar="NAME",
-        help="figures to draw (default: all): fig3_spectra fig3_tightness fig4_rank rules_thresholds "
-        "temperature fig5_embeddings lr_robustness digits",
+        "names", nargs="*", metavar="NAME",  # checked by the runner: argparse 3.11 rejects [] against choices=
+        help=f"figures to draw (default: all): {' '.join(FIGURES)}",
     )
-    parser.add_argument("--out", default="figures/out", help="output folder (default: figures/out)")
-    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke test (well under a minute)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help=f"output folder (default: {DEFAULT_OUT}, or {QUICK_OUT} with --quick, so that "
+                        "quick results never replace the full ones)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"small sizes for a smoke test (well under a minute); written to {QUICK_OUT} unless --out is given")
     parser.add_argument("--no-cache", action="store_true", help="recompute every simulation instead of loading cached results")
     parser.add_argument(
-        "--format", nargs="+", default=["png", "pdf"], metavar="FMT",
-        help="image formats among png, pdf, svg (default: png pdf); NAME.json is always written",
+        "--format", nargs="+", choices=FORMATS, default=["png", "pdf"], metavar="FMT",
+        help=f"image formats among {', '.join(FORMATS)} (default: png pdf); NAME.json is always written",
     )
 
 
 def run(args) -> int:
     """Validate everything, then regenerate; exit status 1 if a figure failed."""
+    out = output_folder(args.out or (QUICK_OUT if args.quick else DEFAULT_OUT))
+
     from figures import generate
 
     names = generate.check_names(args.names)
-    formats = generate.check_formats(args.format)
-    out_dir = generate.check_out_dir(args.out)
-    results = generate.regenerate(names, out_dir, quick=args.quick, use_cache=not args.no_cache, formats=formats)
+    results = generate.regenerate(names, out, quick=args.quick, use_cache=not args.no_cache,
+                                formats=tuple(dict.fromkeys(args.format)))
     return 0 if len(results) == len(names) else 1

@@ -4,6 +4,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from clop_verify.validation import output_folder
+
+#: Where the full report goes (committed; the README table is made from it) and where --quick writes.
+DEFAULT_OUT = "report"
+QUICK_OUT = "report/quick"
+
 NAME = "report"
 HELP = "verify every claim of the paper and write report.md + report.json"
 DESCRIPTION = (
@@ -16,25 +22,27 @@ DESCRIPTION = (
 EXAMPLE = (
     "Examples:\n"
     "  clop-verify report                      # full evidence, writes report/report.md and report.json\n"
-    "  clop-verify report --quick --out /tmp/r # small sizes, seconds\n"
+    "  clop-verify report --quick              # small sizes, seconds, into report/quick/\n"
     "  clop-verify report --readme-table       # print the README findings table from report/report.json"
 )
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the report command's arguments."""
-    parser.add_argument("--out", default="report", help="output folder (default: report)")
-    parser.add_argument("--quick", action="store_true", help="small sizes (seconds), for tests")
-    parser.add_argument("--only", nargs="+", metavar="ID", help="run only these claim ids")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help=f"output folder (default: {DEFAULT_OUT}, or {QUICK_OUT} with --quick, so that a quick "
+                        "report never replaces the full one)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"small sizes (seconds), for tests; written to {QUICK_OUT} unless --out is given")
+    parser.add_argument("--only", nargs="+", action="extend", metavar="ID",
+                        help="run only these claim ids (repeatable: the lists add up)")
     parser.add_argument("--readme-table", action="store_true",
                         help="print the findings table of OUT/report.json (markdown) and exit; runs nothing")
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate, build the report, write it (or print the README table)."""
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out must be a folder; got {str(out)!r}, an existing file")
+    out = Path(args.out or (QUICK_OUT if args.quick else DEFAULT_OUT))
     if args.readme_table:
         path = out / "report.json"
         if not path.is_file():
@@ -43,14 +51,10 @@ def run(args: argparse.Namespace) -> int:
 
         print(findings_table(path))
         return 0
-    from claims import build_report, claim_ids, write_report
+    out = output_folder(out)
+    from claims import build_report, write_report
 
-    if args.only:
-        known = claim_ids()
-        unknown = [i for i in args.only if i not in known]
-        if unknown:
-            raise ValueError(f"--only must name claim ids among {', '.join(known)}; got {', '.join(unknown)}")
-    report = build_report(quick=args.quick, out_dir=out, only=args.only)
+    report = build_report(quick=args.quick, out_dir=out, only=args.only)  # raises ValueError for unknown --only ids
     for path in write_report(report, out):
         print(path)
     s = report["summary"]

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 
+from clop_verify.shared import add_training_arguments, check_training_size, clop_values, print_rows, write_result
+from clop_verify.validation import LOSSES, OPTIMIZERS, SIMILARITIES, output_folder, real
+
 NAME = "synthetic"
 HELP = "CLOP on synthetic 3-D data: KNN accuracy and effective rank per loss, with and without CLOP (Table 5)"
 DESCRIPTION = (
@@ -24,100 +27,26 @@ EXPERIMENTS = ("table", "lr", "ablation")
 
 
 def register(parser) -> None:
-    parser.add_argument("--experiment", default="table", metavar="NAME",
+    parser.add_argument("--experiment", choices=EXPERIMENTS, default="table",
                         help="table (default), lr (learning-rate sweep) or ablation (prototypes, lambda, similarity)")
-    parser.add_argument("--loss", nargs="+", default=None, metavar="LOSS",
-                        help="losses among infonce dcl vicreg barlow_twins supcon (default: the four of Table 5; "
-                        "infonce for lr/ablation)")
-    parser.add_argument("--clop", nargs="+", default=["off", "on"], metavar="on|off",
-                        help="run without (off) and/or with (on) the CLOP term (default: off on)")
-    parser.add_argument("--seeds", type=int, default=10, help="trials per setting, >= 1 (default: 10)")
-    parser.add_argument("--prototypes", default="orthonormal", help="orthonormal (default), etf or random")
-    parser.add_argument("--lambda", dest="lam", type=float, default=1.0, help="CLOP weight lambda > 0 (default: 1)")
-    parser.add_argument("--similarity", default="cosine", help="CLOP similarity: cosine (default), euclidean, manhattan")
-    parser.add_argument("--lr", type=float, nargs="+", default=None, metavar="LR",
-                        help="learning rate(s) > 0 (default: 0.01 for the table; 9 values from 1e-3 to 10 for lr)")
-    parser.add_argument("--optimizer", default=None, help="adam or sgd (default: adam; sgd for --experiment lr)")
-    parser.add_argument("--steps", type=int, default=None, help="optimiser steps, >= 1 (default: 300)")
-    parser.add_argument("--directions", default="orthonormal",
+    add_training_arguments(parser, losses=LOSSES, default_seeds=10,
+                           loss_default="the four of Table 5; infonce for lr/ablation")
+    parser.add_argument("--similarity", choices=SIMILARITIES, default="cosine", help="CLOP similarity (default cosine)")
+    parser.add_argument("--lr", type=real(0, low_open=True), nargs="+", default=None, metavar="LR",
+                        help="learning rate(s), finite, > 0 (default: 0.01 for the table; 9 values from 1e-3 to 10 for lr)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="default: adam; sgd for --experiment lr")
+    parser.add_argument("--directions", choices=("orthonormal", "random"), default="orthonormal",
                         help="class lines: orthonormal (default: a random orthonormal frame per seed) or random (uniform)")
-    parser.add_argument("--positions", default="sign",
+    parser.add_argument("--positions", choices=("sign", "uniform"), default="sign",
                         help="position on the line: sign (default: t = +-1) or uniform (t ~ U(-1, 1))")
     parser.add_argument("--out", default=None, metavar="DIR", help="also write DIR/synthetic_<experiment>.json with metadata")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-
-
-def parse_clop(values) -> tuple[bool, ...]:
-    """``["off", "on"]`` -> ``(False, True)``; raises ValueError on anything else."""
-    mapping = {"on": True, "off": False}
-    bad = [v for v in values if v not in mapping]
-    if bad or not values:
-        raise ValueError(f"--clop must be on and/or off; got {' '.join(values) or 'nothing'}")
-    return tuple(dict.fromkeys(mapping[v] for v in values))
-
-
-def check_common(args, choices_loss) -> None:
-    """Validate the arguments shared by ``synthetic`` and ``digits`` (raises ValueError)."""
-    from simulations.training import PROTOTYPES
-
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be >= 1; got {args.seeds}")
-    if args.loss is not None:
-        bad = [v for v in args.loss if v not in choices_loss]
-        if bad:
-            raise ValueError(f"--loss must be among {' '.join(choices_loss)}; got {' '.join(bad)}")
-    if args.prototypes not in PROTOTYPES:
-        raise ValueError(f"--prototypes must be one of {', '.join(PROTOTYPES)}; got {args.prototypes!r}")
-    if not args.lam > 0:
-        raise ValueError(f"--lambda must be > 0; got {args.lam}")
-    if args.steps is not None and args.steps < 1:
-        raise ValueError(f"--steps must be >= 1; got {args.steps}")
-    if args.lr is not None and not all(v > 0 for v in args.lr):
-        raise ValueError(f"--lr must be > 0; got {' '.join(map(str, args.lr))}")
-
-
-def print_rows(rows, extra_cols=()) -> None:
-    """Print result rows as an aligned table."""
-    head = f"{'loss':<13} {'clop':<5} {'prototypes':<12} {'lambda':>6} {'similarity':<10}"
-    for name, _ in extra_cols:
-        head += f" {name:>10}"
-    head += f" {'accuracy (mean +- std)':>24} {'eff. rank':>9} {'seeds':>5}"
-    print(head)
-    for r in rows:
-        line = (f"{r['loss']:<13} {('on' if r['clop'] else 'off'):<5} {str(r['prototypes'] or '-'):<12} "
-                f"{r['lambda']:>6g} {str(r['similarity'] or '-'):<10}")
-        for _, key in extra_cols:
-            v = r.get(key)
-            line += f" {v:>10.4g}" if isinstance(v, (int, float)) else f" {'-':>10}"
-        line += f" {r['accuracy_mean']:>15.4f} +- {r['accuracy_std']:<6.4f} {r['effective_rank_mean']:>9.3f} {r['seeds']:>5}"
-        print(line)
-
-
-def write_result(out, name, result, params) -> None:
-    """Write ``out/name`` atomically with run metadata (no-op when ``out`` is None)."""
-    if out is None:
-        return
-    from results.io import run_metadata, save_json
-
-    save_json(out / name, {"result": result, "metadata": run_metadata(params, dtype="float32")})
 
 
 def run(args) -> int:
-    from clop_verify.commands.simulate import check_out_dir
-    from simulations.training.losses import SIMILARITIES
-    from simulations.training import LOSSES
-
-    if args.experiment not in EXPERIMENTS:
-        raise ValueError(f"--experiment must be one of {', '.join(EXPERIMENTS)}; got {args.experiment!r}")
-    clop = parse_clop(args.clop)
-    check_common(args, LOSSES)
-    if args.similarity not in SIMILARITIES:
-        raise ValueError(f"--similarity must be one of {', '.join(SIMILARITIES)}; got {args.similarity!r}")
-    if args.optimizer not in (None, "adam", "sgd"):
-        raise ValueError(f"--optimizer must be adam or sgd; got {args.optimizer!r}")
+    clop = clop_values(args.clop)
     if args.experiment == "table" and args.lr is not None and len(args.lr) != 1:
         raise ValueError(f"--lr takes one value for --experiment table; got {len(args.lr)}")
-    out = check_out_dir(args.out)
+    out = None if args.out is None else output_folder(args.out)
 
     from simulations.training import synthetic as S
     from results.io import to_jsonable
@@ -129,12 +58,15 @@ def run(args) -> int:
     if args.experiment == "table" and args.lr is not None:
         fields["learning_rate"] = args.lr[0]
     config = S.SyntheticConfig(**fields).validate()  # names the bad field, before anything runs
+    settings = {"table": len(clop), "lr": 2 * len(args.lr or range(9)), "ablation": 10}[args.experiment]
+    check_training_size(config.n, config.batch_size, (config.dim, config.hidden, config.hidden, config.dim),
+                        args.seeds, settings)
     params = {"experiment": args.experiment, "config": config._asdict(), "seeds": args.seeds,
               "loss": args.loss, "clop": list(clop), "prototypes": args.prototypes, "lambda": args.lam,
               "similarity": args.similarity, "lr": args.lr}
     if args.experiment == "table":
         result = S.synthetic_table(args.loss or S.TABLE5_LOSSES, clop, args.seeds, config,
-                                   prototypes=args.prototypes, lam=args.lam, similarity=args.similarity)
+                                   prototypes=args.prototypes, lam=args.lam, similarity=args.similarity, progress=True)
         cols = (("paper", "paper_accuracy"),)
     elif args.experiment == "lr":
         kwargs = {} if args.lr is None else {"learning_rates": args.lr}

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import json
 
+from clop_verify.validation import (
+    MAX_SIZE, MAX_STEPS, MAX_TRIALS, RULES, check_memory, check_rule_tau, integer, output_folder, real, seed,
+)
+
 NAME = "threshold"
 HELP = "largest learning rate at which no trial completely collapses, per k, next to the Theorem 1 bound"
 DESCRIPTION = (
@@ -18,36 +22,50 @@ EXAMPLE = (
 
 
 def register(parser) -> None:
-    parser.add_argument("--k", type=int, nargs="+", required=True, metavar="K", help="numbers of class embeddings (>= 2)")
-    parser.add_argument("--m", type=int, default=100, help="embedding dimension (>= 1; default 100)")
-    parser.add_argument("--trials", type=int, default=5, help="runs per learning rate (>= 1; default 5)")
-    parser.add_argument("--steps", type=int, default=2000, help="steps per run (>= 1; default 2000)")
-    parser.add_argument("--rule", default="paper", help="update rule: paper, autodiff or infonce (default paper)")
-    parser.add_argument("--tau", type=float, default=None, help="temperature for --rule infonce (> 0)")
-    parser.add_argument("--seed", type=int, default=0, help="base seed; trial t uses fold_in(key(seed), t)")
-    parser.add_argument("--rtol", type=float, default=1e-3, help="relative bracket width (0 < rtol < 1; default 1e-3)")
+    parser.add_argument("--k", type=integer(2, MAX_SIZE), nargs="+", required=True, metavar="K",
+                        help="numbers of class embeddings (>= 2)")
+    parser.add_argument("--m", type=integer(1, MAX_SIZE), default=100, help="embedding dimension (>= 1; default 100)")
+    parser.add_argument("--trials", type=integer(1, MAX_TRIALS), default=5,
+                        help=f"runs per learning rate (1 to {MAX_TRIALS}; default 5)")
+    parser.add_argument("--steps", type=integer(1, MAX_STEPS), default=2000, help="steps per run (>= 1; default 2000)")
+    parser.add_argument("--rule", choices=RULES, default="paper", help="update rule (default paper)")
+    parser.add_argument("--tau", type=real(0, low_open=True), default=None,
+                        help="temperature, > 0; required by --rule infonce and only accepted there")
+    parser.add_argument("--seed", type=seed, default=0, help="base seed in [0, 2**32); trial t uses fold_in(key(seed), t)")
+    parser.add_argument("--rtol", type=real(0, 1, low_open=True, high_open=True), default=1e-3,
+                        help="relative bracket width (0 < rtol < 1; default 1e-3)")
     parser.add_argument("--out", default=None, metavar="DIR", help="write DIR/threshold.json with metadata")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-def run(args) -> int:
-    import theory
-    from clop_verify.commands.simulate import check_out_dir
-    from results.io import run_metadata, save_json, to_jsonable
-    from simulations.collapse.runner import check_simulation_args
-    from simulations.collapse.threshold import _check_search_args, collapse_thresholds
+def check_size(args) -> None:
+    """Refuse, before anything is allocated, a search whose batches would not fit in memory (exit 2)."""
+    from simulations import REFINE_POINTS, simulation_memory
 
-    if not args.k:
-        raise ValueError("k must be a non-empty list of integers >= 2; got []")
+    runs = REFINE_POINTS * args.trials  # one batch: REFINE_POINTS learning rates x every trial
     for k in args.k:
-        check_simulation_args(k, [1.0], args.m, [0], args.steps, None, args.rule, args.tau, "float64", "sphere")
-    _check_search_args(args.trials, args.seed, args.rtol)
-    out = check_out_dir(args.out)
+        need = simulation_memory(k, args.m, runs, args.steps, None, "float64")
+        check_memory(need["total"], f"--k {k} x --m {args.m} embeddings for {REFINE_POINTS} learning rates x "
+                     f"--trials {args.trials}", "lower --trials, --k or --m")
+
+
+def run(args) -> int:
+    check_rule_tau(args.rule, args.tau)
+    out = None if args.out is None else output_folder(args.out)
+
+    import theory
+    from simulations import collapse_thresholds
+    from results.io import run_metadata, save_json, to_jsonable
+
+    check_size(args)
     results = collapse_thresholds(args.k, m=args.m, trials=args.trials, steps=args.steps, rule=args.rule,
-                                  tau=args.tau, seed=args.seed, rtol=args.rtol)
+                                  tau=args.tau, seed=args.seed, rtol=args.rtol, progress=True)
     rows = []
     for r in results:
+        above_grid = r.bracket[1] == float("inf")
         row = {"k": r.k, "threshold": r.threshold, "bracket": list(r.bracket),
+               # no learning rate of the grid made a trial collapse: the threshold is only a lower bound
+               "nothing_collapsed_up_to": r.bracket[0] if above_grid else None,
                "eta_max": theory.eta_max(r.k) if r.k > 2 else float("inf"),
                "paper_eta_max": theory.paper_eta_max(r.k) if r.k > 2 else None,
                "monotone": r.monotone, "passing_above": list(r.passing_above), "seconds": r.seconds}
@@ -65,6 +83,11 @@ def run(args) -> int:
     for row in rows:
         lo, hi = row["bracket"]
         printed = "-" if row["paper_eta_max"] is None else f"{row['paper_eta_max']:.4f}"
-        print(f"{row['k']:>5} {row['threshold']:>10.4f} [{lo:>9.4f}, {hi:>9.4f}] {row['eta_max']:>9.4f} "
+        threshold = f">={lo:.4f}" if row["nothing_collapsed_up_to"] is not None else f"{row['threshold']:.4f}"
+        print(f"{row['k']:>5} {threshold:>10} [{lo:>9.4f}, {hi:>9.4f}] {row['eta_max']:>9.4f} "
               f"{printed:>9} {str(row['monotone']):>8}")
+    for row in rows:
+        if row["nothing_collapsed_up_to"] is not None:
+            print(f"k={row['k']}: no trial collapsed at any learning rate up to {row['nothing_collapsed_up_to']:g}, "
+                  "the end of the search grid; the threshold lies above it")
     return 0

@@ -11,10 +11,11 @@ Example:
     [[True]]
 """
 from simulations.collapse.dynamics import RULES, autodiff_step, infonce_step, paper_step, step
-from simulations.collapse.runner import SimulationResult, one_step_mean_shift, simulate
-from simulations.collapse.threshold import ThresholdResult, collapse_threshold, collapse_thresholds
+from simulations.collapse.runner import SimulationResult, one_step_mean_shift, simulate, simulation_memory
+from simulations.collapse.threshold import REFINE_POINTS, ThresholdResult, collapse_threshold, collapse_thresholds
 
 __all__ = [
+    "REFINE_POINTS",
     "RULES",
     "SimulationResult",
     "ThresholdResult",
@@ -25,5 +26,6 @@ __all__ = [
     "one_step_mean_shift",
     "paper_step",
     "simulate",
+    "simulation_memory",
     "step",
 ]

@@ -52,6 +52,7 @@ __all__ = [
     "record_schedule",
     "compile_count",
     "check_simulation_args",
+    "simulation_memory",
 ]
 
 #: Initialisations: ``sphere`` = i.i.d. uniform on the unit sphere (normalised Gaussians, Theorem 1);
@@ -421,3 +422,39 @@ def one_step_mean_shift(k, etas, *, m=100, seeds=tuple(range(8)), rule="paper", 
     """
     result = simulate(k, etas, m=m, seeds=seeds, steps=1, rule=rule, tau=tau, record_every=1, dtype=dtype)
     return result.mean_norm[..., 1] / result.mean_norm[..., 0]
+
+
+def simulation_memory(k: int, m: int, runs: int, steps: int, record_every: int | None, dtype: str = "float64") -> dict:
+    r"""Estimated peak memory (bytes) of :func:`simulate` for ``runs`` (learning rate, seed) pairs, before running.
+
+    With :math:`n=\min(m,k)`, :math:`R` records (:func:`record_schedule`), :math:`b` bytes per number
+    and :math:`C` runs per compiled call (the chunk :func:`simulate_keys` uses), the device holds
+    about :math:`bC(3mk + 2kn) + bC\,R(n+1)` (initial embeddings, their factorisation, the stepped
+    state and the SVD workspace; the records) and the host gathers
+    :math:`2b\,\mathrm{runs}\,(mk + R(n+1))` (every chunk, then their concatenation) plus
+    :math:`8\,\mathrm{runs}\,k^2` for the pairwise cosines of a summary. An estimate, not a bound: it
+    is meant to refuse, with the flag to change, problems that cannot fit at all.
+
+    Returns:
+        ``{"embeddings": bytes of the k x m terms, "records": bytes of the record terms,
+        "total": their sum, "n_records": R}``.
+
+    Example:
+        >>> need = simulation_memory(20000, 20000, 1, 1, None)
+        >>> round(need["embeddings"] / 1e9, 1), need["n_records"]
+        (25.6, 1)
+        >>> simulation_memory(30, 100, 1, 10**8, 1)["records"] > 1e10   # one record per step
+        True
+    """
+    b = np.dtype(dtype).itemsize
+    n = min(m, k)
+    if record_every is None:
+        n_records = 1
+    else:
+        n_records = steps // record_every + 1 + (1 if steps % record_every else 0)
+    per_device = max(1, CHUNK_ELEMENTS // (n * k))
+    chunk = min(runs, per_device * sharding.device_count())
+    embeddings = b * chunk * (3 * m * k + 2 * k * n) + 2 * b * runs * m * k + 8 * runs * k * k
+    records = b * chunk * n_records * (n + 1) + 2 * b * runs * n_records * (n + 1)
+    return {"embeddings": float(embeddings), "records": float(records), "total": float(embeddings + records),
+            "n_records": int(n_records)}

@@ -66,8 +66,8 @@ class DigitsConfig(NamedTuple):
             raise ValueError(f"steps must be >= 1; got {self.steps}")
         if self.batch_size < 2:
             raise ValueError(f"batch_size must be >= 2; got {self.batch_size}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0; got {self.learning_rate}")
+        if not 0 < self.learning_rate < np.inf:
+            raise ValueError(f"learning_rate must be a finite number > 0; got {self.learning_rate}")
         if self.max_shift not in (0, 1, 2):
             raise ValueError(f"max_shift must be 0, 1 or 2; got {self.max_shift}")
         return self
@@ -219,10 +219,12 @@ def raw_pixel_baseline(seeds: int = 5, config: DigitsConfig = DigitsConfig()) ->
 
 
 def digits_table(losses: Sequence[str] = DIGITS_LOSSES, clop: Sequence[bool] = (False, True), seeds: int = 5,
-                 config: DigitsConfig = DigitsConfig(), *, prototypes: str = "orthonormal", lam: float = 1.0) -> dict:
+                 config: DigitsConfig = DigitsConfig(), *, prototypes: str = "orthonormal", lam: float = 1.0,
+                 progress: bool | None = None) -> dict:
     """KNN and linear-probe accuracy per loss with and without CLOP, plus the raw-pixel reference.
 
-    All losses share one compiled program (see :func:`run_digits`'s ``loss_set``).
+    All losses share one compiled program (see :func:`run_digits`'s ``loss_set``). ``progress`` shows
+    one step per loss (see :func:`simulations.progress.progress`).
 
     Returns:
         ``{"results": [row], "raw_pixels": {...}, "config": {...}, "seconds"}``; a row has the keys of
@@ -242,6 +244,7 @@ def digits_table(losses: Sequence[str] = DIGITS_LOSSES, clop: Sequence[bool] = (
 
     start = time.perf_counter()
     rows = driver.clop_table(DIGITS, losses, clop, seeds, config, prototypes=prototypes, lam=lam,
-                             evaluate=lambda r: with_linear_probe(r, config), row_extra=row_extra)["results"]
+                             evaluate=lambda r: with_linear_probe(r, config), row_extra=row_extra,
+                             progress=progress)["results"]
     return {"results": rows, "raw_pixels": raw_pixel_baseline(seeds, config), "config": config._asdict(),
             "seconds": time.perf_counter() - start}

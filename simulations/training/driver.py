@@ -203,12 +203,14 @@ def clop_table(
     similarity: str = "cosine",
     evaluate: Callable[[dict], dict] | None = None,
     row_extra: Callable[[str, bool, dict, int], dict] | None = None,
+    progress: bool | None = None,
 ) -> dict:
     """Per loss, with and without CLOP: k-NN accuracy and effective rank over seeds, one compiled program.
 
     All losses share one program (the loss is a traced, unbatched ``lax.switch`` index).
     ``evaluate(result)`` may add task-specific evaluations to each :func:`run_points` result (e.g. a
     linear probe), and ``row_extra(loss, clop, result, j)`` task-specific fields to the row of point ``j``.
+    ``progress`` shows one step per loss (see :func:`simulations.progress.progress`).
 
     Returns:
         ``{"results": [row, ...], "config": {...}, "seconds": float}``; each row as
@@ -225,7 +227,7 @@ def clop_table(
         >>> [(r["loss"], r["clop"], r["seeds"], r["diverged"]) for r in t["results"]]
         [('infonce', False, 2, 0), ('infonce', True, 2, 0)]
     """
-    from tqdm import tqdm
+    from simulations.progress import progress as show_progress
 
     if not clop:
         raise ValueError("clop must name at least one of on/off")
@@ -235,7 +237,7 @@ def clop_table(
     points = [{"lambda": lam if c else 0.0, "prototypes": prototypes, "similarity": similarity} for c in clop]
     loss_set = tuple(dict.fromkeys(losses))
     rows = []
-    for loss in tqdm(losses, desc=task.name, disable=None, leave=False):
+    for loss in show_progress(losses, desc=task.name, enabled=progress):
         r = run_points(task, loss, points, seeds, config, loss_set=loss_set)
         if evaluate is not None:
             r = evaluate(r)

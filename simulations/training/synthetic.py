@@ -104,8 +104,8 @@ class SyntheticConfig(NamedTuple):
             raise ValueError(f"positions must be sign or uniform; got {self.positions!r}")
         if self.steps < 1:
             raise ValueError(f"steps must be >= 1; got {self.steps}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0; got {self.learning_rate}")
+        if not 0 < self.learning_rate < np.inf:
+            raise ValueError(f"learning_rate must be a finite number > 0; got {self.learning_rate}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be adam or sgd; got {self.optimizer!r}")
         return self
@@ -245,11 +245,13 @@ def synthetic_table(
     lam: float = 1.0,
     similarity: str = "cosine",
     keep_embeddings: bool = False,
+    progress: bool | None = None,
 ) -> dict:
     """The Table 5 experiment: KNN accuracy and effective rank per loss, with and without CLOP.
 
     All losses run through one compiled program (the loss is a traced, unbatched ``lax.switch``
-    index), so the table costs one compilation, not one per loss.
+    index), so the table costs one compilation, not one per loss. ``progress`` shows one step per
+    loss (see :func:`simulations.progress.progress`).
 
     Returns:
         ``{"results": [row, ...], "config": {...}, "seconds": float}``; each row has ``loss``,
@@ -272,7 +274,7 @@ def synthetic_table(
         return extra
 
     return driver.clop_table(SYNTHETIC, losses, clop, seeds, config, prototypes=prototypes, lam=lam,
-                             similarity=similarity, row_extra=row_extra)
+                             similarity=similarity, row_extra=row_extra, progress=progress)
 
 
 def lr_sweep(

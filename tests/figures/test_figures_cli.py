@@ -1,4 +1,4 @@
-"""The figures runner and ``clop-verify figures``: cache, --no-cache, skipped modules, bad input
+"""The figures runner and ``clop-verify figures``: cache, --no-cache, a missing module fails, bad input
 (one line, exit 2, nothing written)."""
 import io
 import json
@@ -44,7 +44,7 @@ def test_second_run_redraws_from_cache_and_no_cache_recomputes(tmp_path, counted
     assert any("recomputed" in line for line in lines) and any("from cache" in line for line in lines)
 
 
-def test_missing_module_is_skipped_with_a_message(tmp_path, monkeypatch):
+def test_missing_module_is_a_failure_not_a_silent_skip(tmp_path, monkeypatch):
     real = runner.importlib.import_module
 
     def fake(name):
@@ -54,8 +54,8 @@ def test_missing_module_is_skipped_with_a_message(tmp_path, monkeypatch):
 
     monkeypatch.setattr(runner.importlib, "import_module", fake)
     log = io.StringIO()
-    assert runner.regenerate(["digits"], tmp_path, stream=log) == {"digits": None}
-    assert "skipped" in log.getvalue()
+    assert runner.regenerate(["digits"], tmp_path, stream=log) == {}  # absent: failed
+    assert "digits: FAILED (ModuleNotFoundError" in log.getvalue()
     assert list(tmp_path.iterdir()) == []
 
 
@@ -63,7 +63,8 @@ def test_cli_quick_single_figure_and_format(tmp_path, capsys):
     out = tmp_path / "out"
     assert cli.main(["figures", "fig3_spectra", "--quick", "--out", str(out), "--format", "png"]) == 0
     assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["fig3_spectra.json", "fig3_spectra.png"]
-    assert "[1/1] fig3_spectra" in capsys.readouterr().err
+    assert "[1/1] fig3_spectra: done" in (err := capsys.readouterr().err)
+    assert f"-> {out}/: fig3_spectra.png, fig3_spectra.json" in err  # the line names the folder
 
 
 def run_cli(argv) -> int:
