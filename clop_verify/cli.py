@@ -22,6 +22,7 @@ COMMANDS = (
     "report",
     "synthetic",
     "digits",
+    "nc",
 )
 
 
