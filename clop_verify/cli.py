@@ -23,6 +23,7 @@ COMMANDS = (
     "synthetic",
     "digits",
     "nc",
+    "diagnose",
 )
 
 

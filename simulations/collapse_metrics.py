@@ -48,6 +48,7 @@ __all__ = [
     "dimension_ratio",
     "classify",
     "summary",
+    "diagnose",
 ]
 
 #: NC is declared when NC1, NC2 and tr(Sigma_W)/tr(Sigma_B) are all below NC_TOL (fixed before the grid
@@ -334,3 +335,102 @@ def summary(Z, labels, k: int) -> dict:
     }
     out["class"] = classify(out["nc1"], out["nc2"], out["dimension_ratio"], out["within_between"])
     return out
+
+
+def diagnose(Z, labels=None, lr: float | None = None, tau: float | None = None) -> dict:
+    r"""Collapse diagnosis of embeddings saved from any training run (``clop-verify diagnose``).
+
+    Reports the singular spectrum of the ``[n, d]`` embeddings, its effective rank and RankMe; with
+    labels also NC1, tr(Sigma_W)/tr(Sigma_B), NC2 (uncentred and centred), the distance to CLOP's
+    orthonormal target, sigma_(k-1)/sigma_1 and the NC / DC / neither class of :func:`classify`. With a
+    learning rate it places it against Theorem 1's derived bound :math:`\eta_{\max}(k) = 2(k-1)/(k-2)`
+    (:func:`theory.eta_max`, paper 001 Section 3.1) for the number of classes; with a temperature the
+    compared rate is :math:`\eta/\tau` (the cosine loss divided by :math:`\tau` scales its gradient by
+    :math:`1/\tau`), and paper 004's printed optimum :math:`\tau/2` is quoted beside it as a printed claim.
+    The bound is for full-batch gradient descent on class embeddings, not for a network's optimiser: it
+    says whether the run is in the regime the theory covers, not that it collapsed.
+
+    Args:
+        Z: ``[n, d]`` finite embeddings, n >= 2.
+        labels: optional ``[n]`` integer labels (at least 2 classes).
+        lr: optional learning rate > 0 (needs labels: the bound depends on k).
+        tau: optional temperature > 0 (needs ``lr``).
+
+    Returns:
+        dict of plain Python values (lists and floats).
+
+    Raises:
+        ValueError: wrong shapes, non-finite rows, mismatched labels, bad ``lr``/``tau``.
+
+    Example:
+        >>> import numpy as np
+        >>> rep = diagnose(np.repeat(np.eye(3), 4, axis=0), labels=np.repeat(np.arange(3), 4), lr=1.0)
+        >>> round(rep["effective_rank"], 6), rep["nc1"], rep["orthonormal_distance"], rep["eta_max"]
+        (3.0, 0.0, 0.0, 4.0)
+        >>> rep["class"], round(rep["nc2"], 4), rep["nc2_centred"] < 1e-12  # CLOP's target is not an ETF ...
+        ('neither', 0.5774, True)
+
+        (... though centring turns orthonormal means into one, so Papyan's centred NC2 is 0.)
+    """
+    Z = np.asarray(Z)
+    if Z.ndim != 2 or Z.shape[0] < 2 or Z.shape[1] < 1:
+        raise ValueError(f"embeddings must be a 2-D array n x d with n >= 2 rows; got shape {Z.shape}")
+    if not np.issubdtype(Z.dtype, np.number) or np.iscomplexobj(Z):
+        raise ValueError(f"embeddings must be real numbers; got dtype {Z.dtype}")
+    bad = np.flatnonzero(~np.all(np.isfinite(Z), axis=1))
+    if bad.size:
+        raise ValueError(f"embeddings have {bad.size} row(s) with NaN or inf (first: row {int(bad[0])})")
+    if tau is not None and lr is None:
+        raise ValueError("--tau needs --lr (the temperature rescales the learning rate)")
+    if lr is not None and not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"--lr must be a finite number > 0; got {lr}")
+    if tau is not None and not (np.isfinite(tau) and tau > 0):
+        raise ValueError(f"--tau must be a finite number > 0; got {tau}")
+    spectrum = np.asarray(singular_values(Z))
+    report: dict = {
+        "n": int(Z.shape[0]), "d": int(Z.shape[1]),
+        "singular_values": spectrum.tolist(),
+        "effective_rank": float(effective_rank(spectrum)),
+        "rankme": float(rankme(spectrum)),
+        "mean_norm": float(np.mean(np.linalg.norm(Z, axis=1))),
+    }
+    if labels is None:
+        if lr is not None:
+            raise ValueError("--lr needs --labels (the learning-rate bound depends on the number of classes)")
+        return report
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.shape[0] != Z.shape[0]:
+        raise ValueError(f"labels must be a 1-D array with one label per embedding row ({Z.shape[0]}); "
+                         f"got shape {labels.shape}")
+    if not (np.issubdtype(labels.dtype, np.integer) or (np.issubdtype(labels.dtype, np.floating)
+                                                         and np.all(np.isfinite(labels))
+                                                         and np.all(labels == np.round(labels)))):
+        raise ValueError(f"labels must be integers; got dtype {labels.dtype}")
+    classes, codes = np.unique(labels.astype(np.int64), return_inverse=True)
+    k = int(classes.size)
+    if k < 2:
+        raise ValueError(f"labels must name at least 2 classes; got {k}")
+    stats = summary(Z, codes, k)
+    report.update({
+        "k": k, "classes": classes.tolist(),
+        "nc1": float(stats["nc1"]), "within_between": float(stats["within_between"]),
+        "nc2": float(stats["nc2"]), "nc2_centred": float(stats["nc2_centred"]),
+        "orthonormal_distance": float(stats["orthonormal_distance"]),
+        "orthonormal_reachable": k <= Z.shape[1],
+        "dimension_ratio": float(stats["dimension_ratio"]) if min(Z.shape) >= k - 1 else None,
+        "class": CLASSES[int(stats["class"])] if min(Z.shape) >= k - 1 else "neither",
+        "etf_effective_rank": float(k - 1),
+    })
+    if lr is not None:
+        from theory import eta_max
+
+        bound = float(eta_max(k)) if k > 2 else float("inf")
+        rate = lr / tau if tau is not None else lr
+        report.update({
+            "lr": float(lr), "tau": tau, "rate_compared": float(rate), "eta_max": bound,
+            "rate_over_eta_max": float(rate / bound),
+            "lr_regime": ("above the bound: collapse of the class embeddings is predicted" if rate > bound
+                          else "within the bound"),
+            "printed_optimum_tau_over_2": (tau / 2 if tau is not None else None),
+        })
+    return report

@@ -13,8 +13,9 @@ views identical). Anchors are first views, candidates second views, logits
 :math:`\ell_{ij} = z^{(1)\top}_i z^{(2)}_j/\tau`.
 
 **Risks** (the latent-class data model of Arora et al. 2019 that paper 003 studies: a positive pair is
-two draws from the same class). Positives of anchor ``i``: :math:`P(i) = \{j: y_j = y_i\}` (its own
-second view included). Negatives: SCL/HSCL :math:`N(i) = \{j: y_j\ne y_i\}`; UCL/HUCL
+two draws from the same class). Positives of anchor ``i``: :math:`P(i) = \{j\ne i: y_j = y_i\}`, the independent
+same-class draw of the population risk (``self_positive=True`` adds the anchor's own second view, SimCLR's
+pair; with it, exact NC is no longer the UCL minimiser: see ``nc003.etf_optimal``). Negatives: SCL/HSCL :math:`N(i) = \{j: y_j\ne y_i\}`; UCL/HUCL
 :math:`N(i) = \{j \ne i\}`, drawn from the marginal, so same-class "collisions" are negatives too (the
 only difference between the supervised and unsupervised risks). Hardening reweights negatives by a
 nondecreasing function :math:`\eta` of their similarity :math:`s_{ia} = z^{(1)\top}_i z^{(2)}_a`,
@@ -97,6 +98,7 @@ class UFMConfig(NamedTuple):
         tau: temperature of the logits. view_noise: per-view perturbation sigma.
         init_scale: initial features are ``init_scale * N(0, I_d / d)`` (norm about ``init_scale``).
         psi: loss function (:data:`PSIS`). hardening: :data:`HARDENINGS`. margin: hinge margin.
+        self_positive: the anchor's own second view is one of its positives (see :func:`contrastive_risk`).
         dtype: ``"float32"`` or ``"float64"`` (float64 needs ``jax_enable_x64``).
     """
 
@@ -111,6 +113,7 @@ class UFMConfig(NamedTuple):
     psi: str = "infonce"
     hardening: str = "exp"
     margin: float = 1.0
+    self_positive: bool = False
     dtype: str = "float32"
 
     def validate(self) -> "UFMConfig":
@@ -124,8 +127,8 @@ class UFMConfig(NamedTuple):
         """
         if self.k < 2:
             raise ValueError(f"k must be >= 2; got {self.k}")
-        if self.n < 1:
-            raise ValueError(f"n must be >= 1; got {self.n}")
+        if self.n < (1 if self.self_positive else 2):
+            raise ValueError(f"n must be >= {1 if self.self_positive else 2} (samples per class); got {self.n}")
         if self.d < self.k:
             raise ValueError(f"d must be >= k ({self.k}); got {self.d}")
         if self.steps < 1 or self.record_every < 1 or self.steps % self.record_every:
@@ -222,6 +225,7 @@ def contrastive_risk(
     hardening: str = "exp",
     margin: float = 1.0,
     normalised_weights: bool = True,
+    self_positive: bool = False,
 ) -> jax.Array:
     r"""The SCL / HSCL / UCL / HUCL risk of paper 003 on given features (see the module docstring).
 
@@ -236,6 +240,9 @@ def contrastive_risk(
         hardening: ``"exp"`` or ``"power"`` (static).
         margin: hinge margin.
         normalised_weights: per-anchor mean-one weights (static; see :func:`hardening_weights`).
+        self_positive: count the anchor's own second view among its positives (static; SimCLR's pair).
+            Default False: a positive is another same-class sample, the independent same-class draw of
+            the latent-class population risk (so ``n >= 2`` is needed for any positive).
 
     Returns:
         Scalar risk.
@@ -259,7 +266,7 @@ def contrastive_risk(
     logit = s / tau
     same = labels[:, None] == labels[None, :]
     eye = jnp.eye(N, dtype=bool)
-    positives = same
+    positives = same if self_positive else same & ~eye
     negatives = jnp.where(jnp.asarray(unsupervised), ~eye, ~same)
     w = hardening_weights(s, negatives, beta, hardening, normalised_weights)
     n_neg = jnp.maximum(jnp.sum(negatives, axis=1), 1)
@@ -397,7 +404,7 @@ def _run_fn(config: UFMConfig, root_seed: int):
 
     def risk_of(Z1, Z2, unsup, beta):
         return contrastive_risk(Z1, Z2, labels, unsupervised=unsup, beta=beta, tau=cfg.tau, psi=cfg.psi,
-                                hardening=cfg.hardening, margin=cfg.margin)
+                                hardening=cfg.hardening, margin=cfg.margin, self_positive=cfg.self_positive)
 
     def one(unsup, code, beta, lam, fraction, lr, seed):
         key = jax.random.fold_in(jax.random.key(root_seed), seed)
