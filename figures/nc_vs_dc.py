@@ -2,10 +2,9 @@
 
 Tests the abstract of paper 003 (``003_c9824515a529ad98.txt``) in the unconstrained-features model:
 Adam on {SCL, HSCL, UCL, HUCL} x {none, unit ball, unit sphere} x hardness x seeds
-(:func:`simulations.neural_collapse.grid.nc_grid`). Rows: normalisations; columns: NC1, NC2 and the
+(:func:`simulations.neural_collapse.grid.nc_grid`, the shared experiment ``nc_grid``). Rows: normalisations; columns: NC1, NC2 and the
 effective rank of the features, median over seeds, against the step. A simplex ETF has NC1 = NC2 = 0
-and effective rank k - 1 (dotted line). The CLOP-link runs (:func:`clop_data`) share the cache and
-feed the claim ``nc003.clop_orthonormal``.
+and effective rank k - 1 (dotted line).
 """
 from __future__ import annotations
 
@@ -14,56 +13,29 @@ from pathlib import Path
 
 import numpy as np
 
-from figures.runner import add_caption, render
+from figures.generate import add_caption, render_experiment
 
 NAME = "nc_vs_dc"
 
 
-def parameters(quick: bool = False) -> dict:
-    """Parameters (cache key) of the grid: :func:`simulations.neural_collapse.grid.grid_parameters`.
+#: The shared experiment this figure draws (:mod:`results.experiments`); ``nc_clop`` feeds ``nc003.clop_orthonormal``.
+EXPERIMENT = "nc_grid"
+
+
+def restore_nonfinite(value):
+    """Undo the JSON encoding of non-finite floats ("inf", "nan") in a cached result.
 
     Example:
-        >>> parameters(quick=True)["seeds"]
-        2
+        >>> restore_nonfinite({"a": ["inf", 1.0, "x"]})
+        {'a': [inf, 1.0, 'x']}
     """
-    from simulations.neural_collapse.grid import grid_parameters
-
-    return grid_parameters(quick)
-
-
-def compute(params: dict) -> dict:
-    """Run the grid."""
-    from simulations.neural_collapse.grid import nc_grid
-
-    return nc_grid(params)
-
-
-def _restore(value):
-    """Undo the JSON encoding of non-finite floats ("inf", "nan") in cached results."""
     if isinstance(value, dict):
-        return {k: _restore(v) for k, v in value.items()}
+        return {k: restore_nonfinite(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_restore(v) for v in value]
-    if value in ("inf", "-inf", "nan"):
+        return [restore_nonfinite(v) for v in value]
+    if isinstance(value, str) and value in ("inf", "-inf", "nan"):
         return float(value)
     return value
-
-
-def data(out_dir: str | os.PathLike = "figures/out", quick: bool = False) -> dict:
-    """The (cached) grid, shared with :mod:`claims.nc003` and ``clop-verify nc``."""
-    from figures._common import cached
-
-    params = parameters(quick)
-    return _restore(cached(out_dir, NAME, params, lambda: compute(params)))
-
-
-def clop_data(out_dir: str | os.PathLike = "figures/out", quick: bool = False) -> dict:
-    """The (cached) CLOP-link runs of :func:`simulations.neural_collapse.grid.clop_grid`."""
-    from figures._common import cached
-    from simulations.neural_collapse.grid import clop_grid, clop_parameters
-
-    params = clop_parameters(quick)
-    return _restore(cached(out_dir, "nc_clop", params, lambda: clop_grid(params)))
 
 
 def _median_curves(data: dict, metric: str) -> dict:
@@ -124,4 +96,5 @@ def main(out_dir: str | os.PathLike = "figures/out", quick: bool = False, format
         >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
         ['nc_vs_dc.png', 'nc_vs_dc.pdf', 'nc_vs_dc.json']
     """
-    return render(out_dir, NAME, parameters(quick), compute, lambda d, p: draw(_restore(d), p), formats)
+    return render_experiment(out_dir, NAME, EXPERIMENT, lambda d, p: draw(restore_nonfinite(d), p), quick=quick,
+                             formats=formats)

@@ -99,6 +99,13 @@ def etf_gram(k: int, dtype=None) -> jax.Array:
     return (k / (k - 1)) * jnp.eye(k, dtype=dtype) - jnp.full((k, k), 1.0 / (k - 1), dtype=dtype)
 
 
+def _no_between(A: jax.Array, Z: jax.Array) -> jax.Array:
+    """True where the centred class means vanish to rounding (|A| <= 100 eps max|Z|): classes indistinguishable."""
+    eps = jnp.finfo(A.dtype).eps
+    scale = jnp.max(jnp.abs(Z), axis=(-2, -1))
+    return jnp.max(jnp.abs(A), axis=(-2, -1)) <= 100 * eps * scale
+
+
 def _unit_rows(M: jax.Array) -> jax.Array:
     norm = jnp.linalg.norm(M, axis=-1, keepdims=True)
     return M / jnp.where(norm > 0, norm, 1.0)
@@ -115,8 +122,8 @@ def nc1(Z, labels, k: int) -> jax.Array:
     with :math:`\mu_G` the mean of the class means. Computed without :math:`d\times d` matrices: with
     :math:`A` the ``k x d`` centred means and :math:`E` the ``N x d`` residuals,
     :math:`\Sigma_B^{+} = k\,A^{+}A^{+\top}`, so :math:`\mathrm{NC1} = \|E A^{+}\|_F^2 / N`.
-    It is 0 when every sample sits on its class mean; ``inf`` when the class means coincide
-    (no between-class variability to compare with). Within-class spread *orthogonal* to the span of
+    It is 0 when every sample sits on its class mean; ``inf`` when the class means coincide to rounding
+    (centred means below 100 eps of the largest entry: no between-class variability to compare with). Within-class spread *orthogonal* to the span of
     the centred means does not count (second example); :func:`within_between_ratio` counts it.
 
     Args:
@@ -145,8 +152,7 @@ def nc1(Z, labels, k: int) -> jax.Array:
     A_pinv = jnp.linalg.pinv(A)  # [..., d, k]
     proj = jnp.einsum("...nd,...dk->...nk", E, A_pinv, precision=_HIGHEST)
     value = jnp.sum(proj**2, axis=(-2, -1)) / Z.shape[-2]
-    no_between = jnp.sum(A**2, axis=(-2, -1)) == 0
-    return jnp.where(no_between, jnp.inf, value)
+    return jnp.where(_no_between(A, Z), jnp.inf, value)
 
 
 def within_between_ratio(Z, labels, k: int) -> jax.Array:
@@ -169,7 +175,8 @@ def within_between_ratio(Z, labels, k: int) -> jax.Array:
     E = Z - jnp.take(means, labels, axis=-2)
     within = jnp.sum(E**2, axis=(-2, -1)) / Z.shape[-2]
     between = jnp.sum(A**2, axis=(-2, -1)) / k
-    return jnp.where(between == 0, jnp.inf, within / jnp.where(between == 0, 1.0, between))
+    none = _no_between(A, Z)
+    return jnp.where(none, jnp.inf, within / jnp.where(none, 1.0, between))
 
 
 def nc2(Z, labels, k: int, centre: bool = False) -> jax.Array:

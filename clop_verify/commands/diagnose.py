@@ -118,7 +118,7 @@ def run(args) -> int:
     Z = load_array(emb_path, "EMB", preferred=_EMB_KEYS)
     labels = load_labels(args.labels, emb_path) if args.labels is not None else None
     from simulations.collapse_metrics import diagnose
-    from simulations.io import atomic_open, run_metadata, save_json, to_jsonable
+    from results.io import atomic_open, run_metadata, save_json, to_jsonable
 
     report = diagnose(Z, labels, lr=args.lr, tau=args.tau)  # validates everything before anything is written
     report["source"] = str(emb_path)

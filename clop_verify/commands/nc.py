@@ -45,7 +45,7 @@ def run(args) -> int:
     from clop_verify.commands.simulate import check_out_dir
 
     out = check_out_dir(args.out)
-    from simulations.io import run_metadata, save_json, to_jsonable
+    from results.io import run_metadata, save_json, to_jsonable
     from simulations.neural_collapse import grid as G
 
     params = G.grid_parameters(args.quick)

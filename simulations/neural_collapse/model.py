@@ -250,11 +250,12 @@ def contrastive_risk(
     Raises:
         ValueError: unknown ``psi`` or ``hardening``.
 
-    Example (an ETF of 3 classes on the circle, identical views, SCL with infonce at tau = 1):
+    Example (NC on an ETF of 3 classes in the plane, 2 samples each, identical views, SCL, infonce, tau = 1):
         >>> import jax.numpy as jnp
         >>> etf = jnp.array([[1.0, 0.0], [-0.5, 3**0.5 / 2], [-0.5, -(3**0.5) / 2]])
-        >>> r = contrastive_risk(etf, etf, jnp.arange(3), unsupervised=False, beta=0.0, tau=1.0)
-        >>> bool(jnp.isclose(r, jnp.log(1 + 2 * jnp.exp(-1.5))))   # log(1 + sum_a e^{-1/2 - 1})
+        >>> Z, y = jnp.concatenate([etf, etf]), jnp.array([0, 1, 2, 0, 1, 2])
+        >>> r = contrastive_risk(Z, Z, y, unsupervised=False, beta=0.0, tau=1.0)
+        >>> bool(jnp.isclose(r, jnp.log(1 + 4 * jnp.exp(-1.5))))   # log(1 + sum over 4 negatives of e^{-1/2 - 1})
         True
     """
     if psi not in PSIS:
@@ -468,10 +469,11 @@ def train(config: UFMConfig, runs: dict, root_seed: int = 0) -> dict:
         :func:`simulations.collapse_metrics.summary` plus ``risk`` (noise-free views) and ``mean_norm``
         an array ``[R, T+1]``; ``features`` ``[R, N, d]`` final normalised features; ``labels``.
 
-    Example (two runs, 20 steps; the first record is the random start):
+    Example (two runs, 20 steps; the first record is the random start; compiling takes seconds, so the
+    default suite skips it and ``tests/simulations/test_nc_collapse.py`` runs the trainer under ``slow``):
         >>> cfg = UFMConfig(k=3, n=2, d=3, steps=20, record_every=10)
-        >>> out = train(cfg, grid_runs(("SCL",), ("sphere",), seeds=2))
-        >>> out["nc2"].shape, out["steps"].tolist(), out["features"].shape
+        >>> out = train(cfg, grid_runs(("SCL",), ("sphere",), seeds=2))  # doctest: +SKIP
+        >>> out["nc2"].shape, out["steps"].tolist(), out["features"].shape  # doctest: +SKIP
         ((2, 3), [0, 10, 20], (2, 6, 3))
     """
     config = UFMConfig(*config).validate()
