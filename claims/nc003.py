@@ -243,12 +243,13 @@ def _pair_fn(psi: str, hardening: str, normalised: bool):
 
 
 def lower_bound_samples(instances: int = 200, seed: int = 0, betas_range=(0.0, 10.0),
-                        normalised: bool = True) -> dict:
+                        normalised: bool = True, psis=None, hardenings=None) -> dict:
     r"""Random representations and hardness levels: the smallest HSCL - SCL and HUCL - UCL gap found.
 
     Instances come in two shapes (k = 3, n = 2 and k = 4, n = 3, d = 4), features Gaussian with a random
     scale in [0.1, 3] then one of the three normalisations, beta uniform in ``betas_range``; every loss
-    and hardening (infonce / logistic / hinge x exp / power) is evaluated with identical views, tau = 0.5.
+    and hardening (infonce / logistic / hinge x exp / power, or the given subsets) is evaluated with
+    identical views, tau = 0.5.
 
     Returns:
         ``{"instances", "evaluations", "min_gap", "violations", "worst"}`` where a violation is a hard risk
@@ -275,8 +276,8 @@ def lower_bound_samples(instances: int = 200, seed: int = 0, betas_range=(0.0, 1
         Z = jnp.stack([normalise_features(jnp.asarray(x, dtype=dtype), int(c)) for x, c in zip(X, codes)])
         betas = jnp.asarray(rng.uniform(*betas_range, size=count), dtype=dtype)
         labels = jnp.repeat(jnp.arange(k), n)
-        for psi in PSIS:
-            for hardening in HARDENINGS:
+        for psi in psis or PSIS:
+            for hardening in hardenings or HARDENINGS:
                 R = np.asarray(_pair_fn(psi, hardening, normalised)(Z, labels, betas))  # [count, 4]
                 for pair, (a, b) in (("HSCL-SCL", (0, 1)), ("HUCL-UCL", (2, 3))):
                     gap = R[:, b] - R[:, a]
@@ -296,7 +297,8 @@ def lower_bound_samples(instances: int = 200, seed: int = 0, betas_range=(0.0, 1
        statement="For any representation mapping, the HSCL and HUCL risks are lower bounded by the SCL and UCL risks.")
 def check_hard_lower_bound(ctx: Context) -> tuple[str, dict]:
     r"""The bound two ways: the identity of :func:`chebyshev_identity` (sympy), and random representations
-    (:func:`lower_bound_samples`, 400 instances x 6 loss/hardening pairs x 2 risk pairs; quick: 40).
+    (:func:`lower_bound_samples`, 400 instances x 6 loss/hardening pairs x 2 risk pairs; quick: 40
+    instances, infonce / exp only).
 
     The derivation shows the bound needs nondecreasing hardening (beta >= 0) and weights normalised per
     anchor to mean one over its negatives. Both conditions are probed: beta in [-5, -0.5] (softening)
@@ -308,11 +310,14 @@ def check_hard_lower_bound(ctx: Context) -> tuple[str, dict]:
     normalised weights has a hard risk below the plain one by more than 1000 float eps x max(1, |risk|);
     refuted if such an instance exists.
     """
+    from simulations.neural_collapse.model import HARDENINGS, PSIS
+
     instances = 40 if ctx.quick else 400
+    subset = {"psis": PSIS[:1], "hardenings": HARDENINGS[:1]} if ctx.quick else {}  # quick: infonce / exp only
     ident = chebyshev_identity(3)
-    ok = lower_bound_samples(instances, seed=0)
-    soft = lower_bound_samples(instances // 4, seed=1, betas_range=(-5.0, -0.5))
-    unnorm = lower_bound_samples(instances // 4, seed=2, betas_range=(0.5, 5.0), normalised=False)
+    ok = lower_bound_samples(instances, seed=0, **subset)
+    soft = lower_bound_samples(instances // 4, seed=1, betas_range=(-5.0, -0.5), **subset)
+    unnorm = lower_bound_samples(instances // 4, seed=2, betas_range=(0.5, 5.0), normalised=False, **subset)
     verdict = "confirmed" if ident["holds"] and ok["violations"] == 0 else "refuted"
     headline = (f"identity sum (w-1) g = sum (u_a-u_b)(g_a-g_b)/2U: sympy difference {ident['difference']}; "
                 f"{ok['evaluations']} random (representation, beta in [0,10], loss, hardening) pairs: "
