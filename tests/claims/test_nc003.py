@@ -106,3 +106,12 @@ def test_nc003_claims_have_computed_verdicts(tmp_path, monkeypatch):
     # the lower bound is a theorem under its conditions: a violation would be a bug in the risks
     assert by["nc003.hard_lower_bound"]["verdict"] == "confirmed"
     assert by["nc003.hard_lower_bound"]["evidence"]["negative_beta"]["violations"] > 0
+
+
+def test_nc_out_must_be_a_folder_one_line_exit_2(tmp_path, capsys):
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    assert cli.main(["nc", "--quick", "--out", str(target)]) == 2  # checked before anything is trained
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--out must be a folder" in err
+    assert target.read_text() == "x"
