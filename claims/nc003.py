@@ -182,8 +182,11 @@ def _minimise(k, n, d, tau, betas, seeds, steps, psis, hardenings, losses=("SCL"
 
 
 @claim("nc003.etf_optimal", source=_SOURCE, figures=_FIGURES,
-       statement=("The SCL, HSCL and UCL risks are minimized by neural collapse (class means on a simplex ETF, each "
-                  "class mapped to one point), for general loss and hardening functions."))
+       statement=('"For a widely-studied data model and general loss and sample-hardening functions we prove that the '
+                  'Supervised Contrastive Learning (SCL), Hard-SCL (HSCL), and Unsupervised Contrastive Learning (UCL) '
+                  'risks are minimized by representations that exhibit Neural Collapse (NC), i.e., the class means form '
+                  'an Equianglular Tight Frame (ETF) and data from the same class are mapped to the same '
+                  'representation."'))
 def check_etf_optimal(ctx: Context) -> tuple[str, dict]:
     r"""Risks of NC-ETF against orthonormal means, inverted groups, random, collapsed and ETF-with-spread
     features, and Adam minimisation from random starts, on the unit sphere (k = 4, n = 3, d = 8, tau = 0.5).
@@ -294,7 +297,8 @@ def lower_bound_samples(instances: int = 200, seed: int = 0, betas_range=(0.0, 1
 
 
 @claim("nc003.hard_lower_bound", source=_SOURCE, figures=(),
-       statement="For any representation mapping, the HSCL and HUCL risks are lower bounded by the SCL and UCL risks.")
+       statement=('"We also prove that for any representation mapping, the HSCL and Hard-UCL (HUCL) risks are lower '
+                  'bounded by the corresponding SCL and UCL risks."'))
 def check_hard_lower_bound(ctx: Context) -> tuple[str, dict]:
     r"""The bound two ways: the identity of :func:`chebyshev_identity` (sympy), and random representations
     (:func:`lower_bound_samples`, 400 instances x 6 loss/hardening pairs x 2 risk pairs; quick: 40
@@ -357,8 +361,9 @@ def _settings(data: dict):
 
 
 @claim("nc003.adam_nc_with_normalisation", source=_SOURCE, figures=_FIGURES,
-       statement=("Adam on the HSCL and HUCL risks from random initialisation, with suitable hardness and unit-ball or "
-                  "unit-sphere feature normalisation, converges to the NC geometry."))
+       statement=('"We empirically demonstrate, for the first time, that ADAM optimization of HSCL and HUCL risks with '
+                  'random initialization and suitable hardness levels can indeed converge to the NC geometry if we '
+                  'incorporate unit-ball or unit-sphere feature normalization."'))
 def check_adam_nc(ctx: Context) -> tuple[str, dict]:
     r"""The training grid of :func:`simulations.neural_collapse.grid.grid_parameters` (k = 4, n = 8, d = 8,
     Adam lr 0.01, 2000 steps, hardness 0.5 / 2 / 8, 5 seeds); runs classified by
@@ -430,8 +435,8 @@ def _long_run(data: dict, rows: list[dict], factor: int = 4) -> list[dict]:
 
 
 @claim("nc003.dc_without", source=_SOURCE, figures=_FIGURES,
-       statement=("Without hard negatives or without feature normalisation, Adam's representations suffer dimensional "
-                  "collapse and fail to attain the NC geometry."))
+       statement=('"Without incorporating hard negatives or feature normalization, however, the representations '
+                  'learned via ADAM suffer from dimensional collapse (DC) and fail to attain the NC geometry."'))
 def check_dc_without(ctx: Context) -> tuple[str, dict]:
     r"""The same grid as ``nc003.adam_nc_with_normalisation``. Two groups of runs: *without hard negatives*
     (SCL and UCL, every normalisation) and *without normalisation* (every risk, ``none``).
@@ -464,8 +469,11 @@ def check_dc_without(ctx: Context) -> tuple[str, dict]:
 
 
 @claim("nc003.clop_orthonormal", source="001 Section 4 (Eq. 4) against 003 abstract", figures=_FIGURES,
-       statement=("With 001's CLOP term (orthonormal prototypes, lambda = 1, 10% or all samples labelled) added to SCL or "
-                  "UCL on the sphere, the class means end orthonormal instead of on a simplex ETF."))
+       statement=('001 Section 1: "our method aims to push the embeddings toward distinct orthogonal linear subspaces"; '
+                  'Section 4: "the \u201cgravitational force\u201d between embeddings of the same class should pull unsupervised '
+                  'embeddings toward the target class embedding prototypes". Tested: with the CLOP term (orthonormal '
+                  'prototypes, lambda = 1, 10% or all samples labelled) added to SCL or UCL on the sphere, the class '
+                  'means end orthonormal instead of on the simplex ETF that 003 says these risks reach.'))
 def check_clop_orthonormal(ctx: Context) -> tuple[str, dict]:
     r"""SCL and UCL on the sphere (k = 4, n = 10, d = 8), CLOP off and on (lambda 1, labelled fraction 0.1 and
     1.0), 5 seeds (quick: 2, 300 steps). The distance to CLOP's target is the RMS off-diagonal cosine of
