@@ -147,8 +147,8 @@ def risk_table(k: int = 4, n: int = 3, d: int = 8, tau: float = 0.5, betas=(1.0,
 
 
 def _minimise(k, n, d, tau, betas, seeds, steps, psis, hardenings, losses=("SCL", "HSCL", "UCL", "HUCL"),
-              self_positive: bool = False) -> list[dict]:
-    """Adam on the sphere from ``seeds`` random starts, identical views; final risk against the ETF's."""
+              self_positive: bool = False, normalisations=("sphere",)) -> list[dict]:
+    """Adam from ``seeds`` random starts per normalisation, identical views; final risk against the ETF's (unit norm)."""
     import jax.numpy as jnp
 
     from simulations import collapse_metrics as cm
@@ -163,16 +163,18 @@ def _minimise(k, n, d, tau, betas, seeds, steps, psis, hardenings, losses=("SCL"
         for hardening in hardenings:
             cfg = UFMConfig(k=k, n=n, d=d, steps=steps, record_every=steps, tau=tau, view_noise=0.0, psi=psi,
                             hardening=hardening, dtype=dtype, self_positive=self_positive)
-            runs = grid_runs(losses, ("sphere",), betas, seeds, lr=0.01)
+            runs = grid_runs(losses, normalisations, betas, seeds, lr=0.01)
             out = train(cfg, runs, root_seed=1)
             settings = sorted(set(zip(runs["loss"], runs["beta"].tolist())), key=lambda s: (s[0], s[1]))
             unsup = jnp.asarray([s[0].endswith("UCL") for s in settings])
             beta = jnp.asarray([s[1] for s in settings], dtype=dtype)
             etf_risk = np.asarray(_risk_fn(psi, hardening, True, self_positive)(etf[None], labels, unsup, beta, tau))[0]
-            for c, (kind, b) in enumerate(settings):
-                idx = [i for i, (l, bb) in enumerate(zip(runs["loss"], runs["beta"])) if l == kind and bb == b]
+            for (c, (kind, b)), norm in ((cs, nm) for cs in enumerate(settings) for nm in normalisations):
+                idx = [i for i, (l, bb, nn) in enumerate(zip(runs["loss"], runs["beta"], runs["normalisation"]))
+                       if l == kind and bb == b and nn == norm]
                 final = out["risk"][idx, -1]
                 rows.append({"risk": kind, "psi": psi, "hardening": hardening if b > 0 else "-", "beta": float(b),
+                             "normalisation": norm,
                              "etf_risk": float(etf_risk[c]), "min_final_risk": float(final.min()),
                              "gap": float(final.min() - etf_risk[c]),
                              "tolerance": ETF_TOL_EPS * eps * max(1.0, abs(float(etf_risk[c]))),
@@ -189,12 +191,13 @@ def _minimise(k, n, d, tau, betas, seeds, steps, psis, hardenings, losses=("SCL"
                   'representation."'))
 def check_etf_optimal(ctx: Context) -> tuple[str, dict]:
     r"""Risks of NC-ETF against orthonormal means, inverted groups, random, collapsed and ETF-with-spread
-    features, and Adam minimisation from random starts, on the unit sphere (k = 4, n = 3, d = 8, tau = 0.5).
+    features on the unit sphere, and Adam minimisation from random starts with sphere and unit-ball
+    normalisation (k = 4, n = 3, d = 8, tau = 0.5).
 
     Losses :math:`\psi` infonce / logistic / hinge (margin 1), hardening :math:`e^{\beta s}` and
     :math:`(1+s)^\beta` at beta 1 and 5; minimisation: 2000 Adam steps (lr 0.01) from 4 random starts per
-    setting (quick: infonce / exp only, 300 steps, 2 starts). HUCL is computed and reported but not part
-    of the verdict: the abstract does not claim it. Positives are other same-class samples (the population
+    setting and normalisation (quick: infonce / exp, sphere only, 300 steps, 2 starts). HUCL is computed
+    and reported but not part of the verdict: the abstract does not claim it. Positives are other same-class samples (the population
     risk of the latent-class model); the variant that also counts the anchor's own second view as a
     positive (SimCLR's pair) is minimised for SCL and UCL and reported beside the verdict.
 
@@ -209,7 +212,8 @@ def check_etf_optimal(ctx: Context) -> tuple[str, dict]:
     k, n, d, tau = 4, 3, 8, 0.5
     table = risk_table(k, n, d, tau, betas=(1.0, 5.0), draws=3 if quick else 10)
     mins = _minimise(k, n, d, tau, betas=(1.0, 5.0), seeds=2 if quick else 4, steps=300 if quick else 2000,
-                     psis=PSIS[:1] if quick else PSIS, hardenings=HARDENINGS[:1] if quick else HARDENINGS)
+                     psis=PSIS[:1] if quick else PSIS, hardenings=HARDENINGS[:1] if quick else HARDENINGS,
+                     normalisations=("sphere",) if quick else ("sphere", "ball"))
     variant = _minimise(k, n, d, tau, betas=(), seeds=2 if quick else 4, steps=300 if quick else 2000,
                         psis=PSIS[:1], hardenings=HARDENINGS[:1], losses=("SCL", "UCL"), self_positive=True)
     claimed = ("SCL", "HSCL", "UCL")
