@@ -27,6 +27,8 @@ COMMANDS = (
     "report",
     "synthetic",
     "digits",
+    "nc",
+    "diagnose",
 )
 
 #: Exit status after the reader of stdout went away (128 + SIGPIPE, as a shell reports it).

@@ -15,4 +15,5 @@ FIGURES: tuple[str, ...] = (
     "fig5_embeddings",
     "lr_robustness",
     "digits",
+    "nc_vs_dc",
 )

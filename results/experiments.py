@@ -10,7 +10,8 @@ does not import JAX.
 Experiments: ``table5`` (paper 001 Appendix B, Table 5: four losses x CLOP off/on on the synthetic
 3-D data), ``lr_sweep`` (004's learning-rate robustness: InfoNCE +- CLOP, SGD, learning rates 1e-3..10),
 ``digits`` (scikit-learn digits, InfoNCE/SupCon +- CLOP), ``prototype_ablation`` (InfoNCE + CLOP with
-orthonormal, ETF and random prototypes; 004 Table 7).
+orthonormal, ETF and random prototypes; 004 Table 7), ``nc_grid`` and ``nc_clop`` (paper 003 in the
+unconstrained-features model: the NC / DC training grid and the CLOP link, :mod:`simulations.neural_collapse.grid`).
 """
 from __future__ import annotations
 
@@ -99,12 +100,42 @@ def _ablation_compute(params: dict) -> dict:
             for i, k in enumerate(params["prototypes"])}
 
 
+#: The unconstrained-features experiments of paper 003 depend on their model and the collapse metrics only.
+_NC_CODE = ("simulations.neural_collapse", "simulations.collapse_metrics", "simulations.metrics")
+
+
+def _nc_grid_parameters(quick: bool) -> dict:
+    from simulations.neural_collapse.grid import grid_parameters
+
+    return grid_parameters(quick)
+
+
+def _nc_grid_compute(params: dict) -> dict:
+    from simulations.neural_collapse.grid import nc_grid
+
+    return nc_grid(params)
+
+
+def _nc_clop_parameters(quick: bool) -> dict:
+    from simulations.neural_collapse.grid import clop_parameters
+
+    return clop_parameters(quick)
+
+
+def _nc_clop_compute(params: dict) -> dict:
+    from simulations.neural_collapse.grid import clop_grid
+
+    return clop_grid(params)
+
+
 #: Every shared experiment by name.
 EXPERIMENTS: dict[str, Experiment] = {
     "table5": Experiment(_table5_parameters, _table5_compute),
     "lr_sweep": Experiment(_lr_sweep_parameters, _lr_sweep_compute),
     "digits": Experiment(_digits_parameters, _digits_compute),
     "prototype_ablation": Experiment(_ablation_parameters, _ablation_compute),
+    "nc_grid": Experiment(_nc_grid_parameters, _nc_grid_compute, _NC_CODE),
+    "nc_clop": Experiment(_nc_clop_parameters, _nc_clop_compute, _NC_CODE),
 }
 
 
