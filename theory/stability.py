@@ -322,7 +322,8 @@ def _infonce_scale(kk, tau_value):
     """:math:`\\eta_{\\rm eff}/\\eta = \\frac{2}{\\tau}\\frac{k-1}{e^{1/\\tau}+k-1}`, overflow-safe for small tau."""
     t = np.asarray(tau_value, dtype=float)
     # (k-1)/(e^{1/t} + k-1) = 1/(1 + e^{1/t - log(k-1)})
-    return (2.0 / t) / (1.0 + np.exp(np.minimum(1.0 / t - np.log(kk - 1.0), 700.0)))
+    with np.errstate(over="ignore"):  # e^{1/t} overflows to inf for t < ~1/709: the scale is then 0
+        return (2.0 / t) / (1.0 + np.exp(1.0 / t - np.log(kk - 1.0)))
 
 
 def effective_eta(eta_value, k_value, rule: str = "paper", tau_value=None):
@@ -420,7 +421,8 @@ def eta_max(k_value, eps=0.0, rule: str = "paper", tau_value=None):
     check_rule_tau(rule, tau_value)
     kk = check_k(k_value).astype(float)
     base = np.asarray(_paper_eta_max(k_value, check_eps(eps)))
-    return _out(base * _eta_per_eff(kk, rule, tau_value))
+    with np.errstate(divide="ignore"):
+        return _out(base * _eta_per_eff(kk, rule, tau_value))
 
 
 def eta_best(k_value, rule: str = "paper", tau_value=None):
@@ -435,7 +437,8 @@ def eta_best(k_value, rule: str = "paper", tau_value=None):
     """
     check_rule_tau(rule, tau_value)
     kk = check_k(k_value).astype(float)
-    return _out(_eta_per_eff(kk, rule, tau_value))
+    with np.errstate(divide="ignore"):
+        return _out(_eta_per_eff(kk, rule, tau_value))
 
 
 def collapse_stable_above(k_value, rule: str = "paper", tau_value=None):
