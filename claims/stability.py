@@ -278,3 +278,66 @@ def check_eta_range(ctx: Context) -> tuple[str, dict]:
             "eta = eta_eff tau (e^(1/tau)+k-1)/(2(k-1))"),
         "limit_recovering_004": LIMIT_004, "rows": rows,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# finite steps: how the measured paper-rule threshold approaches the edge
+# ---------------------------------------------------------------------------------------------
+
+def _finite_step_params(quick: bool) -> dict:
+    if quick:
+        return {"ks": (3,), "steps": (100, 400), "m": 10, "trials": 1, "rtol": 1e-4}
+    return {"ks": (3, 10, 30), "steps": (500, 2000, 8000, 32000), "m": 100, "trials": 2, "rtol": 1e-5}
+
+
+def predicted_gap(k, steps, distance_log):
+    r"""Derived finite-step gap of the measured threshold above the edge, :math:`(\eta_N - \eta_e)/\eta_e \approx \frac{k\,L}{2(k-2)N}`.
+
+    Near the edge :math:`\eta_e = 2(k-1)/(k-2)` both instabilities have the rate
+    :math:`\log\big(|1-\eta|/(1+\eta/(k-1))\big) \approx \frac{(k-2)^2}{k(k-1)}(\eta-\eta_e)`: the mean's
+    component out of the span of the deviations grows by :math:`|1-\eta|/(1+\eta/(k-1))` per step, and
+    near collapse deviations shrink by its inverse. A run collapses within N steps when
+    :math:`N\cdot\text{rate} \ge L`, L the log of the distance travelled (from the initial mean, about
+    :math:`1/\sqrt k`, through O(1) to the collapse criterion's 1e-3), so the largest passing eta is
+    :math:`\eta_e(1+\delta_N)` with :math:`\delta_N = kL/(2(k-2)N)`: the gap shrinks like 1/N.
+
+    Example:
+        >>> round(float(predicted_gap(30, 2000, 8.6)), 5)
+        0.0023
+    """
+    k = np.asarray(k, dtype=float)
+    return k * distance_log / (2.0 * (k - 2.0) * np.asarray(steps, dtype=float))
+
+
+def finite_step_gaps(ctx: Context) -> dict:
+    r"""Measured ``paper``-rule thresholds at several step counts, their gap above 2(k-1)/(k-2), a 1/N fit.
+
+    Per k: rows ``{k, steps, threshold, bracket, gap}``, the log-log slope of gap against steps (1/N
+    gives -1), and :math:`L_{\rm eff} = 2(k-2)N\,\mathrm{gap}/k` (constant under the derived law
+    :func:`predicted_gap`, of the order of :math:`\ln(\sqrt k\cdot 10^3)`).
+    """
+    from theory import eta_max
+
+    S = _simulations()
+    p = _finite_step_params(ctx.quick)
+
+    def compute():
+        rows = []
+        for steps in p["steps"]:
+            for r in S.collapse_thresholds(list(p["ks"]), m=p["m"], trials=p["trials"], steps=steps, rtol=p["rtol"],
+                                           progress=False):
+                edge = float(eta_max(r.k))
+                gap = (r.threshold - edge) / edge
+                rows.append({"k": r.k, "steps": steps, "threshold": r.threshold, "bracket": list(r.bracket),
+                             "gap": gap, "L_eff": 2 * (r.k - 2) * steps * gap / r.k})
+        fits = []
+        for k in p["ks"]:
+            mine = [r for r in rows if r["k"] == k and r["gap"] > 0]
+            slope = (float(np.polyfit(np.log([r["steps"] for r in mine]), np.log([r["gap"] for r in mine]), 1)[0])
+                     if len(mine) >= 2 else None)
+            fits.append({"k": k, "loglog_slope": slope, "L_eff": [r["L_eff"] for r in rows if r["k"] == k],
+                         "ln_sqrt_k_over_1e-3": float(np.log(np.sqrt(k) * 1e3))})
+        return {"params": {key: list(v) if isinstance(v, tuple) else v for key, v in p.items()}, "rows": rows,
+                "fits": fits, "law": "gap ~ k L / (2 (k-2) N): 1/N, L = log distance travelled (derived)"}
+
+    return ctx.shared(f"finite-steps:{ctx.quick}", compute)

@@ -31,3 +31,19 @@ def test_quick_claims_run(claim_id, tmp_path, monkeypatch):
     assert c["verdict"] in {"confirmed", "corrected", "refuted"}, c["evidence"]
     if claim_id == "theorem1.bifurcation":
         assert c["verdict"] == "confirmed"  # k = 3, edge 4: 600 steps at 4 x (1 -+ 0.05) settle either way
+
+
+@pytest.mark.slow
+def test_finite_step_gap_shrinks_quick():
+    from claims.registry import Context
+    from claims.stability import finite_step_gaps
+
+    rows = finite_step_gaps(Context(quick=True))["rows"]
+    gaps = {r["steps"]: r["gap"] for r in rows}
+    assert 0 < gaps[400] < gaps[100]  # the measured threshold lies above the edge and approaches it
+
+
+def test_predicted_gap_is_one_over_steps():
+    from claims.stability import predicted_gap
+
+    assert predicted_gap(10, 4000, 8.0) == pytest.approx(predicted_gap(10, 1000, 8.0) / 4)
