@@ -297,9 +297,10 @@ def predicted_gap(k, steps, distance_log):
     :math:`\log\big(|1-\eta|/(1+\eta/(k-1))\big) \approx \frac{(k-2)^2}{k(k-1)}(\eta-\eta_e)`: the mean's
     component out of the span of the deviations grows by :math:`|1-\eta|/(1+\eta/(k-1))` per step, and
     near collapse deviations shrink by its inverse. A run collapses within N steps when
-    :math:`N\cdot\text{rate} \ge L`, L the log of the distance travelled (from the initial mean, about
-    :math:`1/\sqrt k`, through O(1) to the collapse criterion's 1e-3), so the largest passing eta is
-    :math:`\eta_e(1+\delta_N)` with :math:`\delta_N = kL/(2(k-2)N)`: the gap shrinks like 1/N.
+    :math:`N\cdot\text{rate} \ge L`, L the log of the distance travelled (down to the collapse
+    criterion's 1e-3, :math:`\ln 10^3 = 6.9`, plus the escape from the spread state), so the largest
+    passing eta is :math:`\eta_e(1+\delta_N)` with :math:`\delta_N = kL/(2(k-2)N)`: the gap shrinks
+    like 1/N. Measured (m = 100, 2 trials, 500-8000 steps): :math:`L_{\rm eff}` = 6.8-7.2 at k = 3, 10, 30.
 
     Example:
         >>> round(float(predicted_gap(30, 2000, 8.6)), 5)

@@ -97,13 +97,19 @@ def run_from(starts, etas, *, steps: int, rule: str = "paper", tau=None, dtype="
     etas = np.atleast_1d(np.asarray(etas, dtype=float))
     if etas.ndim != 1 or not np.all(np.isfinite(etas)) or np.any(etas <= 0):
         raise ValueError(f"etas must be finite real numbers > 0; got {etas.tolist()!r}")
-    starts = np.asarray(starts)
+    starts = np.asarray(starts, dtype=float)
     if starts.ndim == 2:
         starts = starts[None]
+    m, k = starts.shape[-2:]
+    # Every rule's update is X <- X A_t (A_t from inner products), so the run stays in the span of the
+    # start: step the k x k coordinates R of X = Q R (same Gram matrix, cosines and spectrum) and map
+    # back at the end, as simulations.simulate does (see simulations.collapse.runner).
+    basis, coords = (np.linalg.qr(starts) if k < m else (None, starts))
     with float64_scope(dtype):
-        out = _program(rule, steps)(jnp.asarray(starts, dtype), jnp.asarray(etas, dtype),
+        out = _program(rule, steps)(jnp.asarray(coords, dtype), jnp.asarray(etas, dtype),
                                     jnp.asarray(1.0 if tau is None else tau, dtype))
-        return np.asarray(out)
+        out = np.asarray(out)
+    return out if basis is None else np.einsum("bmj,lbjk->lbmk", basis, out)
 
 
 def separation(X) -> np.ndarray:
