@@ -215,6 +215,10 @@ def check_autodiff(ctx: Context) -> tuple[str, dict]:
                     + ", ".join(f"k={r['k']}: {_threshold_text(r)} vs bound {float(eta_max(r['k'])):.4g}"
                                 for r in results) + ")",
         "fit": fit,
+        "why": ("theory.stability: the gradient through the normalisation is tangent to the sphere, and complete "
+                "collapse is a maximum of the mean cosine, so small deviations from collapse grow by "
+                "1 + eta k/(k-1) > 1 per step at every eta (the paper rule's radial component -eta k/(k-1) mu "
+                "instead divides them by |1 - eta|, which stabilises collapse above 2(k-1)/(k-2))"),
         "rows": [{"k": r["k"], "threshold": r["threshold"], "bracket": r["bracket"], "eta_max": float(eta_max(r["k"]))}
                  for r in results],
     }
