@@ -22,7 +22,8 @@ __all__ = ["CLAIM_ORDER", "CLAIM_MODULES", "CLOP_CLAIMS", "DEFAULT_OUT", "FIGURE
            "write_report", "render_markdown", "findings_table", "one_line_evidence", "claim_ids"]
 
 #: Modules whose import registers claims.
-CLAIM_MODULES = ("claims.lemma1", "claims.theorem1", "claims.geometry", "claims.dynamics", "claims.nc003")
+CLAIM_MODULES = ("claims.lemma1", "claims.theorem1", "claims.geometry", "claims.dynamics", "claims.nc003",
+                 "claims.stability")
 
 #: Report order (the issue's order); registered claims not listed here follow at the end.
 CLAIM_ORDER = (

@@ -12,6 +12,7 @@ FIGURES: tuple[str, ...] = (
     "fig4_rank",
     "rules_thresholds",
     "temperature",
+    "bifurcation",
     "fig5_embeddings",
     "lr_robustness",
     "digits",

@@ -34,11 +34,12 @@ def collapse_criterion() -> str:
 
     Example:
         >>> collapse_criterion()
-        'complete collapse = sigma_2 < 0.001 sigma_1'
+        'complete collapse (all embeddings equal) = sigma_2 < 0.001 sigma_1 and |mean| > 1 - 0.001'
     """
     from simulations.metrics import DEFAULT_COLLAPSE_RTOL
 
-    return f"complete collapse = sigma_2 < {DEFAULT_COLLAPSE_RTOL:g} sigma_1"
+    rel = DEFAULT_COLLAPSE_RTOL
+    return f"complete collapse (all embeddings equal) = sigma_2 < {rel:g} sigma_1 and |mean| > 1 - {rel:g}"
 
 
 def parameters(quick: bool = False) -> dict:

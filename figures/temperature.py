@@ -8,6 +8,12 @@ learning rate is near :math:`\eta = \tau/2` (where the mean vanishes) and the me
 embeddings uniform on the sphere) against :math:`\eta/\tau` for several temperatures, with 004's
 curve and its square root. Right: the measured collapse threshold (rule ``infonce``, cached like
 Figure 3 right) against :math:`\tau`, with the lines :math:`\eta = \tau/2` and :math:`\eta = \tau`.
+
+Over both, the law derived in :mod:`theory.stability` (limit m -> infinity): the one-step factor
+:math:`|1-\eta_{\rm eff}|/\sqrt{1+\eta_{\rm eff}^2/(k-1)}` with
+:math:`\eta_{\rm eff} = \frac{2\eta}{\tau}\frac{k-1}{e^{1/\tau}+k-1}`, its minimiser
+:math:`\frac{\tau}{2}(1+e^{1/\tau}/(k-1))` and its edge :math:`\tau(e^{1/\tau}+k-1)/(k-2)`; 004's
+expressions are its limit :math:`k e^{-1/\tau}\to\infty` (for the squared norm).
 """
 from __future__ import annotations
 
@@ -111,6 +117,11 @@ def draw(data: dict, params: dict):
         left.plot(x, mean, "o-", color=colour, ms=3, lw=1.2, label=rf"measured, $\tau={tau:g}$")
         left.fill_between(x, mean - spread, mean + spread, color=colour, alpha=0.2, lw=0)
     fine = np.linspace(0.0, x.max(), 301)
+    from theory import stability
+
+    for colour, tau in zip(colours, taus):  # the derived law (theory.stability), limit m -> infinity
+        left.plot(fine, stability.spread_mean_factor(fine * tau, params["k"], "infonce", tau), "-", color=colour,
+                  lw=2.4, alpha=0.45, label=rf"derived, $\tau={tau:g}$")
     left.plot(fine, paper004_mean_factor(fine, 1.0), "k--", lw=1.6, label=r"paper 004: $(1-2\eta/\tau)^2$")
     left.plot(fine, np.abs(1 - 2 * fine), "k:", lw=1.4, label=r"$|1-2\eta/\tau|$ (004's factor read for $\|\mu\|^2$)")
     left.axvline(0.5, color="C3", lw=0.8, alpha=0.6)
@@ -125,6 +136,10 @@ def draw(data: dict, params: dict):
     fine_tau = np.geomspace(taus.min(), taus.max(), 100)
     right.plot(fine_tau, fine_tau / 2, color="C3", lw=1.4, label=r"paper 004: optimal $\eta=\tau/2$")
     right.plot(fine_tau, fine_tau, color="C1", lw=1.4, ls="--", label=r"004's factor returns to 1: $\eta=\tau$")
+    right.plot(fine_tau, stability.eta_best(params["k"], "infonce", fine_tau), color="C2", lw=2.0, alpha=0.6,
+               label=r"derived best: $\frac{\tau}{2}(1+e^{1/\tau}/(k-1))$")
+    right.plot(fine_tau, stability.eta_max(params["k"], 0.0, "infonce", fine_tau), color="C4", lw=2.0, alpha=0.6, ls="--",
+               label=r"derived edge: $\tau(e^{1/\tau}+k-1)/(k-2)$ (collapse never stable)")
     plot_thresholds(right, taus, data["thresholds"], label=f"largest non-collapsing $\\eta$ ({params['trials']} trials)")
     best = np.asarray(data["best_eta"], dtype=float)
     edge = np.asarray(data["best_eta_at_grid_edge"], dtype=bool)
@@ -133,7 +148,7 @@ def draw(data: dict, params: dict):
         right.plot(taus[edge], best[edge], "s", color="C2", ms=5, mfc="none", label="(same, at the edge of the eta grid)")
     right.set_xscale("log")
     right.set_yscale("log")
-    right.set_ylim(min(taus.min() / 2, np.nanmin(best)) / 2, 3000)  # headroom above eta=32 for the legend
+    right.set_ylim(min(taus.min() / 2, np.nanmin(best)) / 2, 3e4)  # headroom above eta=32 for the legend
     right.set_xlabel(r"temperature $\tau$")
     right.set_ylabel(r"learning rate $\eta$")
     right.set_title(f"InfoNCE: collapse threshold and best one-step $\\eta$ (k={params['k']})")

@@ -53,17 +53,26 @@ def singular_spectrum(X) -> jax.Array:
     return jnp.linalg.svd(jnp.linalg.qr(X, mode="r"), compute_uv=False)
 
 
-def is_completely_collapsed(spectrum, rel_tol: float = DEFAULT_COLLAPSE_RTOL) -> jax.Array:
-    r"""Complete collapse: the spectrum is numerically rank one, :math:`\sigma_2 < \mathrm{rel\_tol}\,\sigma_1`.
+def is_completely_collapsed(spectrum, rel_tol: float = DEFAULT_COLLAPSE_RTOL, mean_norm=None) -> jax.Array:
+    r"""Complete collapse, all embeddings equal: :math:`\sigma_2 < \mathrm{rel\_tol}\,\sigma_1` and :math:`\|\mu\| > 1-\mathrm{rel\_tol}`.
 
-    The default ``rel_tol=1e-3`` is the toolkit's named criterion (:data:`DEFAULT_COLLAPSE_RTOL`);
-    pass another value to override it. A spectrum with a non-finite entry is *not* collapsed (the
-    runners report it as non-finite instead). Co-linear embeddings pointing in opposite directions
-    (:math:`x_i = \pm z`) are collapsed too: Lemma 1 covers both.
+    Complete collapse (paper 001, Section 3.1: "all embeddings converge to a single point") means the
+    unit embeddings are all equal. The spectrum alone only says "rank one", which also holds for
+    co-linear embeddings pointing in *opposite* directions (:math:`x_i = \pm z`; at k = 2 that is the
+    spread optimum, cosine -1). So, given the norm of the mean of the unit columns, the criterion also
+    asks :math:`1-\|\mu\| < \mathrm{rel\_tol}`: equal columns have :math:`\|\mu\| = 1` up to
+    :math:`\sum_i\|d_i\|^2/(2k) \le (n-1)\,\mathrm{rel\_tol}^2/2` when
+    :math:`\sigma_2<\mathrm{rel\_tol}\,\sigma_1` (n = min(m, k)), far below rel_tol, while one flipped
+    column out of k gives :math:`1-\|\mu\| \ge 2/k` (> rel_tol for every k < 2000). Without
+    ``mean_norm`` only the rank-one test is made (co-linear counts as collapsed, as before).
+
+    The default ``rel_tol=1e-3`` is the toolkit's named criterion (:data:`DEFAULT_COLLAPSE_RTOL`). A
+    spectrum with a non-finite entry is *not* collapsed (the runners report it as non-finite instead).
 
     Args:
         spectrum: ``[..., n]`` descending singular values, n >= 2.
-        rel_tol: threshold on :math:`\sigma_2/\sigma_1`.
+        rel_tol: threshold on :math:`\sigma_2/\sigma_1` and on :math:`1-\|\mu\|`.
+        mean_norm: ``[...]`` norm of the mean of the unit columns, or None.
 
     Returns:
         bool array of shape ``[...]``.
@@ -74,12 +83,18 @@ def is_completely_collapsed(spectrum, rel_tol: float = DEFAULT_COLLAPSE_RTOL) ->
         True
         >>> is_completely_collapsed(jnp.array([5.0, 1e-2, 0.0])).item()
         False
+        >>> is_completely_collapsed(jnp.array([2.0**0.5, 0.0]), mean_norm=0.0).item()  # x_2 = -x_1
+        False
     """
     s = jnp.asarray(spectrum)
     finite = jnp.all(jnp.isfinite(s), axis=-1)
     if s.shape[-1] < 2:  # m = 1 or k = 1: rank one by construction
-        return finite
-    return finite & (s[..., 1] < rel_tol * s[..., 0])
+        rank_one = finite
+    else:
+        rank_one = finite & (s[..., 1] < rel_tol * s[..., 0])
+    if mean_norm is None:
+        return rank_one
+    return rank_one & (1.0 - jnp.asarray(mean_norm) < rel_tol)
 
 
 def numerical_rank(spectrum, rtol: float) -> jax.Array:

@@ -11,7 +11,8 @@ NAME = "threshold"
 HELP = "largest learning rate at which no trial completely collapses, per k, next to the Theorem 1 bound"
 DESCRIPTION = (
     "For each k, the largest eta for which none of --trials runs of the dynamics (k embeddings uniform\n"
-    "on the sphere of R^m, --steps steps) ends completely collapsed (sigma_2 < 1e-3 sigma_1): bracketed\n"
+    "on the sphere of R^m, --steps steps) ends completely collapsed (all embeddings equal: sigma_2 < 1e-3\n"
+    "sigma_1 and |mean| > 1 - 1e-3; k = 2 never collapses, its runs end at the antipodal pair): bracketed\n"
     "from a neutral grid (powers of sqrt 2 from 1/4 to 32) and refined to relative width --rtol, and\n"
     "printed beside eta_max(k) = 2(k-1)/(k-2) (derived) and the paper's printed closed form."
 )

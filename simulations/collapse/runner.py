@@ -259,16 +259,19 @@ def _program(k, m, steps, record_every, rule, init, dtype, n_devices) -> Callabl
 
 
 def _criterion(collapse_criterion) -> tuple[Callable, str]:
+    """``(f(spectrum, mean_norm) -> bool, description)`` for ``collapse_criterion`` (see :func:`simulate`)."""
     if collapse_criterion is None:
         rel = metrics.DEFAULT_COLLAPSE_RTOL
-        return (lambda s: metrics.is_completely_collapsed(s, rel)), f"sigma_2 < {rel:g} * sigma_1 (default)"
+        return ((lambda s, n: metrics.is_completely_collapsed(s, rel, mean_norm=n)),
+                f"sigma_2 < {rel:g} * sigma_1 and |mean| > 1 - {rel:g}: all embeddings equal (default)")
     if isinstance(collapse_criterion, numbers.Real) and not isinstance(collapse_criterion, bool):
         rel = float(collapse_criterion)
         if not 0 < rel < 1:
             raise ValueError(f"collapse_criterion must be a relative tolerance in (0, 1) or a callable; got {rel!r}")
-        return (lambda s: metrics.is_completely_collapsed(s, rel)), f"sigma_2 < {rel:g} * sigma_1"
+        return ((lambda s, n: metrics.is_completely_collapsed(s, rel, mean_norm=n)),
+                f"sigma_2 < {rel:g} * sigma_1 and |mean| > 1 - {rel:g}: all embeddings equal")
     if callable(collapse_criterion):
-        return collapse_criterion, getattr(collapse_criterion, "__name__", repr(collapse_criterion))
+        return (lambda s, n: collapse_criterion(s)), getattr(collapse_criterion, "__name__", repr(collapse_criterion))
     raise ValueError(f"collapse_criterion must be None, a relative tolerance in (0, 1) or a callable; got {collapse_criterion!r}")
 
 
@@ -350,9 +353,10 @@ def simulate(
 
     Each run starts from :func:`initial_embeddings` with key ``jax.random.key(seed)`` and applies
     ``steps`` updates of ``rule`` (:mod:`simulations.collapse.dynamics`). Complete collapse of the final state
-    is judged by ``collapse_criterion``: None for the default
-    :math:`\sigma_2 < 10^{-3}\sigma_1` (:func:`metrics.is_completely_collapsed`), a float for another
-    relative tolerance, or a callable ``spectrum[..., n] -> bool[...]``.
+    is judged by ``collapse_criterion``: None for the default "all embeddings equal",
+    :math:`\sigma_2 < 10^{-3}\sigma_1` and :math:`\|\mu\| > 1-10^{-3}` (:func:`metrics.is_completely_collapsed`;
+    the mean's norm excludes co-linear embeddings of opposite signs), a float for another relative
+    tolerance, or a callable ``spectrum[..., n] -> bool[...]``.
 
     Args:
         k: number of class embeddings, >= 2.
@@ -394,7 +398,7 @@ def simulate(
     finite = (
         np.isfinite(final).all(axis=(-2, -1)) & np.isfinite(spectra).all(axis=(-2, -1)) & np.isfinite(norms).all(-1)
     )
-    collapsed = np.asarray(criterion(spectra[..., -1, :]), dtype=bool) & finite
+    collapsed = np.asarray(criterion(spectra[..., -1, :], norms[..., -1]), dtype=bool) & finite
     return SimulationResult(
         spectra=spectra, mean_norm=norms, collapsed=collapsed, finite=finite, final=final,
         record_steps=record_schedule(steps, record_every), lrs=lrs_arr, seeds=seeds_arr, k=k, m=m,

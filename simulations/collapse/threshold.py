@@ -102,7 +102,7 @@ def _evaluate(k, etas, keys, *, m, steps, rule, tau, dtype):
             rule=rule, tau=tau, record_every=None, dtype=dtype, init="sphere",
         )
         finite = np.isfinite(final).all(axis=(-2, -1)) & np.isfinite(spectra).all(axis=(-2, -1))
-        collapsed = np.asarray(metrics.is_completely_collapsed(spectra[:, -1, :])) & finite
+        collapsed = np.asarray(metrics.is_completely_collapsed(spectra[:, -1, :], mean_norm=norms[:, -1])) & finite
         n_col.append(collapsed.reshape(len(batch), T).sum(1))
         n_nan.append((~finite).reshape(len(batch), T).sum(1))
     return np.concatenate(n_col)[:n], np.concatenate(n_nan)[:n]

@@ -1,0 +1,144 @@
+r"""Runs of the collapse dynamics from a *given* state: near complete collapse or spread (Theorem 1's stability).
+
+:func:`simulate` always starts from random embeddings. The stability result of
+:mod:`theory.stability` needs runs started a small distance from complete collapse (all
+:math:`x_i = u`) as well, to see whether small deviations grow or shrink at learning rates just below
+and above each derived edge (paper 001, Section 3.1, Appendix D). :func:`near_collapse` builds such a
+start, :func:`spread_start` the usual uniform one, and :func:`run_from` steps any start with one
+compiled program per shape (learning rates and temperature traced, vmapped).
+
+The end state is summarised by :func:`separation`, :math:`1 - \min_{i<j}\cos(x_i, x_j)`: zero exactly
+at complete collapse (all embeddings equal) and about :math:`\|d_i-d_j\|^2/2` for small deviations.
+"""
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simulations.collapse.dynamics import check_rule, normalize_columns, rule_step
+from simulations.collapse.runner import float64_scope
+
+__all__ = ["near_collapse", "spread_start", "run_from", "separation", "mean_cosine_gap"]
+
+
+def near_collapse(key, k: int, m: int, distance: float, *, dtype="float64") -> np.ndarray:
+    r"""A start a small distance from complete collapse: :math:`x_i = \mathrm{normalise}(u + r\,d_i)`.
+
+    :math:`u` uniform on the sphere, :math:`d_i` Gaussian, projected off :math:`u`, with the common
+    part removed (:math:`\sum_i d_i = 0`, so only the separating modes are excited) and scaled so that
+    the RMS of :math:`\|d_i\|` is 1; then :math:`r` = ``distance``.
+
+    Example:
+        >>> import jax
+        >>> X = near_collapse(jax.random.key(0), 5, 10, 1e-3)
+        >>> X.shape, float(separation(X)) < 1e-5
+        ((10, 5), True)
+    """
+    with float64_scope(dtype):
+        ku, kd = jax.random.split(key)
+        u = jax.random.normal(ku, (m,), dtype=dtype)
+        u = u / jnp.linalg.norm(u)
+        d = jax.random.normal(kd, (m, k), dtype=dtype)
+        d = d - jnp.outer(u, u @ d)
+        d = d - jnp.mean(d, axis=1, keepdims=True)
+        d = d / jnp.sqrt(jnp.mean(jnp.sum(d * d, axis=0)))
+        return np.asarray(normalize_columns(u[:, None] + distance * d))
+
+
+def spread_start(key, k: int, m: int, *, dtype="float64") -> np.ndarray:
+    """k i.i.d. uniform unit vectors in R^m (Theorem 1's setting), ``[m, k]``.
+
+    Example:
+        >>> import jax
+        >>> spread_start(jax.random.key(0), 3, 4).shape
+        (4, 3)
+    """
+    with float64_scope(dtype):
+        return np.asarray(normalize_columns(jax.random.normal(key, (m, k), dtype=dtype)))
+
+
+@functools.lru_cache(maxsize=None)
+def _program(rule: str, steps: int):
+    update = rule_step(rule)
+
+    def one(X, eta, tau):
+        return jax.lax.fori_loop(0, steps, lambda _, Z: update(Z, eta, tau), X)
+
+    # etas [L] x starts [B]: outer vmap over etas, inner over starts
+    return jax.jit(jax.vmap(jax.vmap(one, in_axes=(0, None, None)), in_axes=(None, 0, None)))
+
+
+def run_from(starts, etas, *, steps: int, rule: str = "paper", tau=None, dtype="float64") -> np.ndarray:
+    r"""Step every start ``steps`` times at every learning rate; returns final states ``[L, B, m, k]``.
+
+    Args:
+        starts: ``[B, m, k]`` (or ``[m, k]``) unit columns.
+        etas: learning rates, finite, > 0 (traced).
+        steps: number of steps (static).
+        rule: ``paper``, ``autodiff`` or ``infonce``; tau: temperature for ``infonce``.
+        dtype: ``float64`` (default) or ``float32``.
+
+    Raises:
+        ValueError: bad rule/tau, steps < 1, or non-positive learning rates.
+
+    Example (paper 001, Theorem 1: above 2(k-1)/(k-2) = 4 collapse attracts, below it repels):
+        >>> import jax
+        >>> X0 = near_collapse(jax.random.key(1), 3, 5, 1e-4)
+        >>> out = run_from(X0, [3.8, 4.2], steps=300)
+        >>> [bool(separation(x[0]) > 1e-2) for x in out], [bool(separation(x[0]) < 1e-12) for x in out]
+        ([True, False], [False, True])
+    """
+    check_rule(rule, tau)
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1; got {steps!r}")
+    etas = np.atleast_1d(np.asarray(etas, dtype=float))
+    if etas.ndim != 1 or not np.all(np.isfinite(etas)) or np.any(etas <= 0):
+        raise ValueError(f"etas must be finite real numbers > 0; got {etas.tolist()!r}")
+    starts = np.asarray(starts, dtype=float)
+    if starts.ndim == 2:
+        starts = starts[None]
+    m, k = starts.shape[-2:]
+    # Every rule's update is X <- X A_t (A_t from inner products), so the run stays in the span of the
+    # start: step the k x k coordinates R of X = Q R (same Gram matrix, cosines and spectrum) and map
+    # back at the end, as simulations.simulate does (see simulations.collapse.runner).
+    basis, coords = (np.linalg.qr(starts) if k < m else (None, starts))
+    with float64_scope(dtype):
+        out = _program(rule, steps)(jnp.asarray(coords, dtype), jnp.asarray(etas, dtype),
+                                    jnp.asarray(1.0 if tau is None else tau, dtype))
+        out = np.asarray(out)
+    return out if basis is None else np.einsum("bmj,lbjk->lbmk", basis, out)
+
+
+def separation(X) -> np.ndarray:
+    r""":math:`1 - \min_{i<j}\cos(x_i, x_j)` of ``[..., m, k]``: 0 exactly when all embeddings are equal.
+
+    Example:
+        >>> import numpy as np
+        >>> float(separation(np.ones((3, 4)))), round(float(separation(np.eye(3))), 12)
+        (0.0, 1.0)
+    """
+    X = np.asarray(X, dtype=float)
+    Xn = X / np.linalg.norm(X, axis=-2, keepdims=True)
+    # 1 - cos = ||x_i - x_j||^2 / 2 for unit vectors, formed from the differences: no cancellation,
+    # so separations down to ~1e-30 are resolved (1 - gram would stop at ~1e-16).
+    diff = Xn[..., :, :, None] - Xn[..., :, None, :]
+    return np.max(np.sum(diff * diff, axis=-3), axis=(-2, -1)) / 2.0
+
+
+def mean_cosine_gap(X) -> np.ndarray:
+    r""":math:`1 - \overline{\cos}`, one minus the mean pairwise cosine (the ``bifurcation`` figure's y axis).
+
+    Example:
+        >>> import numpy as np
+        >>> float(mean_cosine_gap(np.eye(4)))
+        1.0
+    """
+    X = np.asarray(X, dtype=float)
+    Xn = X / np.linalg.norm(X, axis=-2, keepdims=True)
+    gram = np.einsum("...mi,...mj->...ij", Xn, Xn)
+    k = X.shape[-1]
+    mean_off = (gram.sum(axis=(-2, -1)) - np.trace(gram, axis1=-2, axis2=-1)) / (k * (k - 1))
+    return np.maximum(1.0 - mean_off, 0.0)
