@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from clop_verify.validation import real
+
 NAME = "diagnose"
 HELP = "diagnose collapse in saved embeddings (.npy/.npz, n x d): spectrum, effective rank, RankMe, NC1/NC2"
 DESCRIPTION = (
@@ -27,8 +29,8 @@ def register(parser) -> None:
     parser.add_argument("emb", metavar="EMB", help="embeddings: .npy (n x d) or .npz (one array, or key 'embeddings')")
     parser.add_argument("--labels", default=None, metavar="FILE_OR_KEY",
                         help="labels: a .npy/.npz/.txt file with n integers, or the name of an array in EMB's .npz")
-    parser.add_argument("--lr", type=float, default=None, metavar="ETA", help="learning rate of the run, > 0 (needs --labels)")
-    parser.add_argument("--tau", type=float, default=None, metavar="T", help="temperature of the run, > 0 (needs --lr)")
+    parser.add_argument("--lr", type=real(0, low_open=True), default=None, metavar="ETA", help="learning rate of the run, > 0 (needs --labels)")
+    parser.add_argument("--tau", type=real(0, low_open=True), default=None, metavar="T", help="temperature of the run, > 0 (needs --lr)")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="write DIR/diagnose.json and DIR/spectrum.png (atomically; nothing on error)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -111,9 +113,9 @@ def draw_spectrum(report: dict, title: str):
 
 
 def run(args) -> int:
-    from clop_verify.commands.simulate import check_out_dir
+    from clop_verify.validation import output_folder
 
-    out = check_out_dir(args.out)
+    out = None if args.out is None else output_folder(args.out)
     emb_path = Path(args.emb)
     Z = load_array(emb_path, "EMB", preferred=_EMB_KEYS)
     labels = load_labels(args.labels, emb_path) if args.labels is not None else None

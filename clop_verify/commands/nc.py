@@ -42,9 +42,9 @@ def print_table(rows, clop: bool = False) -> None:
 
 
 def run(args) -> int:
-    from clop_verify.commands.simulate import check_out_dir
+    from clop_verify.validation import output_folder
 
-    out = check_out_dir(args.out)
+    out = None if args.out is None else output_folder(args.out)
     from results.io import run_metadata, save_json, to_jsonable
     from simulations.neural_collapse import grid as G
 

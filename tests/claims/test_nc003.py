@@ -56,7 +56,7 @@ def test_diagnose_without_labels_has_no_class_statistics(emb_files, capsys):
     (["z.npy", "--labels", "short.npy"], "one label per embedding row"),
     (["z.npy", "--labels", "floaty.npy"], "labels must be integers"),
     (["z.npy", "--lr", "1"], "--lr needs --labels"),
-    (["z.npy", "--labels", "y.npy", "--lr", "0"], "--lr must be"),
+    (["z.npy", "--labels", "y.npy", "--lr", "0"], "argument --lr: must be"),
     (["z.npy", "--labels", "y.npy", "--tau", "0.1"], "--tau needs --lr"),
     (["run.npz", "--labels", "nokey"], "neither a file nor an array"),
     (["absent.npy"], "no such file"),
