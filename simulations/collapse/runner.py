@@ -387,9 +387,33 @@ def simulate_keys(k, etas, key_data, *, m, steps, rule, tau, record_every, dtype
     A float64 run enables JAX's 64-bit mode for its own duration only (``jax.enable_x64``), so the
     caller's dtype defaults are left alone.
     """
-    with float64_scope(dtype):
+    with float64_scope(dtype), blas_single_threaded():
         return _simulate_keys(k, etas, key_data, m=m, steps=steps, rule=rule, tau=tau,
                               record_every=record_every, dtype=dtype, init=init)
+
+
+def blas_single_threaded():
+    """Context in which the BLAS/LAPACK libraries behind JAX's CPU factorisations use one thread.
+
+    JAX's CPU QR and SVD call LAPACK from SciPy's OpenBLAS, which by default starts one thread per
+    core for every call. The runner factorises one run at a time (see :func:`sequential_linalg`), on
+    small matrices, beside XLA's own threads: the OpenBLAS threads then mostly spin. Measured on the
+    2-core machine under load, one 400 x 300 QR took 420 ms of CPU with the default threads and 11 ms
+    with one, and it dominated a k = 300 threshold search. The limit is scoped (threadpoolctl restores
+    the previous setting on exit), like :func:`float64_scope`; without threadpoolctl it does nothing.
+
+    Example:
+        >>> with blas_single_threaded():
+        ...     pass
+    """
+    import contextlib
+
+    try:
+        import scipy.linalg.cython_lapack  # noqa: F401  (loads the OpenBLAS that jaxlib's LAPACK calls use,
+        from threadpoolctl import threadpool_limits  # so that threadpoolctl finds it to limit)
+    except ImportError:  # pragma: no cover - both are dependencies
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def float64_scope(dtype: str):
