@@ -22,17 +22,18 @@ same answer as stepping every run to the end and taking the SVD of its final sta
 
     .. math:: d' \le \frac{(1+c)\,d}{|1-\eta| - \eta d}.
 
-    With :math:`d^* = (|1-\eta| - (1+c))/\eta > 0` and :math:`d \le d^*/2`, the denominator exceeds
-    :math:`1+c`, so :math:`d' < d`: the diameter never grows again. (:math:`d^* > 0` iff
+    With :math:`d^* = (|1-\eta| - (1+c))/\eta > 0` and :math:`d \le D \le d^*/2`, the denominator exceeds
+    :math:`1+c`, so :math:`d' \le q\,d` with :math:`q = (1+c)/(|1-\eta| - \eta D) < 1`: the diameter
+    never grows again, and after r more steps it is at most :math:`q^r D`. (:math:`d^* > 0` iff
     :math:`\eta > 2(k-1)/(k-2)`: the linear stability of the collapsed state falls out of the same
     inequality; the code never reads that bound, it evaluates :math:`d^*` from :math:`\eta` and k.)
     A set of unit vectors of diameter d has, with :math:`x_1` as the rank-one direction,
     :math:`\sigma_2^2 \le \sum_i\|x_i - x_1\|^2 \le (k-1)d^2` and
     :math:`\sigma_1^2 \ge \sum_i (x_1^\top x_i)^2 \ge k(1-d^2/2)^2`, so
-    :math:`\sigma_2/\sigma_1 < d/(1 - d^2/2)`. A run is therefore marked collapsed when an upper bound
-    :math:`D \ge d` (twice the largest distance to the normalised mean) satisfies
-    :math:`D \le d^*/2` and :math:`D \le \rho/4`: its final state is collapsed, with a factor of about
-    4 to spare for rounding. Co-linear states of mixed sign (:math:`x_i = \pm z`) are not marked; they
+    :math:`\sigma_2/\sigma_1 < d/(1 - d^2/2)`. A run with r steps left is therefore marked collapsed
+    when an upper bound :math:`D \ge d` (twice the largest distance to the normalised mean) satisfies
+    :math:`D \le d^*/2` and :math:`q^r D \le \rho/4`: its final state is collapsed, with a factor of
+    about 4 to spare for rounding. Co-linear states of mixed sign (:math:`x_i = \pm z`) are not marked; they
     run to the end.
 
 * **No full SVD where bounds decide.** At the last step the criterion is settled by two certificates
@@ -75,18 +76,20 @@ MIN_CHECK_ELEMENT_STEPS = 2**22
 POWER_ITERATIONS = 4
 
 
-def diameter_certificate(R, eta, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL):
-    r"""True where the ``paper`` rule's run is certain to end completely collapsed, whatever steps remain.
+def diameter_certificate(R, eta, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, remaining=0):
+    r"""True where the ``paper`` rule's run is certain to end completely collapsed after ``remaining`` more steps.
 
     For rows :math:`x_i` (unit class embeddings) of ``R``, with :math:`p = S/\|S\|`,
-    :math:`D = 2\max_i\|x_i - p\| \ge d` (the diameter), :math:`c = \eta/(k-1)` and
-    :math:`d^* = (|1-\eta| - (1+c))/\eta`: true iff :math:`D \le d^*/2` and :math:`D \le \rho/4`
-    (proof in the module docstring).
+    :math:`D = 2\max_i\|x_i - p\| \ge d` (the diameter), :math:`c = \eta/(k-1)`,
+    :math:`d^* = (|1-\eta| - (1+c))/\eta` and :math:`q = (1+c)/(|1-\eta| - \eta D)`: true iff
+    :math:`D \le d^*/2` and :math:`q^{r} D \le \rho/4` (proof in the module docstring; with
+    ``remaining=0`` it holds for any number of steps left).
 
     Args:
         R: ``[k, n]`` rows = unit embeddings (any orthonormal coordinates).
         eta: the run's learning rate.
         rel_tol: the collapse criterion :math:`\rho` (:data:`simulations.metrics.DEFAULT_COLLAPSE_RTOL`).
+        remaining: steps still to be taken, r.
 
     Returns:
         bool scalar.
@@ -104,7 +107,9 @@ def diameter_certificate(R, eta, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL):
     D = 2 * jnp.max(jnp.linalg.norm(R - p, axis=-1))
     c = eta / (k - 1)
     d_star = (jnp.abs(1 - eta) - (1 + c)) / eta
-    return (D <= d_star / 2) & (D <= rel_tol / 4)
+    inside = D <= d_star / 2
+    q = (1 + c) / jnp.where(inside, jnp.abs(1 - eta) - eta * D, 1 + c)  # < 1 inside
+    return inside & (D * jnp.exp(remaining * jnp.log(q)) <= rel_tol / 4)
 
 
 def spectrum_certificates(R, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, iterations: int = POWER_ITERATIONS):
@@ -183,7 +188,7 @@ def final_collapse(R, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL):
                         lambda R: metrics.is_completely_collapsed(metrics.singular_spectrum(R), rel_tol), R)
 
 
-def status_update(R, eta, status, *, rule: str, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL):
+def status_update(R, eta, status, remaining=0, *, rule: str, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL):
     """The sticky status of one run after a chunk: :data:`NONFINITE` or :data:`COLLAPSED` once certain
     (rule ``paper``; the other rules stay :data:`UNDECIDED` and run to the end).
 
@@ -196,20 +201,21 @@ def status_update(R, eta, status, *, rule: str, rel_tol=metrics.DEFAULT_COLLAPSE
     if rule != "paper":
         return jnp.asarray(status, jnp.int8)
     finite = jnp.all(jnp.isfinite(R))
-    new = jnp.where(~finite, NONFINITE, jnp.where(diameter_certificate(R, eta, rel_tol), COLLAPSED, UNDECIDED))
+    new = jnp.where(~finite, NONFINITE, jnp.where(diameter_certificate(R, eta, rel_tol, remaining), COLLAPSED, UNDECIDED))
     return jnp.where(status != UNDECIDED, status, new).astype(jnp.int8)
 
 
 class _Programs(NamedTuple):
-    status: Callable  #: (X[B, k, n], etas[B], status[B]) -> status[B]
+    status: Callable  #: (X[B, k, n], etas[B], status[B], steps remaining) -> status[B]
     decide: Callable  #: X[B, k, n] -> (collapsed[B], finite[B])
 
 
 @functools.lru_cache(maxsize=None)
 def _programs(rule, rel_tol, n_devices) -> _Programs:
-    def status(X, etas, old):
+    def status(X, etas, old, remaining):
         runner._COMPILES["count"] += 1  # runs only while tracing
-        return jax.vmap(functools.partial(status_update, rule=rule, rel_tol=rel_tol))(X, etas, old)
+        update = functools.partial(status_update, rule=rule, rel_tol=rel_tol)
+        return jax.vmap(update, in_axes=(0, 0, 0, None))(X, etas, old, remaining)
 
     def decide_one(R):
         finite = jnp.all(jnp.isfinite(R))
@@ -223,7 +229,7 @@ def _programs(rule, rel_tol, n_devices) -> _Programs:
         return jax.lax.map(decide_one, X)
 
     return _Programs(
-        status=jax.jit(sharding.shard_batch(status, 3, 0, n_devices)),
+        status=jax.jit(sharding.shard_batch(status, 3, 1, n_devices)),
         decide=jax.jit(sharding.shard_batch(decide, 1, 0, n_devices)),
     )
 
@@ -300,12 +306,14 @@ def _run_outcomes(k, etas, key_data, *, m, steps, rule, tau, dtype, early_stop, 
         status = sharding.put_batch(np.zeros(chunk, np.int8), n_devices)
         pending = []  # statuses dispatched, not yet read
         decided = None
+        stepped_here = 0
         for length in pieces:
             stepped += length
+            stepped_here += length
             X = pipeline.submit(runner._advance(k, n, rule, dtype, n_devices, length, 0)(X, e, tau_value))
             if not watch:
                 continue
-            status = programs.status(X, e, status)
+            status = programs.status(X, e, status, sharding.put_replicated(np.int32(steps - stepped_here), n_devices))
             if not early_stop or track_status:
                 continue
             pending.append(status)
