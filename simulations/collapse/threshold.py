@@ -15,6 +15,10 @@ Definitions used here (collapse need not be monotone in the learning rate, so th
 * The **threshold** reported is the final ``lo``: the largest eta found to pass below the smallest eta
   found to fail. Passing etas *above* a failing one are listed in ``passing_above`` and make
   ``monotone`` False. If no grid eta fails, ``threshold`` is the largest grid eta and ``hi`` is inf.
+
+Each eta's outcome comes from :func:`simulations.collapse.outcomes.run_outcomes`: runs stop as soon
+as their final outcome is certain (proofs there), with the same pass/fail as stepping every run to the
+end, which ``early_stop=False`` still does (the tests compare both).
 """
 from __future__ import annotations
 
