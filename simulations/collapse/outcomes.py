@@ -1,8 +1,9 @@
 r"""The outcome of each run at its last step -- completely collapsed, non-finite, or neither -- with the least work.
 
 The threshold search (:mod:`simulations.collapse.threshold`) needs one bit per run: is the final state
-completely collapsed (:math:`\sigma_2 < \rho\,\sigma_1`, :func:`simulations.metrics.is_completely_collapsed`,
-:math:`\rho` = ``rel_tol``) or not finite? :func:`run_outcomes` answers exactly that question, with the
+completely collapsed -- all embeddings equal, :math:`\sigma_2 < \rho\,\sigma_1` and
+:math:`1 - \|\mu\| < \rho` (:func:`simulations.metrics.is_completely_collapsed` with the mean's norm,
+:math:`\rho` = ``rel_tol``) -- or not finite? :func:`run_outcomes` answers exactly that question, with the
 same answer as stepping every run to the end and taking the SVD of its final state, but:
 
 * **Early stop, decided on the device.** Runs are stepped in short compiled chunks; after each chunk a
@@ -30,10 +31,11 @@ same answer as stepping every run to the end and taking the SVD of its final sta
     A set of unit vectors of diameter d has, with :math:`x_1` as the rank-one direction,
     :math:`\sigma_2^2 \le \sum_i\|x_i - x_1\|^2 \le (k-1)d^2` and
     :math:`\sigma_1^2 \ge \sum_i (x_1^\top x_i)^2 \ge k(1-d^2/2)^2`, so
-    :math:`\sigma_2/\sigma_1 < d/(1 - d^2/2)`. A run with r steps left is therefore marked collapsed
+    :math:`\sigma_2/\sigma_1 < d/(1 - d^2/2)`, and its mean has
+    :math:`\|\mu\| \ge \mu^\top x_1 \ge 1 - d^2/2`. A run with r steps left is therefore marked collapsed
     when an upper bound :math:`D \ge d` (twice the largest distance to the normalised mean) satisfies
     :math:`D \le d^*/2` and :math:`q^r D \le \rho/4`: its final state is collapsed, with a factor of
-    about 4 to spare for rounding. Co-linear states of mixed sign (:math:`x_i = \pm z`) are not marked; they
+    about 4 to spare for rounding (and :math:`1-\|\mu\| \le d^2/2 \ll \rho`). Co-linear states of mixed sign (:math:`x_i = \pm z`) are not marked; they
     run to the end.
 
 * **No full SVD where bounds decide.** At the last step the criterion is settled by two certificates
@@ -42,7 +44,8 @@ same answer as stepping every run to the end and taking the SVD of its final sta
   *not collapsed* when :math:`s_2 \ge 2\rho\sqrt{\|X\|_F^2 - s_2^2}`; with :math:`w` the top right
   singular vector of :math:`XW`, :math:`\sigma_1 \ge \|Xw\|` and
   :math:`\sigma_2 \le \|X - Xww^\top\|_F` (Eckart-Young), which proves *collapsed* when the latter is at
-  most :math:`\rho\|Xw\|/2`. Only a run that neither settles gets the SVD
+  most :math:`\rho\|Xw\|/2`. The mean's part of the criterion is computed exactly, as the runner
+  does. Only a run whose rank-one test neither certificate settles gets the SVD
   (:func:`simulations.metrics.singular_spectrum`), one run at a time. At k = m = 1000 the SVD of one
   final state cost more than its 2000 steps.
 
@@ -174,18 +177,24 @@ def spectrum_certificates(R, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, iterations: 
 
 
 def final_collapse(R, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL):
-    r"""Whether the finite state ``R`` is completely collapsed, :math:`\sigma_2 < \rho\sigma_1`: the
-    certificates of :func:`spectrum_certificates` when they settle it, else the SVD (``lax.cond``; one
-    run: call it under ``lax.map`` so that only the taken branch runs).
+    r"""Whether the finite state ``R`` (rows = unit embeddings) is completely collapsed,
+    :math:`\sigma_2 < \rho\sigma_1` and :math:`1-\|\mu\| < \rho`: the rank-one part from the
+    certificates of :func:`spectrum_certificates` when they settle it, else from the SVD (``lax.cond``;
+    one run: call it under ``lax.map`` so that only the taken branch runs); the mean's norm exactly as
+    the runner measures it.
 
     Example:
         >>> import jax.numpy as jnp
         >>> [bool(final_collapse(jnp.array([[1.0, 0.0], [1.0, t]]))) for t in (1e-2, 1e-5)]
         [False, True]
+        >>> bool(final_collapse(jnp.array([[1.0, 0.0], [-1.0, 0.0]])))   # co-linear, opposite: not equal
+        False
     """
     yes, no = spectrum_certificates(R, rel_tol)
-    return jax.lax.cond(yes | no, lambda R: yes,
-                        lambda R: metrics.is_completely_collapsed(metrics.singular_spectrum(R), rel_tol), R)
+    rank_one = jax.lax.cond(yes | no, lambda R: yes,
+                            lambda R: metrics.is_completely_collapsed(metrics.singular_spectrum(R), rel_tol), R)
+    mean_norm = jnp.linalg.norm(jnp.mean(R, axis=0))  # the runner's measurement (rows = embeddings)
+    return rank_one & (1.0 - mean_norm < rel_tol)
 
 
 def status_update(R, eta, status, remaining=0, *, rule: str, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL):

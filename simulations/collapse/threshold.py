@@ -189,7 +189,8 @@ def collapse_threshold(
         (True, True)
     """
     _check_threshold_args(k, m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol, dtype=dtype)
-    return _search(k, m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol, dtype=dtype)
+    return _search(k, m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol, dtype=dtype,
+                   early_stop=early_stop)
 
 
 def _check_threshold_args(k, *, m, trials, steps, rule, tau, seed, rtol, dtype):
@@ -197,7 +198,7 @@ def _check_threshold_args(k, *, m, trials, steps, rule, tau, seed, rtol, dtype):
     _check_search_args(trials, seed, rtol)
 
 
-def _search(k, *, m, trials, steps, rule, tau, seed, rtol, dtype) -> ThresholdResult:
+def _search(k, *, m, trials, steps, rule, tau, seed, rtol, dtype, early_stop=True) -> ThresholdResult:
     """The search of :func:`collapse_threshold` on arguments already validated."""
     start = time.perf_counter()
     keys = trial_key_data(seed, trials)
