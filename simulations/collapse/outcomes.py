@@ -261,7 +261,7 @@ def check_every(steps: int, chunk_runs_per_device: int, k: int, n: int) -> int:
 class Outcomes(NamedTuple):
     """Result of :func:`run_outcomes`."""
 
-    collapsed: np.ndarray  #: [B] bool: sigma_2 < rel_tol sigma_1 at the last step (False if not finite)
+    collapsed: np.ndarray  #: [B] bool: completely collapsed at the last step (False if not finite)
     finite: np.ndarray  #: [B] bool: the last state is finite
     element_steps: int  #: work done: runs stepped (padding included) x steps x k x min(m, k)
 
@@ -271,9 +271,10 @@ def run_outcomes(k, etas, key_data, *, m, steps, rule, tau, dtype, early_stop: b
     r"""``(collapsed[B], finite[B], element_steps)``: each run's outcome after ``steps`` steps.
 
     Run b starts from ``initial_embeddings(key_data[b])`` (sphere) and steps ``rule`` with
-    ``etas[b]``; ``collapsed`` is :math:`\sigma_2 < \rho\sigma_1` of the final state and False where it
-    is not finite -- the same as :func:`simulations.collapse.runner.simulate_keys` followed by
-    :func:`simulations.metrics.is_completely_collapsed`, with the early stop and the certificates of
+    ``etas[b]``; ``collapsed`` is complete collapse of the final state (:math:`\sigma_2 < \rho\sigma_1`
+    and :math:`1-\|\mu\| < \rho`) and False where it is not finite -- the same as
+    :func:`simulations.collapse.runner.simulate_keys` followed by
+    :func:`simulations.metrics.is_completely_collapsed` with the mean's norm, with the early stop and the certificates of
     the module docstring (``early_stop=False``: every run is stepped to the end; the certificates still
     replace the SVD where they settle the final state). ``batch``: runs per compiled call (default:
     about :data:`~simulations.collapse.runner.CHUNK_ELEMENTS` elements of state per device; pass the
