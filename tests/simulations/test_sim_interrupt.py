@@ -1,5 +1,4 @@
 """Ctrl-C stops a long simulation between short compiled calls (issue 11, item 4)."""
-import os
 import signal
 import subprocess
 import sys
