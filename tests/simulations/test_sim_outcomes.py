@@ -78,6 +78,11 @@ def test_diameter_never_grows_after_the_certificate():
                 d = new
 
 
+_CERTIFY = jax.jit(outcomes.spectrum_certificates)
+_DECIDE = jax.jit(outcomes.final_collapse)
+_SVD = jax.jit(lambda R: metrics.is_completely_collapsed(metrics.singular_spectrum(R)))
+
+
 @pytest.mark.parametrize("ratio", [0.3, 1e-3, 1e-4] + [pytest.param(r, marks=pytest.mark.slow)
                                                       for r in (2.1e-3, 1.2e-3, 8e-4, 4e-4, 0.0)])
 def test_spectrum_certificates_never_contradict_the_svd(ratio):
@@ -85,10 +90,8 @@ def test_spectrum_certificates_never_contradict_the_svd(ratio):
     # a certificate, when it fires, agrees with sigma_2 < 1e-3 sigma_1 from the SVD, and
     # final_collapse always agrees with it.
     rng = np.random.default_rng(int(ratio * 1e7) + 1)
+    certify, decide, svd = _CERTIFY, _DECIDE, _SVD  # compiled once per shape for all ratios
     with jax.enable_x64(True):
-        certify = jax.jit(outcomes.spectrum_certificates)
-        decide = jax.jit(outcomes.final_collapse)
-        svd = jax.jit(lambda R: metrics.is_completely_collapsed(metrics.singular_spectrum(R)))
         for k, n in [(5, 5), (40, 30), (120, 120)]:
             U, _ = np.linalg.qr(rng.standard_normal((k, k)))
             V, _ = np.linalg.qr(rng.standard_normal((n, n)))
