@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        from clop_verify.runtime import initialize_distributed
+
+        initialize_distributed()  # several processes (jax.distributed) when CLOP_VERIFY_COORDINATOR is set
         status = int(args._run(args) or 0)
         sys.stdout.flush()
         return status

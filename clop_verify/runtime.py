@@ -20,12 +20,15 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["CACHE_ENV", "compilation_cache_dir", "configure_jax"]
+__all__ = ["CACHE_ENV", "COORDINATOR_ENV", "compilation_cache_dir", "configure_jax", "initialize_distributed"]
 
 #: The environment variable that moves (a path) or disables (``off``) the compilation cache.
 CACHE_ENV = "CLOP_VERIFY_JAX_CACHE"
 
 _OFF = {"", "0", "off", "none", "false", "no"}
+
+#: Environment variables that make a ``clop-verify`` process one of several (``jax.distributed``).
+COORDINATOR_ENV = ("CLOP_VERIFY_COORDINATOR", "CLOP_VERIFY_NUM_PROCESSES", "CLOP_VERIFY_PROCESS_ID")
 
 
 def compilation_cache_dir(environ: dict | None = None) -> Path | None:
@@ -79,3 +82,45 @@ def configure_jax() -> Path | None:
             jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
             jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     return folder
+
+
+def initialize_distributed(environ: dict | None = None) -> bool:
+    """Join a multi-process JAX run when ``CLOP_VERIFY_COORDINATOR`` (``host:port``),
+    ``CLOP_VERIFY_NUM_PROCESSES`` and ``CLOP_VERIFY_PROCESS_ID`` are set; return whether it did.
+
+    Every process then runs the same command; the simulators split their runs over all processes'
+    devices (:mod:`simulations.collapse.sharding`) and every process prints the same result. Process 0
+    hosts the coordinator. On CPU the processes exchange data through JAX's CPU collectives (gloo over
+    TCP, JAX's default). Call it before any JAX computation.
+
+    Raises:
+        ValueError: a variable is missing or not a valid number / address.
+
+    Example:
+        >>> initialize_distributed({})
+        False
+        >>> initialize_distributed({"CLOP_VERIFY_COORDINATOR": "127.0.0.1:1"})
+        Traceback (most recent call last):
+        ...
+        ValueError: CLOP_VERIFY_NUM_PROCESSES must be an integer >= 1 with CLOP_VERIFY_COORDINATOR set; got None
+    """
+    environ = os.environ if environ is None else environ
+    address, count, index = (environ.get(name) for name in COORDINATOR_ENV)
+    if address is None and count is None and index is None:
+        return False
+    if not address or ":" not in address:
+        raise ValueError(f"CLOP_VERIFY_COORDINATOR must be host:port; got {address!r}")
+    try:
+        n = int(count)
+        assert n >= 1
+    except (TypeError, ValueError, AssertionError):
+        raise ValueError(f"CLOP_VERIFY_NUM_PROCESSES must be an integer >= 1 with CLOP_VERIFY_COORDINATOR set; got {count!r}") from None
+    try:
+        i = int(index)
+        assert 0 <= i < n
+    except (TypeError, ValueError, AssertionError):
+        raise ValueError(f"CLOP_VERIFY_PROCESS_ID must be an integer in [0, {n}); got {index!r}") from None
+    import jax
+
+    jax.distributed.initialize(coordinator_address=address, num_processes=n, process_id=i)
+    return True

@@ -42,23 +42,41 @@ def collapse_criterion() -> str:
     return f"complete collapse (all embeddings equal) = sigma_2 < {rel:g} sigma_1 and |mean| > 1 - {rel:g}"
 
 
-def parameters(quick: bool = False) -> dict:
+#: Class counts beyond the paper's range that ``k_max`` adds (CIFAR-100 is k = 100; ImageNet k = 1000).
+LARGE_KS = (300, 1000)
+
+
+def parameters(quick: bool = False, k_max: int = 100) -> dict:
     """The sweep behind the figure: 12 values of k from 3 to 100, m=100, 5 trials of 2000 steps
-    (quick: k = 3 and 30, 2 trials of 500 steps).
+    (quick: k = 3 and 30, 2 trials of 500 steps). ``k_max`` >= 300 adds the :data:`LARGE_KS` up to it,
+    each in dimension m = max(100, k) (the embeddings need room to spread: m >= k) and searched in
+    float32 (same thresholds as float64 where measured, half the memory traffic).
 
     Example:
         >>> p = parameters()
         >>> p["ks"][0], p["ks"][-1], p["m"], p["trials"], p["rule"]
         (3, 100, 100, 5, 'paper')
+        >>> parameters(k_max=1000)["ks"][-2:], parameters(k_max=1000)["m_per_k"][-2:]
+        ([300, 1000], [300, 1000])
     """
     if quick:
         ks = [3, 30]
-        return {"ks": ks, "m": 100, "trials": 2, "steps": 500, "rule": "paper", "tau": None, "seed": 0, "rtol": 1e-2}
-    ks = [3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 70, 100]
-    return {"ks": ks, "m": 100, "trials": 5, "steps": 2000, "rule": "paper", "tau": None, "seed": 0, "rtol": 1e-3}
+        params = {"ks": ks, "m": 100, "trials": 2, "steps": 500, "rule": "paper", "tau": None, "seed": 0, "rtol": 1e-2}
+    else:
+        ks = [3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 70, 100]
+        params = {"ks": ks, "m": 100, "trials": 5, "steps": 2000, "rule": "paper", "tau": None, "seed": 0, "rtol": 1e-3}
+    extra = [k for k in LARGE_KS if k <= k_max]
+    if extra:  # only then: the default sweep keeps its parameters (and cached results) unchanged
+        params["ks"] = params["ks"] + extra
+        params["m_per_k"] = [max(params["m"], k) for k in params["ks"]]
+        # the large k are searched in float32: it found the float64 threshold, evaluation for evaluation,
+        # at k = 300 and 1000 (and at 3..100), in half the memory traffic
+        params["dtype_per_k"] = ["float32" if k in LARGE_KS else "float64" for k in params["ks"]]
+    return params
 
 
-def measured_threshold(out_dir, k: int, *, m: int, trials: int, steps: int, rule: str, tau, seed: int, rtol: float) -> dict:
+def measured_threshold(out_dir, k: int, *, m: int, trials: int, steps: int, rule: str, tau, seed: int, rtol: float,
+                       dtype: str = "float64") -> dict:
     r"""The empirical collapse threshold at one k, cached in ``out_dir/.cache`` by all its parameters.
 
     The largest :math:`\eta` for which none of ``trials`` runs collapses completely within ``steps``
@@ -70,12 +88,14 @@ def measured_threshold(out_dir, k: int, *, m: int, trials: int, steps: int, rule
         largest one tried; ``passing_above`` lists learning rates that passed above a failing one).
     """
     params = {"k": int(k), "m": m, "trials": trials, "steps": steps, "rule": rule, "tau": tau, "seed": seed, "rtol": rtol}
+    if dtype != "float64":  # float64 entries keep their cache keys
+        params["dtype"] = dtype
 
     def compute() -> dict:
         import simulations
 
         result = simulations.collapse_threshold(
-            int(k), m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol
+            int(k), m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol, dtype=dtype
         )
         return {
             "k": int(k), "threshold": result.threshold, "bracket": list(result.bracket), "rule": rule, "tau": tau,
@@ -109,8 +129,13 @@ def compute(params: dict, out_dir=None) -> dict:
     """Thresholds per k plus the derived and printed bounds at the same k."""
     import theory
 
-    sweep = {key: params[key] for key in ("m", "trials", "steps", "rule", "tau", "seed", "rtol")}
-    data = measured_thresholds(out_dir, params["ks"], **sweep)
+    sweep = {key: params[key] for key in ("trials", "steps", "rule", "tau", "seed", "rtol")}
+    if "m_per_k" in params:  # m = max(100, k) for the large k
+        parts = [measured_thresholds(out_dir, [k], m=m, dtype=dtype, **sweep)
+                 for k, m, dtype in zip(params["ks"], params["m_per_k"], params["dtype_per_k"])]
+        data = {key: sum((p[key] for p in parts), []) for key in parts[0]}
+    else:
+        data = measured_thresholds(out_dir, params["ks"], m=params["m"], **sweep)
     data["eta_max"] = np.asarray(theory.eta_max(params["ks"]), dtype=float)
     data["paper_eta_max"] = np.asarray(theory.paper_eta_max(params["ks"]), dtype=float)
     return data
@@ -153,7 +178,7 @@ def log_k_axis(ax, ks) -> None:
         >>> plt.close(fig)
     """
     ks = np.asarray(ks)
-    ticks = [k for k in (3, 5, 10, 20, 30, 50, 100, 200) if ks.min() <= k <= ks.max()]
+    ticks = [k for k in (3, 5, 10, 20, 30, 50, 100, 200, 300, 1000) if ks.min() <= k <= ks.max()]
     ax.set_xscale("log")
     ax.set_xticks(ticks, labels=[str(k) for k in ticks])
     ax.set_xticks([], minor=True)
@@ -187,20 +212,54 @@ def draw(data: dict, params: dict):
     bottom.grid(True, alpha=0.3)
     add_caption(
         fig,
-        f"Paper 001 Figure 3 (right). m={params['m']}, rule '{params['rule']}', {params['trials']} trials per learning rate "
+        f"Paper 001 Figure 3 (right). m={params['m'] if 'm_per_k' not in params else 'max(100, k)'}, rule '{params['rule']}', {params['trials']} trials per learning rate "
         f"(seed {params['seed']}), {params['steps']} steps; {collapse_criterion()}; threshold refined to "
-        f"relative tolerance {params['rtol']:g}; k = {', '.join(str(k) for k in params['ks'])}.",
+        f"relative tolerance {params['rtol']:g}; k = {', '.join(str(k) for k in params['ks'])}"
+        + (" (k >= 300 in float32)." if "dtype_per_k" in params else "."),
     )
     return fig
 
 
-def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
+def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf"), k_max: int = 100) -> list[Path]:
     """Regenerate ``fig3_tightness.{png,pdf,json}`` in ``out_dir`` (each threshold cached by its parameters).
 
-    Paper 001, Section 3.1, Figure 3 (right).
+    Paper 001, Section 3.1, Figure 3 (right). ``k_max`` (300 or 1000) extends the sweep with
+    :data:`LARGE_KS` (m = max(100, k)); from the shell:
+    ``python -m figures.fig3_tightness --k-max 1000 --out DIR``.
 
     Example (runs the simulations; the test-suite runs it in quick mode):
         >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
         ['fig3_tightness.png', 'fig3_tightness.pdf', 'fig3_tightness.json']
     """
-    return render(out_dir, NAME, parameters(quick), lambda p: compute(p, out_dir), draw, formats)
+    return render(out_dir, NAME, parameters(quick, k_max), lambda p: compute(p, out_dir), draw, formats)
+
+
+def _cli(argv=None) -> int:
+    """``python -m figures.fig3_tightness [--k-max K] [--quick] [--out DIR]``: the figure with larger k."""
+    import argparse
+    import sys
+    import time
+
+    from clop_verify.runtime import configure_jax
+
+    configure_jax()
+    parser = argparse.ArgumentParser(prog="python -m figures.fig3_tightness", description=_cli.__doc__)
+    parser.add_argument("--k-max", type=int, default=100, choices=(100, 300, 1000),
+                        help="largest k: 300 or 1000 add k = 300 (m = 300) and k = 1000 (m = 1000); default 100")
+    parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    parser.add_argument("--out", default=None, metavar="DIR", required=True, help="output folder")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    try:
+        written = main(args.out, quick=args.quick, k_max=args.k_max)
+    except KeyboardInterrupt:
+        print("fig3_tightness: interrupted", file=sys.stderr)
+        return 130
+    for path in written:
+        print(path)
+    print(f"fig3_tightness: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(_cli())

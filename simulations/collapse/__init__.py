@@ -2,8 +2,9 @@ r"""The collapse dynamics of paper 001 (Section 3.1, Appendix D; Section 3.2): k
 
 Pure update rules ``step(X, eta) -> X`` (:mod:`~simulations.collapse.dynamics`: ``paper``, ``autodiff``,
 ``infonce``), the batched runner (:mod:`~simulations.collapse.runner`: ``jit`` + ``vmap`` + ``scan``,
-span reduction), the collapse-threshold search (:mod:`~simulations.collapse.threshold`) and the split
-of runs over devices (:mod:`~simulations.collapse.sharding`).
+span reduction), the collapse-threshold search (:mod:`~simulations.collapse.threshold`) with its
+early-stopping run outcomes (:mod:`~simulations.collapse.outcomes`), and the split of runs over devices
+and processes (:mod:`~simulations.collapse.sharding`).
 
 Example:
     >>> from simulations.collapse import simulate

@@ -173,6 +173,12 @@ def initial_embeddings(key, k: int, m: int, *, init: str = "sphere", dtype="floa
 
 #: Largest state (elements per device) stepped at once on CPU; 80 runs of k = 30, m = 100 fit.
 CHUNK_ELEMENTS = 2**18
+#: Most element-steps per device in one compiled call (about 0.1-0.3 s on one CPU core): long runs are
+#: split into calls of at most this much work, so that Ctrl-C stops them between calls.
+SEGMENT_ELEMENT_STEPS = 2**28
+#: Compiled calls dispatched ahead of the one the host waits for (keeps the device busy while the
+#: host blocks, and bounds the work left running after an interrupt).
+LOOKAHEAD = 2
 
 _COMPILES = {"count": 0}
 
@@ -196,27 +202,40 @@ def _per_run(fn: Callable, sequential: bool) -> Callable:
     return jax.vmap(fn)
 
 
+def sequential_linalg() -> bool:
+    """Whether factorisations (QR, SVD) run one run at a time (``lax.map``) rather than vmapped.
+
+    jaxlib 0.10's batched LAPACK kernels (SVD, QR) fan a batch out over the intra-op thread pool and
+    block until it is done. When as many of them run at once as the pool has threads, every thread
+    waits for work queued behind it, forever. Seen on the 2-core machine both with two CPU devices
+    (two batched SVDs) and on one device (the start's orgqr beside the first record's geqrf, which
+    XLA runs concurrently as they are independent). On CPU the factorisations therefore run one run
+    at a time (batch-1 calls, which jaxlib does not fan out); the stepping, where the time goes,
+    stays vmapped.
+
+    Example:
+        >>> sequential_linalg() == (jax.default_backend() == "cpu")
+        True
+    """
+    return jax.default_backend() == "cpu"
+
+
+class _Kernels(NamedTuple):
+    """Compiled pieces of a run for one set of static parameters (each ``jit(shard_map(...))``)."""
+
+    start: Callable  #: key_data[B, 2] -> (basis[B, m, k] or [B, 0], X[B, k, n])
+    measure: Callable  #: X[B, k, n] -> (spectra[B, n], norms[B])
+    finish: Callable  #: (basis, X) -> final[B, m, k]
+
+
 @functools.lru_cache(maxsize=None)
-def _program(k, m, steps, record_every, rule, init, dtype, n_devices) -> Callable:
-    """Compiled ``f(etas[B], key_data[B, 2], tau) -> (spectra, mean_norm, final)`` for static params."""
-    update = rule_step(rule, rows=True)  # state is [k, m]: rows are embeddings, m contiguous
+def _kernels(k, m, init, dtype, n_devices) -> _Kernels:
+    """Start, measure and finish programs (the state is ``[k, n]``, rows = embeddings, n = min(m, k))."""
     reduce_span = k < m
-    chunk = record_every if record_every is not None else steps
-    n_chunks = steps // chunk
-    remainder = steps - n_chunks * chunk
-    # jaxlib 0.10's batched LAPACK kernels (SVD, QR) fan a batch out over the intra-op thread pool
-    # and block until it is done. When as many of them run at once as the pool has threads, every
-    # thread waits for work queued behind it, forever. Seen on the 2-core machine both with two CPU
-    # devices (two batched SVDs) and on one device (the start's orgqr beside the first record's
-    # geqrf, which XLA runs concurrently as they are independent). On CPU the factorisations
-    # therefore run one run at a time (lax.map: batch-1 calls, which jaxlib does not fan out);
-    # the stepping, where the time goes, stays vmapped.
-    sequential_linalg = jax.default_backend() == "cpu"
+    sequential = sequential_linalg()
 
     def measure_one(R):
         return metrics.singular_spectrum(R), jnp.linalg.norm(jnp.mean(R, axis=0))
-
-    measure = _per_run(measure_one, sequential_linalg)
 
     def start_one(key_data):
         X0 = initial_embeddings(jax.random.wrap_key_data(key_data), k, m, init=init, dtype=dtype)
@@ -228,34 +247,115 @@ def _program(k, m, steps, record_every, rule, init, dtype, n_devices) -> Callabl
     def finish_one(basis, X):
         return jnp.matmul(basis, X.T, precision=jax.lax.Precision.HIGHEST) if reduce_span else X.T
 
-    def batch(etas, key_data, tau):
+    def start(key_data):
+        _COMPILES["count"] += 1  # runs only while tracing
+        return _per_run(start_one, sequential)(key_data)
+
+    def measure(X):
+        _COMPILES["count"] += 1
+        return _per_run(measure_one, sequential)(X)
+
+    def finish(basis, X):
+        _COMPILES["count"] += 1
+        return jax.vmap(finish_one)(basis, X)
+
+    return _Kernels(
+        start=jax.jit(sharding.shard_batch(start, 1, 0, n_devices)),
+        measure=jax.jit(sharding.shard_batch(measure, 1, 0, n_devices)),
+        finish=jax.jit(sharding.shard_batch(finish, 2, 0, n_devices)),
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _advance(k, n, rule, dtype, n_devices, every, records) -> Callable:
+    """Compiled ``f(X[B, k, n], etas[B], tau) -> X`` applying ``every`` steps (``records == 0``), or
+    ``-> (X, spectra[B, records, n], norms[B, records])`` applying ``records`` times (``every`` steps,
+    then a measurement)."""
+    update = rule_step(rule, rows=True)  # state is [k, n]: rows are embeddings, n contiguous
+    sequential = sequential_linalg()
+
+    def measure_one(R):
+        return metrics.singular_spectrum(R), jnp.linalg.norm(jnp.mean(R, axis=0))
+
+    measure = _per_run(measure_one, sequential)
+
+    def batch(X, etas, tau):
         _COMPILES["count"] += 1  # runs only while tracing
         step_all = jax.vmap(update, in_axes=(0, 0, None))
-        basis, X = _per_run(start_one, sequential_linalg)(key_data)
 
-        def advance(X, n):
-            return jax.lax.fori_loop(0, n, lambda _, Z: step_all(Z, etas, tau), X, unroll=min(n, 2))
+        def advance(X):
+            return jax.lax.fori_loop(0, every, lambda _, Z: step_all(Z, etas, tau), X, unroll=min(every, 2))
 
-        def one_chunk(X, _):
-            X = advance(X, chunk)
+        if records == 0:
+            return advance(X)
+
+        def one_record(X, _):
+            X = advance(X)
             return X, measure(X)
 
-        records = []  # each record: (spectra[B, n], norms[B]); stacked on axis 1 below
-        if record_every is not None:
-            records.append(jax.tree.map(lambda a: a[None], measure(X)))
-        X, recs = jax.lax.scan(one_chunk, X, None, length=n_chunks)
-        if record_every is not None:
-            records.append(recs)
-        else:  # only the final state is recorded
-            records.append(jax.tree.map(lambda a: a[-1:], recs))
-        if remainder:
-            X = advance(X, remainder)
-            records.append(jax.tree.map(lambda a: a[None], measure(X)))
-        spectra = jnp.moveaxis(jnp.concatenate([r[0] for r in records]), 0, 1)
-        norms = jnp.moveaxis(jnp.concatenate([r[1] for r in records]), 0, 1)
-        return spectra, norms, jax.vmap(finish_one)(basis, X)
+        X, (spectra, norms) = jax.lax.scan(one_record, X, None, length=records)
+        return X, jnp.moveaxis(spectra, 0, 1), jnp.moveaxis(norms, 0, 1)
 
     return jax.jit(sharding.shard_batch(batch, 2, 1, n_devices))
+
+
+def _segments(steps: int, record_every: int | None, max_steps: int) -> list[tuple[int, int]]:
+    """The compiled calls of one run: ``(every, records)`` pairs (see :func:`_advance`), each of at most
+    ``max_steps`` steps, that together step ``steps`` times and measure at every record of
+    :func:`record_schedule` after step 0 (with ``record_every=None``: only after the last step).
+
+    Example:
+        >>> _segments(10, 4, 100), _segments(10, None, 4)
+        ([(4, 2), (2, 1)], [(4, 0), (4, 0), (2, 1)])
+    """
+    max_steps = max(1, max_steps)
+    intervals = np.diff(record_schedule(steps, record_every)).tolist() if record_every else [steps]
+    plan: list[tuple[int, int]] = []
+    for length in intervals:
+        pieces = [max_steps] * ((length - 1) // max_steps) + [length - max_steps * ((length - 1) // max_steps)]
+        plan.extend((p, 0) for p in pieces[:-1])
+        last = pieces[-1]
+        if plan and plan[-1][1] > 0 and plan[-1][0] == last and (plan[-1][1] + 1) * last <= max_steps:
+            plan[-1] = (last, plan[-1][1] + 1)  # group equal record intervals into one call
+        else:
+            plan.append((last, 1))
+    return plan
+
+
+class _Pipeline:
+    """Dispatch compiled calls with at most :data:`LOOKAHEAD` of them running ahead of the host.
+
+    Waiting on the oldest call between dispatches lets a KeyboardInterrupt (Ctrl-C) stop a long run
+    within about one call's time, while the device always has the next call queued.
+    """
+
+    def __init__(self, lookahead: int = LOOKAHEAD):
+        self.lookahead = lookahead
+        self.in_flight: list = []
+
+    def submit(self, outputs):
+        self.in_flight.append(outputs)
+        if len(self.in_flight) > self.lookahead:
+            jax.block_until_ready(self.in_flight.pop(0))
+        return outputs
+
+
+def _chunk_size(B: int, k: int, m: int, n_devices: int) -> int:
+    """Runs per compiled call: about :data:`CHUNK_ELEMENTS` elements of state per device."""
+    per_device = max(1, CHUNK_ELEMENTS // (min(m, k) * k))  # the stepped state is k x min(m, k)
+    return sharding.pad_batch(min(B, per_device * n_devices), n_devices)
+
+
+def _pad_runs(etas, key_data, chunk, dtype):
+    """Pad the runs to a multiple of ``chunk`` by repeating the last run (its copies are dropped later)."""
+    B = len(etas)
+    padded = -(-B // chunk) * chunk
+    etas = np.asarray(etas, dtype=dtype)
+    key_data = np.asarray(key_data, dtype=np.uint32)
+    if padded != B:
+        etas = np.concatenate([etas, np.repeat(etas[-1:], padded - B)])
+        key_data = np.concatenate([key_data, np.repeat(key_data[-1:], padded - B, axis=0)])
+    return etas, key_data
 
 
 def _criterion(collapse_criterion) -> tuple[Callable, str]:
@@ -279,14 +379,41 @@ def simulate_keys(k, etas, key_data, *, m, steps, rule, tau, record_every, dtype
     """Run a flat batch: ``etas[B]`` with raw keys ``key_data[B, 2]`` (uint32). Returns NumPy
     ``(spectra[B, R, n], mean_norm[B, R], final[B, m, k])``. Arguments are assumed valid.
 
-    This is the engine behind :func:`simulate` and the threshold search (which derives one key per
-    trial with ``fold_in``); the batch is padded to a multiple of the device count and un-padded.
+    This is the engine behind :func:`simulate`; the batch is padded to a multiple of the device count
+    and un-padded. Every compiled call is short (at most :data:`SEGMENT_ELEMENT_STEPS` element-steps
+    per device), all calls are enqueued before anything is fetched, with at most :data:`LOOKAHEAD`
+    running ahead of the host, so Ctrl-C stops a long run between calls. Under
+    ``jax.distributed`` every process passes the same arguments and receives the whole result.
     A float64 run enables JAX's 64-bit mode for its own duration only (``jax.enable_x64``), so the
     caller's dtype defaults are left alone.
     """
-    with float64_scope(dtype):
+    with float64_scope(dtype), blas_single_threaded():
         return _simulate_keys(k, etas, key_data, m=m, steps=steps, rule=rule, tau=tau,
                               record_every=record_every, dtype=dtype, init=init)
+
+
+def blas_single_threaded():
+    """Context in which the BLAS/LAPACK libraries behind JAX's CPU factorisations use one thread.
+
+    JAX's CPU QR and SVD call LAPACK from SciPy's OpenBLAS, which by default starts one thread per
+    core for every call. The runner factorises one run at a time (see :func:`sequential_linalg`), on
+    small matrices, beside XLA's own threads: the OpenBLAS threads then mostly spin. Measured on the
+    2-core machine under load, one 400 x 300 QR took 420 ms of CPU with the default threads and 11 ms
+    with one, and it dominated a k = 300 threshold search. The limit is scoped (threadpoolctl restores
+    the previous setting on exit), like :func:`float64_scope`; without threadpoolctl it does nothing.
+
+    Example:
+        >>> with blas_single_threaded():
+        ...     pass
+    """
+    import contextlib
+
+    try:
+        import scipy.linalg.cython_lapack  # noqa: F401  (loads the OpenBLAS that jaxlib's LAPACK calls use,
+        from threadpoolctl import threadpool_limits  # so that threadpoolctl finds it to limit)
+    except ImportError:  # pragma: no cover - both are dependencies
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def float64_scope(dtype: str):
@@ -305,24 +432,39 @@ def float64_scope(dtype: str):
 
 def _simulate_keys(k, etas, key_data, *, m, steps, rule, tau, record_every, dtype, init):
     n_devices = sharding.device_count()
-    program = _program(k, m, steps, record_every, rule, init, dtype, n_devices)
+    n = min(m, k)
+    kernels = _kernels(k, m, init, dtype, n_devices)
     B = len(etas)
     # Batches whose state outgrows the CPU caches run in equal chunks of about CHUNK_ELEMENTS
     # elements per device (same shape: one compilation); measured 1e9 -> 1.4e8 element-steps/s at
     # k = 30 when 1000 runs were stepped together.
-    per_device = max(1, CHUNK_ELEMENTS // (min(m, k) * k))  # the stepped state is k x min(m, k)
-    chunk = sharding.pad_batch(min(B, per_device * n_devices), n_devices)
-    padded = -(-B // chunk) * chunk
-    etas = np.asarray(etas, dtype=dtype)
-    key_data = np.asarray(key_data, dtype=np.uint32)
-    if padded != B:  # repeat the last run; its copies are dropped below
-        etas = np.concatenate([etas, np.repeat(etas[-1:], padded - B)])
-        key_data = np.concatenate([key_data, np.repeat(key_data[-1:], padded - B, axis=0)])
-    tau_value = np.asarray(1.0 if tau is None else tau, dtype=dtype)
-    parts = [jax.device_get(program(etas[i:i + chunk], key_data[i:i + chunk], tau_value))
-             for i in range(0, padded, chunk)]
-    spectra, norms, final = (np.concatenate(p)[:B] for p in zip(*parts))
-    return spectra, norms, final
+    chunk = _chunk_size(B, k, m, n_devices)
+    etas, key_data = _pad_runs(etas, key_data, chunk, dtype)
+    tau_value = sharding.put_replicated(np.asarray(1.0 if tau is None else tau, dtype=dtype), n_devices)
+    plan = _segments(steps, record_every, SEGMENT_ELEMENT_STEPS // (chunk // n_devices * k * n))
+    pipeline = _Pipeline()
+    parts = []
+    for i in range(0, len(etas), chunk):
+        e = sharding.put_batch(etas[i:i + chunk], n_devices)
+        basis, X = pipeline.submit(kernels.start(sharding.put_batch(key_data[i:i + chunk], n_devices)))
+        records = [kernels.measure(X)] if record_every is not None else []
+        for every, n_records in plan:
+            out = pipeline.submit(_advance(k, n, rule, dtype, n_devices, every, n_records)(X, e, tau_value))
+            if n_records:
+                X, spectra, norms = out
+                records.append((spectra, norms))
+            else:
+                X = out
+        if record_every is None:
+            records = records[-1:]
+        parts.append((records, pipeline.submit(kernels.finish(basis, X))))
+    parts = sharding.fetch(parts)  # everything was enqueued; fetch once at the end
+    spectra, norms, final = [], [], []
+    for records, fin in parts:
+        spectra.append(np.concatenate([r[0][:, None] if r[0].ndim == 2 else r[0] for r in records], axis=1))
+        norms.append(np.concatenate([r[1][:, None] if r[1].ndim == 1 else r[1] for r in records], axis=1))
+        final.append(fin)
+    return (np.concatenate(spectra)[:B], np.concatenate(norms)[:B], np.concatenate(final)[:B])
 
 
 def seed_key_data(seeds) -> np.ndarray:

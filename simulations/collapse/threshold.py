@@ -15,6 +15,10 @@ Definitions used here (collapse need not be monotone in the learning rate, so th
 * The **threshold** reported is the final ``lo``: the largest eta found to pass below the smallest eta
   found to fail. Passing etas *above* a failing one are listed in ``passing_above`` and make
   ``monotone`` False. If no grid eta fails, ``threshold`` is the largest grid eta and ``hi`` is inf.
+
+Each eta's outcome comes from :func:`simulations.collapse.outcomes.run_outcomes`: runs stop as soon
+as their final outcome is certain (proofs there), with the same pass/fail as stepping every run to the
+end, which ``early_stop=False`` still does (the tests compare both).
 """
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import metrics
+from simulations.collapse import runner, sharding
+from simulations.collapse.outcomes import run_outcomes
 from simulations.collapse.runner import check_simulation_args, simulate_keys
 
 __all__ = ["ThresholdResult", "NEUTRAL_GRID", "REFINE_POINTS", "collapse_threshold", "collapse_thresholds", "trial_key_data"]
@@ -54,6 +60,13 @@ class ThresholdResult(NamedTuple):
     evaluations: tuple  #: (eta, n_collapsed, n_nonfinite) for every eta evaluated, in order
     rounds: int  #: refinement rounds
     seconds: float  #: wall time of the search (including compilation)
+    element_steps: int = 0  #: work done: runs stepped x steps x k x min(m, k), over the whole search
+    element_steps_full: int = 0  #: the same work had every run been stepped to the end
+
+    @property
+    def rate(self) -> float:
+        """Element-steps per second of wall time (compare with ``benchmarks/bench_simulate.py``)."""
+        return self.element_steps / self.seconds if self.seconds > 0 else float("nan")
 
     def as_dict(self) -> dict:
         """Plain-dict form (for JSON)."""
@@ -61,7 +74,8 @@ class ThresholdResult(NamedTuple):
             "k": self.k, "threshold": self.threshold, "bracket": list(self.bracket), "m": self.m,
             "trials": self.trials, "steps": self.steps, "rule": self.rule, "tau": self.tau, "seed": self.seed,
             "rtol": self.rtol, "monotone": self.monotone, "passing_above": list(self.passing_above),
-            "rounds": self.rounds, "seconds": self.seconds,
+            "rounds": self.rounds, "seconds": self.seconds, "element_steps": self.element_steps,
+            "element_steps_full": self.element_steps_full,
             "evaluations": [list(e) for e in self.evaluations],
         }
 
@@ -84,17 +98,29 @@ def trial_key_data(seed: int, trials: int) -> np.ndarray:
     return np.asarray(jax.random.key_data(folded))
 
 
-def _evaluate(k, etas, keys, *, m, steps, rule, tau, dtype):
-    """(n_collapsed, n_nonfinite) per eta over all trials.
+def _evaluate(k, etas, keys, *, m, steps, rule, tau, dtype, early_stop=True):
+    """``(n_collapsed, n_nonfinite, element_steps)`` per eta over all trials.
 
-    The etas are run in batches of exactly :data:`REFINE_POINTS` (the last one padded with copies of
-    its last eta, dropped afterwards), so the grid stage and every refinement round share one
-    compiled program.
+    ``early_stop=True``: :func:`simulations.collapse.outcomes.run_outcomes` (runs stop once their
+    outcome is certain, decided on the device), in compiled calls of a fixed number of runs (one eta's
+    trials, or fewer when the state is large), so the grid stage and every refinement round share
+    the compiled programs. ``early_stop=False``: the reference path,
+    every run stepped to the end by :func:`simulations.collapse.runner.simulate_keys` and judged by
+    the SVD of its final state, in batches of exactly :data:`REFINE_POINTS` etas.
     """
+    T = len(keys)
+    if early_stop:
+        n_devices = sharding.device_count()
+        batch = runner._chunk_size(T, k, m, n_devices)  # one eta's trials: runs that tend to stop together
+        etas = np.asarray(etas, dtype=float)
+        out = run_outcomes(k, np.repeat(etas, T), np.tile(keys, (len(etas), 1)), m=m, steps=steps, rule=rule,
+                           tau=tau, dtype=dtype, batch=batch)
+        n_col = out.collapsed.reshape(len(etas), T).sum(1)
+        n_nan = (~out.finite).reshape(len(etas), T).sum(1)
+        return n_col, n_nan, out.element_steps
     etas = np.asarray(etas, dtype=float)
     n = len(etas)
     padded = np.concatenate([etas, np.repeat(etas[-1:], -n % REFINE_POINTS)])
-    T = len(keys)
     n_col, n_nan = [], []
     for batch in padded.reshape(-1, REFINE_POINTS):
         spectra, norms, final = simulate_keys(
@@ -105,7 +131,8 @@ def _evaluate(k, etas, keys, *, m, steps, rule, tau, dtype):
         collapsed = np.asarray(metrics.is_completely_collapsed(spectra[:, -1, :], mean_norm=norms[:, -1])) & finite
         n_col.append(collapsed.reshape(len(batch), T).sum(1))
         n_nan.append((~finite).reshape(len(batch), T).sum(1))
-    return np.concatenate(n_col)[:n], np.concatenate(n_nan)[:n]
+    work = len(padded) * T * steps * k * min(m, k)
+    return np.concatenate(n_col)[:n], np.concatenate(n_nan)[:n], work
 
 
 def _check_search_args(trials, seed, rtol):
@@ -128,6 +155,7 @@ def collapse_threshold(
     seed: int = 0,
     rtol: float = 1e-3,
     dtype: str = "float64",
+    early_stop: bool = True,
 ) -> ThresholdResult:
     r"""Largest learning rate for which none of ``trials`` runs completely collapses within ``steps`` steps.
 
@@ -145,6 +173,9 @@ def collapse_threshold(
         seed: base seed.
         rtol: relative width of the final bracket, :math:`(hi - lo) \le \mathrm{rtol}\cdot hi`.
         dtype: ``float64`` or ``float32``.
+        early_stop: stop each run once its outcome is certain and settle final states by bounds
+            (:mod:`simulations.collapse.outcomes`; the same pass/fail as stepping every run to the end).
+            False: the reference path, every run stepped to the end and judged by the SVD.
 
     Returns:
         :class:`ThresholdResult`.
@@ -158,7 +189,8 @@ def collapse_threshold(
         (True, True)
     """
     _check_threshold_args(k, m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol, dtype=dtype)
-    return _search(k, m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol, dtype=dtype)
+    return _search(k, m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol, dtype=dtype,
+                   early_stop=early_stop)
 
 
 def _check_threshold_args(k, *, m, trials, steps, rule, tau, seed, rtol, dtype):
@@ -166,15 +198,18 @@ def _check_threshold_args(k, *, m, trials, steps, rule, tau, seed, rtol, dtype):
     _check_search_args(trials, seed, rtol)
 
 
-def _search(k, *, m, trials, steps, rule, tau, seed, rtol, dtype) -> ThresholdResult:
+def _search(k, *, m, trials, steps, rule, tau, seed, rtol, dtype, early_stop=True) -> ThresholdResult:
     """The search of :func:`collapse_threshold` on arguments already validated."""
     start = time.perf_counter()
     keys = trial_key_data(seed, trials)
     run = dict(m=m, steps=steps, rule=rule, tau=tau, dtype=dtype)
     evaluations: list[tuple[float, int, int]] = []
+    work = [0, 0]  # element-steps done, and without early stop
 
     def evaluate(etas):
-        n_col, n_nan = _evaluate(k, etas, keys, **run)
+        n_col, n_nan, done = _evaluate(k, etas, keys, **run, early_stop=early_stop)
+        work[0] += done
+        work[1] += len(etas) * trials * steps * k * min(m, k)
         evaluations.extend((float(e), int(c), int(n)) for e, c, n in zip(etas, n_col, n_nan))
         return np.asarray(etas, dtype=float), (n_col == 0) & (n_nan == 0)
 
@@ -201,7 +236,7 @@ def _search(k, *, m, trials, steps, rule, tau, seed, rtol, dtype) -> ThresholdRe
         k=k, threshold=lo, bracket=(lo, hi), m=m, trials=trials, steps=steps, rule=rule,
         tau=None if tau is None else float(tau), seed=seed, rtol=float(rtol), monotone=not passing_above,
         passing_above=passing_above, evaluations=tuple(evaluations), rounds=rounds,
-        seconds=time.perf_counter() - start,
+        seconds=time.perf_counter() - start, element_steps=work[0], element_steps_full=work[1],
     )
 
 

@@ -1,0 +1,348 @@
+r"""The outcome of each run at its last step -- completely collapsed, non-finite, or neither -- with the least work.
+
+The threshold search (:mod:`simulations.collapse.threshold`) needs one bit per run: is the final state
+completely collapsed -- all embeddings equal, :math:`\sigma_2 < \rho\,\sigma_1` and
+:math:`1 - \|\mu\| < \rho` (:func:`simulations.metrics.is_completely_collapsed` with the mean's norm,
+:math:`\rho` = ``rel_tol``) -- or not finite? :func:`run_outcomes` answers exactly that question, with the
+same answer as stepping every run to the end and taking the SVD of its final state, but:
+
+* **Early stop, decided on the device.** Runs are stepped in short compiled chunks; after each chunk a
+  sticky status is updated on the device and a run whose final outcome is already certain is marked.
+  A batch stops when every run in it is marked. Two facts make a mark certain (rule ``paper`` only;
+  the other rules are always stepped to the end):
+
+  - *Non-finite is absorbing.* A non-finite entry in column j makes the sum
+    :math:`S = \sum_i x_i` non-finite in column j; every row's update :math:`a_i x_i - b_i S` then has
+    a non-finite entry there (:math:`b_i = c/\|y_i\|` is finite and non-zero, or NaN itself), so the
+    state stays non-finite to the last step.
+  - *Collapse with margin is absorbing.* Let the k unit embeddings have diameter
+    :math:`d = \max_{ij}\|x_i - x_j\|`, :math:`c = \eta/(k-1)` and
+    :math:`y_i = (1+c)x_i - cS`. Then :math:`y_i - y_j = (1+c)(x_i - x_j)`, and
+    :math:`y_i = (1-\eta)x_i - c\sum_j (x_j - x_i)` gives :math:`\|y_i\| \ge |1-\eta| - \eta d`. For
+    non-zero vectors :math:`\|a/\|a\| - b/\|b\|\| \le \|a-b\|/\sqrt{\|a\|\|b\|}`, so the next diameter is
+
+    .. math:: d' \le \frac{(1+c)\,d}{|1-\eta| - \eta d}.
+
+    With :math:`d^* = (|1-\eta| - (1+c))/\eta > 0` and :math:`d \le D \le d^*/2`, the denominator exceeds
+    :math:`1+c`, so :math:`d' \le q\,d` with :math:`q = (1+c)/(|1-\eta| - \eta D) < 1`: the diameter
+    never grows again, and after r more steps it is at most :math:`q^r D`. (:math:`d^* > 0` iff
+    :math:`\eta > 2(k-1)/(k-2)`: the linear stability of the collapsed state falls out of the same
+    inequality; the code never reads that bound, it evaluates :math:`d^*` from :math:`\eta` and k.)
+    A set of unit vectors of diameter d has, with :math:`x_1` as the rank-one direction,
+    :math:`\sigma_2^2 \le \sum_i\|x_i - x_1\|^2 \le (k-1)d^2` and
+    :math:`\sigma_1^2 \ge \sum_i (x_1^\top x_i)^2 \ge k(1-d^2/2)^2`, so
+    :math:`\sigma_2/\sigma_1 < d/(1 - d^2/2)`, and its mean has
+    :math:`\|\mu\| \ge \mu^\top x_1 \ge 1 - d^2/2`. A run with r steps left is therefore marked collapsed
+    when an upper bound :math:`D \ge d` (twice the largest distance to the normalised mean) satisfies
+    :math:`D \le d^*/2` and :math:`q^r D \le \rho/4`: its final state is collapsed, with a factor of
+    about 4 to spare for rounding (and :math:`1-\|\mu\| \le d^2/2 \ll \rho`). Co-linear states of mixed sign (:math:`x_i = \pm z`) are not marked; they
+    run to the end.
+
+* **No full SVD where bounds decide.** At the last step the criterion is settled by two certificates
+  from a rank-2 block power iteration (:math:`W`, n x 2, orthonormal columns): by Courant-Fischer
+  :math:`\sigma_2 \ge \sigma_{\min}(XW) =: s_2` and :math:`\sigma_1^2 \le \|X\|_F^2 - s_2^2`, which proves
+  *not collapsed* when :math:`s_2 \ge 2\rho\sqrt{\|X\|_F^2 - s_2^2}`; with :math:`w` the top right
+  singular vector of :math:`XW`, :math:`\sigma_1 \ge \|Xw\|` and
+  :math:`\sigma_2 \le \|X - Xww^\top\|_F` (Eckart-Young), which proves *collapsed* when the latter is at
+  most :math:`\rho\|Xw\|/2`. The mean's part of the criterion is computed exactly, as the runner
+  does. Only a run whose rank-one test neither certificate settles gets the SVD
+  (:func:`simulations.metrics.singular_spectrum`), one run at a time. At k = m = 1000 the SVD of one
+  final state cost more than its 2000 steps.
+
+Every compiled call is short, and the host waits only for the status of a chunk dispatched
+:data:`~simulations.collapse.runner.LOOKAHEAD` calls earlier, so the device stays busy and Ctrl-C stops
+a search between calls. Works unchanged under ``jax.distributed`` (status and outcomes are gathered to
+every process).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simulations import metrics
+from simulations.collapse import runner, sharding
+
+__all__ = ["UNDECIDED", "COLLAPSED", "NONFINITE", "diameter_certificate", "spectrum_certificates",
+           "final_collapse", "status_update", "run_outcomes", "Outcomes", "check_every"]
+
+#: Status codes of a run during :func:`run_outcomes` (sticky once set).
+UNDECIDED, COLLAPSED, NONFINITE = 0, 1, 2
+#: Steps between two status checks is about ``steps / STATUS_CHECKS`` (and at most one compiled segment).
+STATUS_CHECKS = 40
+#: Fewest element-steps per device between two status checks (below it the checks cost more than they save).
+MIN_CHECK_ELEMENT_STEPS = 2**22
+#: Block power iterations behind :func:`spectrum_certificates` (each two passes over the state).
+POWER_ITERATIONS = 4
+
+
+def diameter_certificate(R, eta, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, remaining=0):
+    r"""True where the ``paper`` rule's run is certain to end completely collapsed after ``remaining`` more steps.
+
+    For rows :math:`x_i` (unit class embeddings) of ``R``, with :math:`p = S/\|S\|`,
+    :math:`D = 2\max_i\|x_i - p\| \ge d` (the diameter), :math:`c = \eta/(k-1)`,
+    :math:`d^* = (|1-\eta| - (1+c))/\eta` and :math:`q = (1+c)/(|1-\eta| - \eta D)`: true iff
+    :math:`D \le d^*/2` and :math:`q^{r} D \le \rho/4` (proof in the module docstring; with
+    ``remaining=0`` it holds for any number of steps left).
+
+    Args:
+        R: ``[k, n]`` rows = unit embeddings (any orthonormal coordinates).
+        eta: the run's learning rate.
+        rel_tol: the collapse criterion :math:`\rho` (:data:`simulations.metrics.DEFAULT_COLLAPSE_RTOL`).
+        remaining: steps still to be taken, r.
+
+    Returns:
+        bool scalar.
+
+    Example (paper 001, Appendix D: a tight cluster above the bound stays collapsed; below, not certain):
+        >>> import jax.numpy as jnp
+        >>> R = jnp.array([[1.0, 0.0], [1.0, 1e-5], [1.0, -1e-5]])
+        >>> R = R / jnp.linalg.norm(R, axis=1, keepdims=True)
+        >>> bool(diameter_certificate(R, 5.0)), bool(diameter_certificate(R, 3.9))
+        (True, False)
+    """
+    k = R.shape[-2]
+    total = jnp.sum(R, axis=-2)
+    p = total / jnp.linalg.norm(total)
+    D = 2 * jnp.max(jnp.linalg.norm(R - p, axis=-1))
+    c = eta / (k - 1)
+    d_star = (jnp.abs(1 - eta) - (1 + c)) / eta
+    inside = D <= d_star / 2
+    q = (1 + c) / jnp.where(inside, jnp.abs(1 - eta) - eta * D, 1 + c)  # < 1 inside
+    return inside & (D * jnp.exp(remaining * jnp.log(q)) <= rel_tol / 4)
+
+
+def spectrum_certificates(R, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, iterations: int = POWER_ITERATIONS):
+    r"""``(surely_collapsed, surely_not_collapsed)`` for :math:`\sigma_2 < \rho\sigma_1` of ``R``, without an SVD.
+
+    Rank-2 block power iteration from two rows of ``R`` gives W (n x 2, orthonormal columns); then
+    :math:`s_2 = \sigma_{\min}(RW) \le \sigma_2`, :math:`\sigma_1^2 \le \|R\|_F^2 - s_2^2`,
+    :math:`\sigma_1 \ge \|Rw\|` and :math:`\sigma_2 \le \|R - Rww^\top\|_F` (w: top right singular
+    vector of RW). Each certificate keeps a factor 2 from the boundary, so rounding cannot make it
+    disagree with the SVD; both can be False (then the caller takes the SVD).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> [bool(b) for b in spectrum_certificates(jnp.array([[1.0, 0.0], [1.0, 1e-6], [0.9, 0.0]]))]
+        [True, False]
+        >>> [bool(b) for b in spectrum_certificates(jnp.eye(3))]
+        [False, True]
+    """
+    hi = jax.lax.Precision.HIGHEST
+    k = R.shape[-2]
+    first = R[0]
+    # a second start vector: the row least aligned with the first (a generic direction otherwise)
+    align = jnp.abs(R @ first)
+    second = R[jnp.argmin(align)] + 1e-3 * R[k // 2]
+
+    def orth(a, b):
+        a = a / jnp.linalg.norm(a)
+        b_off = b - jnp.dot(a, b, precision=hi) * a
+        # b (nearly) parallel to a (a rank-one state): take the coordinate axis least aligned with a
+        e = jnp.zeros_like(a).at[jnp.argmin(jnp.abs(a))].set(1.0)
+        e_off = e - jnp.dot(a, e, precision=hi) * a
+        b = jnp.where(jnp.linalg.norm(b_off) > 1e-6 * jnp.linalg.norm(b), b_off, e_off)
+        return a, b / jnp.linalg.norm(b)
+
+    def body(_, ab):
+        a, b = ab
+        Ra, Rb = jnp.matmul(R, a, precision=hi), jnp.matmul(R, b, precision=hi)
+        return orth(jnp.matmul(Ra, R, precision=hi), jnp.matmul(Rb, R, precision=hi))
+
+    a, b = jax.lax.fori_loop(0, iterations, body, orth(first, second))
+    Ra, Rb = jnp.matmul(R, a, precision=hi), jnp.matmul(R, b, precision=hi)
+    g11, g12, g22 = jnp.dot(Ra, Ra, precision=hi), jnp.dot(Ra, Rb, precision=hi), jnp.dot(Rb, Rb, precision=hi)
+    # eigen-decomposition of the 2 x 2 Gram matrix of RW (closed form)
+    half_trace, det = (g11 + g22) / 2, g11 * g22 - g12 * g12
+    root = jnp.sqrt(jnp.maximum(half_trace**2 - det, 0.0))
+    lam1 = half_trace + root
+    lam2 = jnp.maximum(det / jnp.maximum(lam1, jnp.finfo(R.dtype).tiny), 0.0)  # stable smaller eigenvalue
+    frob2 = jnp.sum(R * R)
+    surely_not = jnp.sqrt(lam2) >= 2 * rel_tol * jnp.sqrt(jnp.maximum(frob2 - lam2, 0.0))
+    # top right singular vector w = W v, v the top eigenvector of the 2 x 2 Gram matrix
+    # two expressions of the same eigenvector; the longer one is the better conditioned
+    v1, v2 = jnp.stack([g12, lam1 - g11]), jnp.stack([lam1 - g22, g12])
+    v = jnp.where(jnp.linalg.norm(v1) >= jnp.linalg.norm(v2), v1, v2)
+    v = v / jnp.linalg.norm(v)
+    w = v[0] * a + v[1] * b
+    w = w / jnp.linalg.norm(w)
+    Rw = jnp.matmul(R, w, precision=hi)
+    residual = jnp.sqrt(jnp.sum((R - Rw[:, None] * w[None, :]) ** 2))
+    surely_collapsed = residual <= rel_tol * jnp.linalg.norm(Rw) / 2
+    finite = jnp.all(jnp.isfinite(R))
+    return surely_collapsed & finite, surely_not & finite
+
+
+def final_collapse(R, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL):
+    r"""Whether the finite state ``R`` (rows = unit embeddings) is completely collapsed,
+    :math:`\sigma_2 < \rho\sigma_1` and :math:`1-\|\mu\| < \rho`: the rank-one part from the
+    certificates of :func:`spectrum_certificates` when they settle it, else from the SVD (``lax.cond``;
+    one run: call it under ``lax.map`` so that only the taken branch runs); the mean's norm exactly as
+    the runner measures it.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> [bool(final_collapse(jnp.array([[1.0, 0.0], [1.0, t]]))) for t in (1e-2, 1e-5)]
+        [False, True]
+        >>> bool(final_collapse(jnp.array([[1.0, 0.0], [-1.0, 0.0]])))   # co-linear, opposite: not equal
+        False
+    """
+    yes, no = spectrum_certificates(R, rel_tol)
+    rank_one = jax.lax.cond(yes | no, lambda R: yes,
+                            lambda R: metrics.is_completely_collapsed(metrics.singular_spectrum(R), rel_tol), R)
+    mean_norm = jnp.linalg.norm(jnp.mean(R, axis=0))  # the runner's measurement (rows = embeddings)
+    return rank_one & (1.0 - mean_norm < rel_tol)
+
+
+def status_update(R, eta, status, remaining=0, *, rule: str, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL):
+    """The sticky status of one run after a chunk: :data:`NONFINITE` or :data:`COLLAPSED` once certain
+    (rule ``paper``; the other rules stay :data:`UNDECIDED` and run to the end).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> R = jnp.array([[1.0, 0.0], [1.0, 0.0], [jnp.nan, 0.0]])
+        >>> int(status_update(R, 5.0, 0, rule="paper")), int(status_update(R, 5.0, 0, rule="autodiff"))
+        (2, 0)
+    """
+    if rule != "paper":
+        return jnp.asarray(status, jnp.int8)
+    finite = jnp.all(jnp.isfinite(R))
+    new = jnp.where(~finite, NONFINITE, jnp.where(diameter_certificate(R, eta, rel_tol, remaining), COLLAPSED, UNDECIDED))
+    return jnp.where(status != UNDECIDED, status, new).astype(jnp.int8)
+
+
+class _Programs(NamedTuple):
+    status: Callable  #: (X[B, k, n], etas[B], status[B], steps remaining) -> status[B]
+    decide: Callable  #: X[B, k, n] -> (collapsed[B], finite[B])
+
+
+@functools.lru_cache(maxsize=None)
+def _programs(rule, rel_tol, n_devices) -> _Programs:
+    def status(X, etas, old, remaining):
+        runner._COMPILES["count"] += 1  # runs only while tracing
+        update = functools.partial(status_update, rule=rule, rel_tol=rel_tol)
+        return jax.vmap(update, in_axes=(0, 0, 0, None))(X, etas, old, remaining)
+
+    def decide_one(R):
+        finite = jnp.all(jnp.isfinite(R))
+        safe = jnp.where(finite, R, jnp.eye(*R.shape, dtype=R.dtype))  # never factorise NaN
+        return final_collapse(safe, rel_tol) & finite, finite
+
+    def decide(X):
+        runner._COMPILES["count"] += 1
+        # lax.map: one run at a time, so lax.cond runs only its taken branch (and no batched LAPACK
+        # call fans out over the CPU thread pool; see runner.sequential_linalg)
+        return jax.lax.map(decide_one, X)
+
+    return _Programs(
+        status=jax.jit(sharding.shard_batch(status, 3, 1, n_devices)),
+        decide=jax.jit(sharding.shard_batch(decide, 1, 0, n_devices)),
+    )
+
+
+def check_every(steps: int, chunk_runs_per_device: int, k: int, n: int) -> int:
+    """Steps between status checks: about ``steps / STATUS_CHECKS``, but at least
+    :data:`MIN_CHECK_ELEMENT_STEPS` of work per device, at most one compiled segment
+    (:data:`~simulations.collapse.runner.SEGMENT_ELEMENT_STEPS`) and at most ``steps``.
+
+    Example:
+        >>> check_every(2000, 1, 1000, 1000), check_every(2000, 5, 10, 10), check_every(7, 1, 3, 3)
+        (50, 2000, 7)
+    """
+    per_step = chunk_runs_per_device * k * n
+    segment = max(1, runner.SEGMENT_ELEMENT_STEPS // per_step)
+    least = -(-MIN_CHECK_ELEMENT_STEPS // per_step)
+    return max(1, min(max(-(-steps // STATUS_CHECKS), least), segment, steps))
+
+
+class Outcomes(NamedTuple):
+    """Result of :func:`run_outcomes`."""
+
+    collapsed: np.ndarray  #: [B] bool: completely collapsed at the last step (False if not finite)
+    finite: np.ndarray  #: [B] bool: the last state is finite
+    element_steps: int  #: work done: runs stepped (padding included) x steps x k x min(m, k)
+
+
+def run_outcomes(k, etas, key_data, *, m, steps, rule, tau, dtype, early_stop: bool = True,
+                 rel_tol: float = metrics.DEFAULT_COLLAPSE_RTOL, batch: int | None = None) -> Outcomes:
+    r"""``(collapsed[B], finite[B], element_steps)``: each run's outcome after ``steps`` steps.
+
+    Run b starts from ``initial_embeddings(key_data[b])`` (sphere) and steps ``rule`` with
+    ``etas[b]``; ``collapsed`` is complete collapse of the final state (:math:`\sigma_2 < \rho\sigma_1`
+    and :math:`1-\|\mu\| < \rho`) and False where it is not finite -- the same as
+    :func:`simulations.collapse.runner.simulate_keys` followed by
+    :func:`simulations.metrics.is_completely_collapsed` with the mean's norm, with the early stop and the certificates of
+    the module docstring (``early_stop=False``: every run is stepped to the end; the certificates still
+    replace the SVD where they settle the final state). ``batch``: runs per compiled call (default:
+    about :data:`~simulations.collapse.runner.CHUNK_ELEMENTS` elements of state per device; pass the
+    same value on every call to share one compiled program). Arguments are assumed valid.
+
+    Example (paper 001, Figure 3: below and above the bound at k = 5):
+        >>> from simulations.collapse.runner import seed_key_data
+        >>> c, f, work = run_outcomes(5, [1.0, 6.0], seed_key_data([0, 0]), m=10, steps=200, rule="paper",
+        ...                           tau=None, dtype="float64")
+        >>> c.tolist(), f.tolist()
+        ([False, True], [True, True])
+    """
+    with runner.float64_scope(dtype), runner.blas_single_threaded():
+        return _run_outcomes(k, etas, key_data, m=m, steps=steps, rule=rule, tau=tau, dtype=dtype,
+                             early_stop=early_stop, rel_tol=rel_tol, batch=batch)
+
+
+def _run_outcomes(k, etas, key_data, *, m, steps, rule, tau, dtype, early_stop, rel_tol, batch=None,
+                  track_status=False):
+    """:func:`run_outcomes`; with ``track_status`` (tests) every run is stepped to the end and the result
+    is ``(status[B], collapsed[B], finite[B])``: the sticky status next to the final state's outcome."""
+    n_devices = sharding.device_count()
+    n = min(m, k)
+    kernels = runner._kernels(k, m, "sphere", dtype, n_devices)
+    programs = _programs(rule, float(rel_tol), n_devices)
+    B = len(etas)
+    chunk = sharding.pad_batch(batch, n_devices) if batch else runner._chunk_size(B, k, m, n_devices)
+    etas, key_data = runner._pad_runs(etas, key_data, chunk, dtype)
+    tau_value = sharding.put_replicated(np.asarray(1.0 if tau is None else tau, dtype=dtype), n_devices)
+    every = check_every(steps, chunk // n_devices, k, n)
+    pieces = [every] * (steps // every) + ([steps % every] if steps % every else [])
+    stepped = 0  # steps applied to each chunk, summed over chunks
+    watch = early_stop or track_status
+    pipeline = runner._Pipeline()
+    results = []
+    for i in range(0, len(etas), chunk):
+        e = sharding.put_batch(etas[i:i + chunk], n_devices)
+        _, X = kernels.start(sharding.put_batch(key_data[i:i + chunk], n_devices))
+        status = sharding.put_batch(np.zeros(chunk, np.int8), n_devices)
+        pending = []  # statuses dispatched, not yet read
+        decided = None
+        stepped_here = 0
+        for length in pieces:
+            stepped += length
+            stepped_here += length
+            X = pipeline.submit(runner._advance(k, n, rule, dtype, n_devices, length, 0)(X, e, tau_value))
+            if not watch:
+                continue
+            status = programs.status(X, e, status, sharding.put_replicated(np.int32(steps - stepped_here), n_devices))
+            if not early_stop or track_status:
+                continue
+            pending.append(status)
+            if len(pending) > runner.LOOKAHEAD:  # read the status of a chunk dispatched earlier
+                seen = sharding.fetch(pending.pop(0))
+                if (seen != UNDECIDED).all():
+                    decided = seen
+                    break
+        if decided is not None:  # every run certain: no final decision needed
+            results.append((decided == COLLAPSED, decided == COLLAPSED, decided))
+        else:
+            results.append(programs.decide(X) + (status,) if watch else programs.decide(X) + (None,))
+    results = sharding.fetch(results)  # everything enqueued; one fetch at the end
+    status = np.concatenate([r[2] if r[2] is not None else np.zeros(chunk, np.int8) for r in results])[:B]
+    final_collapsed = np.concatenate([r[0] for r in results])[:B]
+    final_finite = np.concatenate([r[1] for r in results])[:B]
+    if track_status:
+        return status, final_collapsed, final_finite
+    undecided = status == UNDECIDED
+    collapsed = (status == COLLAPSED) | (undecided & final_collapsed)
+    finite = (status == COLLAPSED) | (undecided & final_finite)
+    return Outcomes(collapsed, finite, int(stepped) * chunk * k * n)
