@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from results.cache import cached
-from figures.generate import add_caption, render
+from figures.generate import COLLAPSE_CODE, add_caption, render
 
 NAME = "fig3_tightness"
 
@@ -105,7 +105,7 @@ def measured_threshold(out_dir, k: int, *, m: int, trials: int, steps: int, rule
         }
 
     return cached(out_dir, THRESHOLD_CACHE, params, compute,
-                  depends_on=("theory", "simulations.collapse", "simulations.metrics", __name__))
+                  depends_on=(*COLLAPSE_CODE, __name__))
 
 
 def measured_thresholds(out_dir, ks, **kwargs) -> dict:

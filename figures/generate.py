@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Sequence, TextIO
 
 from figures import FIGURES, _common
 from results import cache as result_cache
-from results.cache import DEFAULT_DEPENDENCIES, cached
+from results.cache import cached
 from results.io import check_output_folder
 
 __all__ = [
@@ -173,6 +173,10 @@ def regenerate(
     return results
 
 
+#: The packages whose source decides the numbers of a collapse-dynamics figure.
+COLLAPSE_CODE = ("theory", "simulations.collapse", "simulations.metrics")
+
+
 def render(
     out_dir: str | os.PathLike,
     name: str,
@@ -198,8 +202,10 @@ def render(
         >>> [p.name for p in paths]
         ['demo.png', 'demo.pdf', 'demo.json']
     """
-    # The numbers depend on the simulators and on the module that defines ``compute``.
-    depends_on = (*DEFAULT_DEPENDENCIES, getattr(compute, "__module__", None) or __name__)
+    # The numbers depend on the theory, the collapse simulators and the module that defines ``compute``
+    # (the figures drawn through here simulate the collapse dynamics; the CLOP-training figures go through
+    # :func:`render_experiment`, keyed on the training code).
+    depends_on = (*COLLAPSE_CODE, getattr(compute, "__module__", None) or __name__)
     data = cached(out_dir, name, params, lambda: compute(params), depends_on=depends_on)
     fig = draw(data, params)
     return _common.save_figure(fig, out_dir, name, data, params, tuple(formats))
