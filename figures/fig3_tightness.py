@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from results.cache import cached
 from figures.generate import COLLAPSE_CODE, add_caption, render
 
 NAME = "fig3_tightness"
@@ -77,35 +76,17 @@ def parameters(quick: bool = False, k_max: int = 100) -> dict:
 
 def measured_threshold(out_dir, k: int, *, m: int, trials: int, steps: int, rule: str, tau, seed: int, rtol: float,
                        dtype: str = "float64") -> dict:
-    r"""The empirical collapse threshold at one k, cached in ``out_dir/.cache`` by all its parameters.
-
-    The largest :math:`\eta` for which none of ``trials`` runs collapses completely within ``steps``
-    steps (:func:`simulations.collapse_threshold`; paper 001, Section 3.1, Figure 3 right).
+    r"""The empirical collapse threshold at one k: :func:`results.experiments.collapse_threshold`, cached in ``out_dir``.
 
     Returns:
-        ``{"k", "threshold", "bracket": [lo, hi], "rule", "tau", "monotone", "passing_above"}``
+        ``{"k", "threshold", "bracket": [lo, hi], "rule", "tau", "monotone", "passing_above", ...}``
         (JSON-able; when no learning rate tried collapses, ``hi`` is ``"inf"`` and the threshold is the
         largest one tried; ``passing_above`` lists learning rates that passed above a failing one).
     """
-    params = {"k": int(k), "m": m, "trials": trials, "steps": steps, "rule": rule, "tau": tau, "seed": seed, "rtol": rtol}
-    if dtype != "float64":  # float64 entries keep their cache keys
-        params["dtype"] = dtype
+    from results.experiments import collapse_threshold
 
-    def compute() -> dict:
-        import simulations
-
-        result = simulations.collapse_threshold(
-            int(k), m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol, dtype=dtype
-        )
-        return {
-            "k": int(k), "threshold": result.threshold, "bracket": list(result.bracket), "rule": rule, "tau": tau,
-            "monotone": bool(getattr(result, "monotone", True)),
-            "passing_above": list(getattr(result, "passing_above", ())),
-            "seconds": getattr(result, "seconds", None),
-        }
-
-    return cached(out_dir, THRESHOLD_CACHE, params, compute,
-                  depends_on=(*COLLAPSE_CODE, __name__))
+    return collapse_threshold(k, m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol,
+                              dtype=dtype, out_dir=out_dir)
 
 
 def measured_thresholds(out_dir, ks, **kwargs) -> dict:
