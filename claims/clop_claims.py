@@ -59,10 +59,11 @@ def compare(a: Sequence[float], b: Sequence[float]) -> dict:
 
 def _entry(cid: str, source: str, statement: str, verdict: str, evidence: dict, check) -> dict:
     """A report entry; ``rule`` is the ``Verdict rule:`` paragraph of ``check``'s docstring."""
+    from claims.quotes import quotes_for
     from claims.registry import verdict_rule
 
     return {"id": cid, "source": source, "statement": statement, "verdict": verdict,
-            "rule": verdict_rule(check), "evidence": evidence}
+            "rule": verdict_rule(check), "evidence": {**evidence, "quote": quotes_for(cid)}}
 
 
 def claim_table5(loss: str = "infonce", quick: bool = False, out_dir: str | os.PathLike = DEFAULT_DIR) -> dict:

@@ -201,7 +201,8 @@ def findings_table(report_json) -> str:
 
 
 def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
-    """``report.md``: summary, findings table, then one section per claim (statement, rule, evidence, figures).
+    """``report.md``: summary, findings table, then one section per claim (statement, the quoted paper
+    sentences it tests, rule, evidence, figures).
 
     Figures are linked relative to ``out_dir`` (``figures/out/NAME.png``); a figure not yet drawn is
     named with "(not generated yet: clop-verify figures)".
@@ -229,7 +230,10 @@ def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
     ]
     for e in report["claims"]:
         lines += [f"## `{e['id']}`: {e['verdict']}", "", f"*Where:* {e.get('source', '')}", "",
-                  f"*Statement:* {e.get('statement', '')}", "", f"*Verdict rule:* {e.get('rule', '')}", ""]
+                  f"*Statement:* {e.get('statement', '')}", ""]
+        for q in e.get("evidence", {}).get("quote", []):
+            lines += [f"> {' '.join(q['text'].split())}", ">", f"> — `{q['file']}`, {q['section']}", ""]
+        lines += [f"*Verdict rule:* {e.get('rule', '')}", ""]
         figs = []
         for name in e.get("figures", []):
             png = FIGURES_DIR / f"{name}.png"
