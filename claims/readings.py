@@ -22,7 +22,7 @@ readings.
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -91,7 +91,8 @@ def closest_reading(readings: Sequence[dict], printed_without: float, printed_wi
             "accuracy_with": r["accuracy_with"], "gain": r["gain"]}
 
 
-def readings_verdict(readings: Iterable[dict], printed_gain: float, *, fully_specified: bool = False) -> tuple[str, dict]:
+def readings_verdict(readings: Iterable[dict], printed_gain: float | None, *, fully_specified: bool = False,
+                     criterion: Callable[[dict], bool] | None = None) -> tuple[str, dict]:
     """The verdict over readings by :data:`READINGS_RULE`, and a summary for the evidence.
 
     Args:
@@ -100,6 +101,8 @@ def readings_verdict(readings: Iterable[dict], printed_gain: float, *, fully_spe
             rank 2 where 002 says rank 1): it is reported but does not decide the verdict.
         printed_gain: the paper's gain (accuracy with CLOP minus without, as a fraction).
         fully_specified: the papers leave no choice open (then a single non-reproducing reading refutes).
+        criterion: ``row -> bool``, whether a reading shows the printed effect, for claims whose printed
+            effect is not a gain on this experiment (default: :func:`reproduces` with ``printed_gain``).
 
     Returns:
         ``(verdict, summary)``; ``summary`` has ``reproducing_readings`` (labels), ``readings_tried``,
@@ -120,8 +123,10 @@ def readings_verdict(readings: Iterable[dict], printed_gain: float, *, fully_spe
     readings = [r for r in everything if not r.get("sensitivity")]
     if fully_specified and len(readings) > 1:
         raise ValueError("a fully specified setup has one reading; got several")
-    hits = [r for r in readings if reproduces(r, printed_gain)]
-    significant = [reading_label(r["reading"]) for r in readings if r["gain"] > 2 * r["gain_standard_error"]]
+    test = criterion or (lambda r: reproduces(r, printed_gain))
+    hits = [r for r in readings if test(r)]
+    significant = [reading_label(r["reading"]) for r in readings
+                   if "gain" in r and r["gain"] > 2 * r["gain_standard_error"]]
     if not readings:
         verdict = "inconclusive"
     elif hits:
@@ -134,7 +139,7 @@ def readings_verdict(readings: Iterable[dict], printed_gain: float, *, fully_spe
         "readings_tried": len(readings),
         "sensitivity_checks": [reading_label(r["reading"]) for r in everything if r.get("sensitivity")],
         "sensitivity_checks_reproducing": [reading_label(r["reading"]) for r in everything
-                                           if r.get("sensitivity") and reproduces(r, printed_gain)],
+                                           if r.get("sensitivity") and test(r)],
         "reproducing_readings": [reading_label(r["reading"]) for r in hits],
         "significant_gain_readings": significant,
         "printed_gain": printed_gain,

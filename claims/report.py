@@ -52,6 +52,8 @@ CLOP_CLAIMS = {
     "table5.barlowtwins": ("001 Appendix B, Table 5", "CLOP raises the KNN accuracy of Barlow Twins on the synthetic data (82.50% -> 100%)."),
     "prototypes.orthonormal_vs_etf": ("004 Section 5.3, Table 7", "Orthonormal prototypes do better than non-orthonormal ones."),
     "lr_robustness": ("004 Key results", "CLOP prevents collapse at learning rates where InfoNCE collapses."),
+    "final.lr_collapse": ("004 Key results", "InfoNCE collapses around learning rate >= 5 while CLOP prevents collapse up to 10."),
+    "final.network_threshold": ("004 Open Question 3", "The theoretical learning-rate threshold (eta = tau/2) holds in a network."),
     "digits.clop_gain": ("001 Section 4", "CLOP improves the KNN accuracy of a contrastive model on real data (digits)."),
 }
 
