@@ -131,8 +131,8 @@ def indexed_loss_with_tau(names: tuple[str, ...]) -> Callable:
         True
     """
     check_loss_names(names)
-    values = [functools.partial(lambda z1, z2, labels, tau, name: contrastive_loss(name, z1, z2, labels, tau),
-                                name=name) for name in names]
+    values = [functools.partial(lambda z1, z2, labels, tau, name: contrastive_loss(name, z1, z2, labels, tau)
+                                .astype(z1.dtype), name=name) for name in names]
     with_grads = [jax.value_and_grad(v, argnums=(0, 1)) for v in values]
 
     @jax.custom_vjp
@@ -168,22 +168,35 @@ def _synthetic_data(key, dir_random, pos_uniform, setup: Setup, dtype):
     return x, y, labelled
 
 
-def _data(key, dir_random, pos_uniform, setup: Setup, dtype):
-    """``(x, y, labelled, augment, num_classes)`` for the setup's data set."""
+def _digits_config(setup: Setup):
+    from simulations.training.digits import DigitsConfig
+
+    return DigitsConfig(label_fraction=setup.label_fraction, hidden=setup.max_width, embed_dim=setup.embed_dim,
+                        subsample=setup.digits_subsample)
+
+
+def _dataset(setup: Setup):
+    """The loaded data set passed to the program as an argument (digits images), or ``None`` (synthetic)."""
+    if setup.data == "synthetic":
+        return None
+    from simulations.training.digits import DIGITS
+
+    return DIGITS.dataset(_digits_config(setup))
+
+
+def _data(key, dataset, dir_random, pos_uniform, setup: Setup, dtype):
+    """``(x, y, labelled, augment, num_classes)`` for the setup's data set (the driver's tasks' data and views)."""
     if setup.data == "synthetic":
         from simulations.training.synthetic import augment_synthetic
 
         x, y, labelled = _synthetic_data(key, dir_random, pos_uniform, setup, dtype)
         aug = lambda k, xb: augment_synthetic(k, xb, setup.aug_noise_var, setup.flip_prob)  # noqa: E731
         return x, y, labelled, aug, 3
-    from simulations.training.digits import augment_digits, load_digits_data
+    from simulations.training.digits import DIGITS
 
-    x_np, y_np = load_digits_data(setup.digits_subsample)
-    x, y = jnp.asarray(x_np, dtype), jnp.asarray(y_np)
-    n = x.shape[0]
-    k_lab = jax.random.split(key, 4)[0]
-    labelled = jnp.zeros(n, bool).at[jax.random.permutation(k_lab, n)[:round(setup.label_fraction * n)]].set(True)
-    return x, y, labelled, lambda k, xb: augment_digits(k, xb, 0.1, 1), 10
+    config = _digits_config(setup)
+    x, y, labelled = DIGITS.data(key, dataset, config)
+    return x, y, labelled, lambda k, xb: DIGITS.augment(k, xb, config), 10
 
 
 def _forward(layers: tuple[Layer, ...], x, bn, mask):
@@ -196,12 +209,12 @@ def _forward(layers: tuple[Layer, ...], x, bn, mask):
     return h @ last.w + last.b, h
 
 
-def _trial(trial_key, bank, loss_index, lr, tau, is_adam, momentum, bn, width, dir_random, pos_uniform, lam,
+def _trial(trial_key, bank, dataset, loss_index, lr, tau, is_adam, momentum, bn, width, dir_random, pos_uniform, lam,
            proto_index, *, loss_names, setup: Setup):
     """Train one network under one reading; evaluate it at each checkpoint in every space."""
     dtype = jnp.float32
     k_data, k_net, _, k_train = jax.random.split(trial_key, 4)
-    x, y, labelled, augment, num_classes = _data(k_data, dir_random, pos_uniform, setup, dtype)
+    x, y, labelled, augment, num_classes = _data(k_data, dataset, dir_random, pos_uniform, setup, dtype)
     d_in, d_out = x.shape[1], setup.embed_dim
     layers = init_mlp(k_net, (d_in, setup.max_width, setup.max_width, d_out), dtype)
     rescale = jnp.sqrt(setup.max_width / width).astype(dtype)  # He scale sqrt(2/width) for the active fan-in
@@ -260,13 +273,13 @@ _COMPILED: dict = {}
 
 
 def _program(loss_names: tuple[str, ...], setup: Setup, seeds: int):
-    """The jitted ``f(loss_index, *point_args) -> (acc, rank)`` with axes [point, seed, checkpoint, space]."""
+    """The jitted ``f(dataset, loss_index, *point_args) -> (acc, rank)``, axes [point, seed, checkpoint, space]."""
     key = (loss_names, setup, seeds)
     if key not in _COMPILED:
         classes = 3 if setup.data == "synthetic" else 10
         bank = prototype_bank(trial_keys(setup.base_seed, seeds), classes, setup.embed_dim)
         trial = functools.partial(_trial, loss_names=loss_names, setup=setup)
-        _COMPILED[key] = compile_grid(trial, setup.base_seed, seeds, bank, shared=1)
+        _COMPILED[key] = compile_grid(trial, setup.base_seed, seeds, bank, shared=2)
     return _COMPILED[key]
 
 
@@ -284,7 +297,8 @@ def _point_arrays(points: Sequence[dict]) -> list:
         "lambda": [float(p["lambda"]) for p in points],
         "prototypes": [PROTOTYPES.index(p.get("prototypes", "orthonormal")) for p in points],
     }
-    return [jnp.asarray(cols[name]) for name in _POINT_ARGS]
+    floats = ("learning_rate", "tau", "momentum", "width", "lambda")  # float32 even when x64 is on (the CLI)
+    return [jnp.asarray(cols[name], jnp.float32 if name in floats else None) for name in _POINT_ARGS]
 
 
 def _check_reading(reading: dict, setup: Setup) -> None:
@@ -297,53 +311,53 @@ def _check_reading(reading: dict, setup: Setup) -> None:
         raise ValueError(f"optimizer must be adam or sgd; got {reading['optimizer']!r}")
 
 
-def run_readings(losses: Sequence[str], readings: Sequence[dict], seeds: int, setup: Setup = Setup(), *,
-                 lams: Sequence[float] = (0.0, 1.0), prototypes: Sequence[str] = ("orthonormal",),
+def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setup: Setup = Setup(), *,
                  progress: bool = False) -> dict:
-    r"""Train ``seeds`` networks per (loss, reading, :math:`\lambda`, prototype kind) in one program.
+    r"""Train ``seeds`` networks per (loss, point) in one program; a point is a reading plus ``lambda``/``prototypes``.
 
-    A reading's ``steps`` must be one of ``setup.checkpoints`` and its ``batch_size`` the setup's
-    (these are shapes); every other axis is traced.
+    A point's ``steps`` must be one of ``setup.checkpoints`` and its ``batch_size`` is the setup's
+    (these are shapes); every other axis is traced. Missing keys take :data:`DEFAULT`, ``lambda`` 1
+    and ``prototypes`` orthonormal.
 
     Returns:
-        ``{"accuracy", "effective_rank"}`` arrays ``[loss, reading, lam, prototype, seed, checkpoint,
-        space]``, ``"seconds"``.
+        ``{"accuracy", "effective_rank"}`` arrays ``[loss, point, seed, checkpoint, space]``, ``"seconds"``.
 
     Raises:
-        ValueError: unknown axis or value, or a shape axis that does not match ``setup``.
+        ValueError: unknown axis or value, or a step count that is not a checkpoint.
 
     Example:
-        >>> r = run_readings(["infonce"], [{}, {"tau": 0.1}], 2, Setup(n=60, checkpoints=(2, 3)))
+        >>> r = run_readings(["infonce"], [{"lambda": 0.0, "steps": 1}, {"tau": 0.1, "steps": 1}], 2,
+        ...                  Setup(n=30, batch_size=None, checkpoints=(1,)))
         >>> r["accuracy"].shape
-        (1, 2, 2, 1, 2, 2, 3)
+        (1, 2, 2, 1, 3)
     """
     losses = tuple(dict.fromkeys(losses))
     check_loss_names(losses)
-    points = []
-    for reading in readings:
+    full_points = []
+    for point in points:
+        reading = {k: v for k, v in point.items() if k not in ("lambda", "prototypes")}
         _check_reading(reading, setup)
-        full = {**DEFAULT, **reading}
+        full = {**DEFAULT, "lambda": 1.0, "prototypes": "orthonormal", **point}
         if full["steps"] not in setup.checkpoints:
             raise ValueError(f"steps {full['steps']} is not a checkpoint of this program {setup.checkpoints}")
-        for lam in lams:
-            for kind in prototypes:
-                points.append({**full, "lambda": lam, "prototypes": kind})
+        if full["prototypes"] not in PROTOTYPES:
+            raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {full['prototypes']!r}")
+        full_points.append(full)
     fn = _program(losses, setup, seeds)
-    args = _point_arrays(points)
+    args = _point_arrays(full_points)
+    dataset = _dataset(setup)
     start = time.perf_counter()
     accs, ranks = [], []
     for i, loss in enumerate(losses):
-        a, r = jax.device_get(fn(jnp.asarray(i), *args))
+        a, r = jax.device_get(fn(dataset, jnp.asarray(i), *args))
         accs.append(np.asarray(a))
         ranks.append(np.asarray(r))
         if progress:
             import sys
 
-            print(f"  {setup.data} batch {setup.batch_size} steps {setup.checkpoints[-1]}: {loss} done "
-                  f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
-    shape = (len(losses), len(readings), len(lams), len(prototypes), seeds) + accs[0].shape[2:]
-    return {"accuracy": np.stack(accs).reshape(shape), "effective_rank": np.stack(ranks).reshape(shape),
-            "seconds": time.perf_counter() - start}
+            print(f"  {setup.data} batch {setup.batch_size} steps {setup.checkpoints[-1]} ({len(points)} points x "
+                  f"{seeds} seeds): {loss} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+    return {"accuracy": np.stack(accs), "effective_rank": np.stack(ranks), "seconds": time.perf_counter() - start}
 
 
 def one_axis_readings() -> list[dict]:
@@ -400,17 +414,20 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
         "accuracies_without", "accuracies_with", "targeted"}`` (accuracies as fractions).
 
     Example:
-        >>> g = readings_grid(2, quick=True, losses=["infonce"])
-        >>> g["rows"][0]["reading"], g["programs"]
+        Runs for about a minute (the smoke test is ``tests/clop/test_readings.py``, marked slow):
+
+        >>> g = readings_grid(2, quick=True, losses=["infonce"])  # doctest: +SKIP
+        >>> g["rows"][0]["reading"], g["programs"]  # doctest: +SKIP
         ({}, 1)
     """
     from simulations.training.synthetic import TABLE5_LOSSES
 
     losses = tuple(losses or TABLE5_LOSSES)
     targeted = [dict(r) for r in TARGETED_READINGS]
-    trained = [r for r in one_axis_readings() + targeted if "evaluation" not in r]
+    # Readings of another evaluation space or of 30/100 steps are read from the default run.
+    trained = [r for r in one_axis_readings() + targeted if "evaluation" not in r and r.get("steps") not in (30, 100)]
     if quick:  # one program: the default group only
-        trained = [{}, {"tau": 0.1}, {"steps": 100}, targeted[1]]
+        trained = [{}, {"tau": 0.1}, targeted[1]]
     groups: dict = {}
     for r in trained:
         groups.setdefault(_group(r), []).append(r)
@@ -424,19 +441,24 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
         else:
             batch_size = min(batch, 64) if quick else batch
         setup = Setup(n=120 if quick else 500, batch_size=batch_size, checkpoints=checkpoints)
-        kinds = ("orthonormal", "etf", "random") if (batch, long) == _group({}) else ("orthonormal",)
         steps_of = lambda r: checkpoints[declared.index({**DEFAULT, **r}["steps"])]  # noqa: E731
-        out = run_readings(losses, [{**r, "steps": steps_of(r)} for r in rs], seeds, setup, prototypes=kinds,
-                           progress=progress)
+        points = [{**r, "steps": steps_of(r), "lambda": lam} for r in rs for lam in (0.0, 1.0)]
+        ablation = [r for r in rs if r == {} or r == targeted[1]]
+        points += [{**r, "steps": steps_of(r), "prototypes": kind} for r in ablation for kind in ("etf", "random")]
+        out = run_readings(losses, points, seeds, setup, progress=progress)
         for j, r in enumerate(rs):
             ci = checkpoints.index(steps_of(r))
-            spaces = SPACES if r == {} else SPACES[:1]
+            # (reading, checkpoint, space): the default run also gives the other spaces and 30/100 steps
+            derived = [(dict(r), ci, 0)]
+            if r == {}:
+                derived += [({"evaluation": space}, ci, si) for si, space in enumerate(SPACES) if si]
+                derived += [({"steps": st}, checkpoints.index(c), 0) for st, c in zip(declared, checkpoints)
+                            if c != checkpoints[-1]]
             for li, loss in enumerate(losses):
-                for si, space in enumerate(spaces):
-                    acc = out["accuracy"][li, j, :, 0, :, ci, si]
-                    rank = out["effective_rank"][li, j, :, 0, :, ci, 0]
+                for reading, cj, si in derived:
+                    acc = out["accuracy"][li, 2 * j:2 * j + 2, :, cj, si]
+                    rank = out["effective_rank"][li, 2 * j:2 * j + 2, :, cj, 0]
                     gain, se = mean_difference(acc[1], acc[0])
-                    reading = dict(r) if si == 0 else {**r, "evaluation": space}
                     rows.append({
                         "loss": loss, "reading": reading, "accuracy_without": float(acc[0].mean()),
                         "accuracy_with": float(acc[1].mean()), "gain": gain, "gain_standard_error": se,
@@ -444,10 +466,13 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
                         "effective_rank_with": float(rank[1].mean()), "accuracies_without": acc[0].tolist(),
                         "accuracies_with": acc[1].tolist(), "targeted": r in targeted,
                     })
-                if len(kinds) > 1 and loss == "infonce" and (r == {} or r == targeted[1]):
-                    for ki, kind in enumerate(kinds):
-                        acc = out["accuracy"][li, j, 1, ki, :, ci, 0]
-                        rank = out["effective_rank"][li, j, 1, ki, :, ci, 0]
+                if loss == "infonce" and r in ablation:
+                    columns = {"orthonormal": 2 * j + 1}
+                    base = 2 * len(rs) + 2 * ablation.index(r)
+                    columns.update({"etf": base, "random": base + 1})
+                    for kind, col in columns.items():
+                        acc = out["accuracy"][li, col, :, ci, 0]
+                        rank = out["effective_rank"][li, col, :, ci, 0]
                         prototype_rows.append({"reading": dict(r), "prototypes": kind, "accuracies": acc.tolist(),
                                                "accuracy": float(acc.mean()), "effective_rank": float(rank.mean())})
     return {"rows": rows, "prototype_rows": prototype_rows, "axes": AXES, "default": DEFAULT, "targeted": targeted,
@@ -488,8 +513,10 @@ def network_lr_sweep(data: str = "synthetic", seeds: int = 3, *, quick: bool = F
         [{"learning_rate", "accuracy", "effective_rank", "collapsed", ...}], "threshold"}], "seconds"}``.
 
     Example:
-        >>> s = network_lr_sweep(seeds=2, quick=True, taus=(0.5,), momenta=(0.9,), batch_norms=(True,))
-        >>> len(s["curves"]), len(s["curves"][0]["points"])
+        Runs for about a minute (covered by ``tests/clop/test_readings.py``, marked slow):
+
+        >>> s = network_lr_sweep(seeds=2, quick=True, taus=(0.5,), momenta=(0.9,), batch_norms=(True,))  # doctest: +SKIP
+        >>> len(s["curves"]), len(s["curves"][0]["points"])  # doctest: +SKIP
         (2, 3)
     """
     if data not in ("synthetic", "digits"):
@@ -505,7 +532,8 @@ def network_lr_sweep(data: str = "synthetic", seeds: int = 3, *, quick: bool = F
                  "steps": setup.checkpoints[-1]}
                 for t in taus for m in momenta for bn in batch_norms for lr in learning_rates]
     start = time.perf_counter()
-    out = run_readings(["infonce"], readings, seeds, setup, progress=progress)
+    points = [{**r, "lambda": lam} for r in readings for lam in (0.0, 1.0)]
+    out = run_readings(["infonce"], points, seeds, setup, progress=progress)
     curves = []
     i = 0
     for t in taus:
@@ -514,8 +542,8 @@ def network_lr_sweep(data: str = "synthetic", seeds: int = 3, *, quick: bool = F
                 for li, clop in enumerate((False, True)):
                     pts = []
                     for j, lr in enumerate(learning_rates):
-                        acc = out["accuracy"][0, i + j, li, 0, :, -1, 0]
-                        rank = out["effective_rank"][0, i + j, li, 0, :, -1, 0]
+                        acc = out["accuracy"][0, 2 * (i + j) + li, :, -1, 0]
+                        rank = out["effective_rank"][0, 2 * (i + j) + li, :, -1, 0]
                         pts.append({"learning_rate": float(lr), "accuracy": float(acc.mean()),
                                     "accuracy_std": float(acc.std()), "effective_ranks": rank.tolist(),
                                     **collapse_summary(rank)})
