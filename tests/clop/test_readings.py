@@ -1,0 +1,76 @@
+"""The readings grid and the network learning-rate sweep (simulations.training.readings)."""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from simulations.training import readings as R
+from simulations.training.objectives import contrastive_loss
+from simulations.training.synthetic import SyntheticConfig, make_synthetic_data
+
+
+def test_traced_temperature_loss_matches_the_named_loss_and_its_gradient():
+    z1 = jax.random.normal(jax.random.key(0), (6, 3))
+    z2 = jax.random.normal(jax.random.key(1), (6, 3))
+    f = R.indexed_loss_with_tau(("dcl", "infonce"))
+    value_fn = jax.jit(lambda tau: f(jnp.asarray(1), z1, z2, None, tau))
+    grad_fn = jax.jit(jax.grad(lambda a, tau: f(jnp.asarray(0), a, z2, None, tau)))
+    for tau in (0.1, 1.0):
+        value = value_fn(jnp.float32(tau))  # one compilation for both temperatures: tau is traced
+        assert value == pytest.approx(float(contrastive_loss("infonce", z1, z2, None, tau)), rel=1e-6)
+        g = grad_fn(z1, jnp.float32(tau))
+        g_ref = jax.grad(lambda a: contrastive_loss("dcl", a, z2, None, tau))(z1)
+        np.testing.assert_allclose(g, g_ref, rtol=1e-5, atol=1e-6)  # float32 rounding of the same expression
+
+
+def test_default_reading_data_equals_the_table5_data():
+    key = jax.random.key(3)
+    x, y, lab = jax.jit(lambda k: R._synthetic_data(k, False, False, R.Setup(), jnp.float32))(key)
+    x0, y0, lab0 = jax.jit(lambda k: make_synthetic_data(k, SyntheticConfig()))(key)
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(x0))
+    assert bool(jnp.all(y == y0)) and bool(jnp.all(lab == lab0))
+
+
+def test_one_axis_readings_change_one_declared_axis_each():
+    readings = R.one_axis_readings()
+    assert readings[0] == {} and len({tuple(sorted(r.items())) for r in readings}) == len(readings)
+    for r in readings[1:]:
+        assert set(r) <= set(R.AXES)
+        if r.get("optimizer") != "sgd" and "learning_rate" not in r:
+            assert len(r) == 1 and r[next(iter(r))] != R.DEFAULT[next(iter(r))]
+
+
+def test_collapse_criterion_counts_half_the_seeds_and_divergence():
+    assert R.collapse_summary([1.2, 1.4, 2.5])["collapsed"]
+    assert not R.collapse_summary([1.2, 2.4, 2.5])["collapsed"]
+    assert R.collapse_summary([float("nan"), 1.0])["collapsed"]
+
+
+def test_bad_reading_is_rejected():
+    with pytest.raises(ValueError, match="reading axis"):
+        R.run_readings(["infonce"], [{"colour": "red"}], 1, R.Setup(n=30, checkpoints=(1,)))
+    with pytest.raises(ValueError, match="checkpoint"):
+        R.run_readings(["infonce"], [{"steps": 7}], 1, R.Setup(n=30, checkpoints=(1,)))
+
+
+@pytest.mark.slow
+def test_quick_readings_grid_rows_follow_the_schema():
+    g = R.readings_grid(2, quick=True, losses=["infonce", "vicreg"])
+    assert g["programs"] == 1
+    keys = {"reading", "accuracy_without", "accuracy_with", "gain", "gain_standard_error", "seeds",
+            "effective_rank_without", "effective_rank_with"}
+    assert all(keys <= set(r) for r in g["rows"])
+    readings = [r["reading"] for r in g["rows"] if r["loss"] == "infonce"]
+    assert {} in readings and {"evaluation": "raw outputs"} in readings and {"steps": 100} in readings
+    assert {p["prototypes"] for p in g["prototype_rows"]} == {"orthonormal", "etf", "random"}
+
+
+@pytest.mark.slow
+def test_quick_network_sweep_marks_collapse_by_the_fixed_criterion():
+    s = R.network_lr_sweep(seeds=2, quick=True, taus=(0.1,), momenta=(0.9,), batch_norms=(False,))
+    assert len(s["curves"]) == 2 and s["collapse_rank"] == R.COLLAPSE_RANK
+    for c in s["curves"]:
+        for p in c["points"]:
+            assert p["collapsed"] == (2 * sum(r < 1.5 or not np.isfinite(r) for r in p["effective_ranks"]) >= 2)
