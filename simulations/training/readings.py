@@ -34,7 +34,7 @@ import numpy as np
 import optax
 
 from simulations.training.encoder import Layer, batch_norm, init_mlp
-from simulations.training.evaluation import embedding_effective_rank, knn_accuracy
+from simulations.training.evaluation import embedding_effective_rank
 from simulations.training.grid import compile_grid, trial_keys
 from simulations.training.losses import clop_term, normalize, orthonormal_prototypes
 from simulations.training.objectives import check_loss_names, contrastive_loss
@@ -42,7 +42,7 @@ from simulations.training.prototypes import PROTOTYPES, prototype_bank
 
 __all__ = [
     "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "Setup", "indexed_loss_with_tau", "one_axis_readings",
-    "TARGETED_READINGS", "readings_grid", "network_lr_sweep", "collapse_summary", "mean_difference", "run_readings",
+    "TARGETED_READINGS", "gram_knn_accuracy", "readings_grid", "network_lr_sweep", "collapse_summary", "mean_difference", "run_readings",
 ]
 
 #: The default reading: the setup of ``simulations.training.synthetic.SyntheticConfig`` (Table 5 today).
@@ -199,6 +199,30 @@ def _data(key, dataset, dir_random, pos_uniform, setup: Setup, dtype):
     return x, y, labelled, lambda k, xb: DIGITS.augment(k, xb, config), 10
 
 
+def gram_knn_accuracy(z: jax.Array, y: jax.Array, labelled: jax.Array, num_classes: int, k: int = 5) -> jax.Array:
+    r"""5-NN accuracy on the unlabelled rows, as :func:`~simulations.training.evaluation.knn_accuracy`, via the Gram matrix.
+
+    .. math:: d^2_{ij} = \|z_i\|^2 + \|z_j\|^2 - 2 z_i^\top z_j
+
+    The broadcast difference of ``knn_accuracy`` materialises an n x n x d array (16 M numbers per
+    trial for the 64-wide hidden layer); this costs one n x n matrix product. Neighbour distances
+    are rounded differently, so exact ties may break differently.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> z = jnp.array([[0.0], [0.1], [0.2], [1.0], [1.1], [1.2]])
+        >>> float(gram_knn_accuracy(z, jnp.array([0, 0, 0, 1, 1, 1]), jnp.array([1, 1, 0, 1, 1, 0], bool), 2, k=1))
+        1.0
+    """
+    sq = jnp.sum(z * z, axis=1)
+    d2 = sq[:, None] + sq[None, :] - 2.0 * (z @ z.T)
+    d2 = jnp.where(labelled[None, :], d2, jnp.inf)
+    _, idx = jax.lax.top_k(-d2, k)
+    votes = jnp.sum(jax.nn.one_hot(y[idx], num_classes), axis=1)
+    correct = (jnp.argmax(votes, axis=1) == y) & ~labelled
+    return jnp.sum(correct) / jnp.maximum(z.shape[0] - jnp.sum(labelled), 1)
+
+
 def _forward(layers: tuple[Layer, ...], x, bn, mask):
     """Hidden layers ``ReLU(BN?(x W + b)) * mask`` (batch norm where ``bn``), then the linear output."""
     h = x
@@ -251,7 +275,7 @@ def _trial(trial_key, bank, dataset, loss_index, lr, tau, is_adam, momentum, bn,
         raw, hidden = _forward(params, x, bn, mask)
         spaces = [normalize(raw), raw, hidden]
         spaces = [jnp.where(jnp.all(jnp.isfinite(s)), s, 0.0) for s in spaces]  # diverged: collapsed
-        acc = jnp.stack([knn_accuracy(s, y, labelled, num_classes, setup.knn_k) for s in spaces])
+        acc = jnp.stack([gram_knn_accuracy(s, y, labelled, num_classes, setup.knn_k) for s in spaces])
         return acc, jnp.stack([embedding_effective_rank(s) for s in spaces])
 
     carry = (layers, adam.init(layers), sgd.init(layers))
