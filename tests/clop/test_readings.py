@@ -74,3 +74,18 @@ def test_quick_network_sweep_marks_collapse_by_the_fixed_criterion():
     for c in s["curves"]:
         for p in c["points"]:
             assert p["collapsed"] == (2 * sum(r < 1.5 or not np.isfinite(r) for r in p["effective_ranks"]) >= 2)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--experiment", "readings", "--seeds", "3"], "--experiment readings takes only"),
+    (["--quick"], "--quick and --cache apply to --experiment readings"),
+])
+def test_cli_readings_bad_input_is_one_line_exit_2(tmp_path, argv, needle):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "clop_verify", "synthetic", *argv, "--cache", str(tmp_path)]
+                          if "--quick" not in argv else [sys.executable, "-m", "clop_verify", "synthetic", *argv],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and needle in proc.stderr
+    assert not any(tmp_path.iterdir())  # nothing written
