@@ -219,8 +219,10 @@ def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
         "",
         "Every claim of the CLOP paper (`001_a0916c72eb7a88d5.txt`, and the temperature restatement of "
         "`004_1ce899bd4a367f4d.txt`) checked by machine. Each verdict is computed by code from the "
-        "evidence, by the rule printed under it. *corrected*: the conclusion holds once a printed "
-        "error (named) is fixed.",
+        "evidence, by the rule printed under it, beside the paper sentences it tests (quoted). "
+        "*corrected*: the conclusion holds once a printed error (named) is fixed. *not reproduced*: the "
+        "printed effect appears under none of the readings tried of a setup the paper leaves open (the "
+        "evidence lists them); *refuted* is kept for a fully specified statement the evidence contradicts.",
         "",
         f"Verdicts: {', '.join(f'{s[v]} {v}' for v in VERDICTS)}. "
         f"Git revision `{md.get('git_revision')}`, created {md.get('created')}, "
