@@ -480,8 +480,8 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
                             if c != checkpoints[-1]]
             for li, loss in enumerate(losses):
                 for reading, cj, si in derived:
-                    acc = out["accuracy"][li, 2 * j:2 * j + 2, :, cj, si]
-                    rank = out["effective_rank"][li, 2 * j:2 * j + 2, :, cj, 0]
+                    acc = out["accuracy"][li, 2 * j:2 * j + 2, :, cj, si].astype(float)  # float64 means
+                    rank = out["effective_rank"][li, 2 * j:2 * j + 2, :, cj, 0].astype(float)
                     gain, se = mean_difference(acc[1], acc[0])
                     rows.append({
                         "loss": loss, "reading": reading, "accuracy_without": float(acc[0].mean()),
