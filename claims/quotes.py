@@ -18,6 +18,7 @@ __all__ = ["QUOTES", "PAPER_FILES", "papers_dir", "normalise", "find_in_paper", 
 PAPER_FILES = {
     "001": "001_a0916c72eb7a88d5.txt",
     "002": "002_0f91d6945bcaf7d5.txt",
+    "003": "003_c9824515a529ad98.txt",
     "004": "004_1ce899bd4a367f4d.txt",
 }
 
@@ -213,6 +214,47 @@ QUOTES: dict[str, list[dict]] = {
         _q("004", "Open Question 3",
            "Does the theoretical learning rate threshold (η = τ/2) derived under the assumption of \"merged "
            "positive pairs\" hold empirically in deep networks where this assumption is rarely perfectly met?"),
+    ],
+    "theorem1.bifurcation": [
+        _THEOREM1,
+        _q("001", "Section 3.1 (on Figure 3, left and middle)",
+           "The left figure demonstrates successful learning with a low final loss, while the middle figure—where "
+           "the learning rate is just 0.1 higher—results in complete collapse"),
+    ],
+    "final.eta_range": [
+        _q("004", "Mechanism 2, evidence anchors",
+           "[section 3, equation] optimal learning rate range derived as η ∈ [τ/2(1 - σ²(1+|N|)/2|N|), "
+           "τ/2(1 + σ²(1+|N|)/2|N|)]"),
+    ],
+    "nc003.etf_optimal": [
+        _q("003", "Abstract",
+           "For a widely-studied data model and general loss and sample-hardening functions we prove that the "
+           "Supervised Contrastive Learning (SCL), Hard-SCL (HSCL), and Unsupervised Contrastive Learning (UCL) "
+           "risks are minimized by representations that exhibit Neural Collapse (NC), i.e., the class means form "
+           "an Equianglular Tight Frame (ETF) and data from the same class are mapped to the same representation."),
+    ],
+    "nc003.hard_lower_bound": [
+        _q("003", "Abstract",
+           "We also prove that for any representation mapping, the HSCL and Hard-UCL (HUCL) risks are lower "
+           "bounded by the corresponding SCL and UCL risks."),
+    ],
+    "nc003.adam_nc_with_normalisation": [
+        _q("003", "Abstract",
+           "We empirically demonstrate, for the first time, that ADAM optimization of HSCL and HUCL risks with "
+           "random initialization and suitable hardness levels can indeed converge to the NC geometry if we "
+           "incorporate unit-ball or unit-sphere feature normalization."),
+    ],
+    "nc003.dc_without": [
+        _q("003", "Abstract",
+           "Without incorporating hard negatives or feature normalization, however, the representations learned "
+           "via ADAM suffer from dimensional collapse (DC) and fail to attain the NC geometry."),
+    ],
+    "nc003.clop_orthonormal": [
+        _q("001", "Section 1",
+           "our method aims to push the embeddings toward distinct orthogonal linear subspaces"),
+        _q("003", "Abstract",
+           "are minimized by representations that exhibit Neural Collapse (NC), i.e., the class means form an "
+           "Equianglular Tight Frame (ETF) and data from the same class are mapped to the same representation."),
     ],
     "digits.clop_gain": [
         _q("001", "Section 6 (conclusion)",
