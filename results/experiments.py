@@ -132,6 +132,8 @@ def _nc_clop_compute(params: dict) -> dict:
     from simulations.neural_collapse.grid import clop_grid
 
     return clop_grid(params)
+
+
 def _readings_parameters(quick: bool) -> dict:
     from simulations.training.synthetic import TABLE5_LOSSES
 
