@@ -18,9 +18,6 @@ NAME = "readings"
 #: The shared experiment this figure draws (:mod:`results.experiments`).
 EXPERIMENT = "readings"
 
-#: Printed Table 5 accuracies (paper 001, Appendix B), without and with CLOP.
-PRINTED = {"infonce": (0.6891, 0.9989), "dcl": (0.8856, 1.0), "vicreg": (0.9864, 0.9996), "barlow_twins": (0.8250, 1.0)}
-
 
 def label(reading: dict) -> str:
     """Short text for a reading (``default`` for the empty one).
@@ -35,6 +32,8 @@ def label(reading: dict) -> str:
 def draw(data: dict, params: dict):
     """Four panels (one per loss): gain +- 2 se per reading, printed gain as a red line."""
     import matplotlib.pyplot as plt
+
+    from simulations.training.synthetic import PAPER_TABLE5  # the printed accuracies, one source
 
     losses = data["losses"]
     readings = []
@@ -53,9 +52,9 @@ def draw(data: dict, params: dict):
                 continue
             color = "C1" if r.get("targeted") else "C0"
             ax.errorbar(100 * r["gain"], y, xerr=200 * r["gain_standard_error"], fmt="o", color=color, ms=4, capsize=2)
-        printed = PRINTED.get(loss)
+        printed = PAPER_TABLE5.get(loss)
         if printed:
-            ax.axvline(100 * (printed[1] - printed[0]), color="red", lw=1.5, label="printed gain (Table 5)")
+            ax.axvline(100 * (printed["with"] - printed["without"]), color="red", lw=1.5, label="printed gain (Table 5)")
         ax.axvline(0, color="0.5", lw=0.8, ls=":")
         ax.set_title(loss)
         ax.set_xlabel("gain of CLOP (accuracy points, ± 2 se)")
