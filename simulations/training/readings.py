@@ -1,4 +1,4 @@
-r"""Readings of the synthetic experiment: every choice paper 001 leaves open, traced, in one program per shape.
+r"""Readings of the synthetic experiment: every choice paper 001 leaves open, traced, one program per loss and shape.
 
 Paper 001 (Section 4, Appendix B) describes the Table 5 experiment in a few sentences; paper 002
 (Section 3, Table 2) describes the same experiment. Data geometry, network normalisation, width,
@@ -7,15 +7,16 @@ open, so a verdict must not rest on one choice of them. :data:`AXES` lists each 
 values tried and the sentence it reads; a *reading* is a dict ``{axis: value}`` of the choices that
 differ from :data:`DEFAULT`.
 
-**One program per shape.** Everything but the shapes is traced: learning rate, temperature,
+**One program per loss and shape.** Everything but the shapes is traced: learning rate, temperature,
 optimiser (Adam or SGD, both states carried, the update picked by a traced flag), momentum, batch
 norm on/off, width (hidden units beyond it masked, He scale :math:`\sqrt{2/\text{width}}`), class
-directions, positions on the line, :math:`\lambda` (0 = CLOP off) and prototype kind. The contrastive
-loss is a traced, unbatched ``lax.switch`` index (one call per loss, one compilation for all). The
-steps axis is read from checkpoints of one run (step keys are ``fold_in(key, step)``, so the state
-at step 100 of a 300-step run *is* a 100-step run), and each checkpoint is evaluated in three spaces
-(normalised outputs, raw outputs, last hidden layer). Only the batch size and the longest step count
-change shapes: :func:`readings_grid` compiles one program per (batch size, checkpoints) group.
+directions, positions on the line, :math:`\lambda` (0 = CLOP off) and prototype kind. The
+contrastive loss is a static name: a ``lax.switch`` over the four losses hung XLA:CPU twice on this
+program (see :func:`_program`). The steps axis is read from checkpoints of one run (step keys are
+``fold_in(key, step)``, so the state at step 100 of a 300-step run *is* a 100-step run), and each
+checkpoint is evaluated in three spaces (normalised outputs, raw outputs, last hidden layer). Only
+the batch size and the longest step count change shapes: :func:`readings_grid` runs one group per
+(batch size, long run), each compiled once per loss.
 
 **Network learning-rate thresholds** (:func:`network_lr_sweep`, item 3 of issue 13): InfoNCE with
 and without CLOP, SGD with momentum 0 and 0.9, temperatures 0.1, 0.5, 1, on the synthetic data and
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -41,7 +42,7 @@ from simulations.training.objectives import check_loss_names, contrastive_loss
 from simulations.training.prototypes import PROTOTYPES, prototype_bank
 
 __all__ = [
-    "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "Setup", "indexed_loss_with_tau", "one_axis_readings",
+    "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "Setup", "one_axis_readings",
     "TARGETED_READINGS", "gram_knn_accuracy", "readings_grid", "network_lr_sweep", "collapse_summary", "mean_difference", "run_readings",
 ]
 
@@ -109,45 +110,6 @@ class Setup(NamedTuple):
     embed_dim: int = 3
     digits_subsample: int | None = None
     base_seed: int = 0
-
-
-def indexed_loss_with_tau(names: tuple[str, ...]) -> Callable:
-    r"""``f(index, z1, z2, labels, tau)``: the loss ``names[index]`` with a *traced* temperature.
-
-    As :func:`simulations.training.objectives.indexed_loss` (``lax.switch`` whose branches hold each
-    loss's value and its gradient with respect to :math:`(z_1, z_2)`, custom VJP), with :math:`\tau`
-    an argument so it can be vmapped over a grid of temperatures:
-
-    .. math:: \frac{\partial f}{\partial z_v} = g\,\frac{\partial\mathcal L_{\text{names[index]}}(z_1, z_2; \tau)}{\partial z_v}.
-
-    Raises:
-        ValueError: unknown loss name.
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> z1, z2 = jnp.eye(3), jnp.eye(3)[::-1]
-        >>> f = indexed_loss_with_tau(("vicreg", "infonce"))
-        >>> bool(jnp.isclose(f(jnp.asarray(1), z1, z2, None, 0.2), contrastive_loss("infonce", z1, z2, None, 0.2)))
-        True
-    """
-    check_loss_names(names)
-    values = [functools.partial(lambda z1, z2, labels, tau, name: contrastive_loss(name, z1, z2, labels, tau)
-                                .astype(z1.dtype), name=name) for name in names]
-    with_grads = [jax.value_and_grad(v, argnums=(0, 1)) for v in values]
-
-    @jax.custom_vjp
-    def f(index, z1, z2, labels, tau):
-        return jax.lax.switch(index, values, z1, z2, labels, tau)
-
-    def f_fwd(index, z1, z2, labels, tau):
-        return jax.lax.switch(index, with_grads, z1, z2, labels, tau)
-
-    def f_bwd(grads, g):
-        d1, d2 = grads
-        return None, g * d1, g * d2, None, None
-
-    f.defvjp(f_fwd, f_bwd)
-    return f
 
 
 def _synthetic_data(key, dir_random, pos_uniform, setup: Setup, dtype):
@@ -233,8 +195,8 @@ def _forward(layers: tuple[Layer, ...], x, bn, mask):
     return h @ last.w + last.b, h
 
 
-def _trial(trial_key, bank, dataset, loss_index, lr, tau, is_adam, momentum, bn, width, dir_random, pos_uniform, lam,
-           proto_index, *, loss_names, setup: Setup):
+def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_random, pos_uniform, lam,
+           proto_index, *, loss_name: str, setup: Setup):
     """Train one network under one reading; evaluate it at each checkpoint in every space."""
     dtype = jnp.float32
     k_data, k_net, _, k_train = jax.random.split(trial_key, 4)
@@ -245,7 +207,6 @@ def _trial(trial_key, bank, dataset, loss_index, lr, tau, is_adam, momentum, bn,
     layers = (layers[0],) + tuple(layer._replace(w=layer.w * rescale) for layer in layers[1:])
     mask = (jnp.arange(setup.max_width) < width).astype(dtype)
     protos = bank[proto_index]
-    loss_fn = indexed_loss_with_tau(loss_names)
     labels = jnp.where(labelled, y, -1)
     safe = jnp.where(labelled, y, 0)
     n = x.shape[0]
@@ -258,7 +219,7 @@ def _trial(trial_key, bank, dataset, loss_index, lr, tau, is_adam, momentum, bn,
         xb = x[idx]
         b = xb.shape[0]
         z, _ = _forward(params, jnp.concatenate([augment(k1, xb), augment(k2, xb)]), bn, mask)
-        main = loss_fn(loss_index, z[:b], z[b:], labels[idx], tau)
+        main = contrastive_loss(loss_name, z[:b], z[b:], labels[idx], tau).astype(z.dtype)
         yl, ml = safe[idx], labelled[idx]
         clop = 0.5 * clop_term(z, jnp.concatenate([yl, yl]), protos, 1.0, "cosine", jnp.concatenate([ml, ml]))
         return main + lam * clop
@@ -296,14 +257,19 @@ _POINT_ARGS = ("learning_rate", "tau", "is_adam", "momentum", "batch_norm", "wid
 _COMPILED: dict = {}
 
 
-def _program(loss_names: tuple[str, ...], setup: Setup, seeds: int):
-    """The jitted ``f(dataset, loss_index, *point_args) -> (acc, rank)``, axes [point, seed, checkpoint, space]."""
-    key = (loss_names, setup, seeds)
+def _program(loss_name: str, setup: Setup, seeds: int):
+    """The jitted ``f(dataset, *point_args) -> (acc, rank)`` for one loss, axes [point, seed, checkpoint, space].
+
+    One program per loss (a static name), not a ``lax.switch`` index: the switch version of this
+    program (four losses, 50 points x 5 seeds x 300 steps) hung twice on XLA:CPU with every thread
+    parked on a futex, single-threaded Eigen or not; the single-loss programs never did.
+    """
+    key = (loss_name, setup, seeds)
     if key not in _COMPILED:
         classes = 3 if setup.data == "synthetic" else 10
         bank = prototype_bank(trial_keys(setup.base_seed, seeds), classes, setup.embed_dim)
-        trial = functools.partial(_trial, loss_names=loss_names, setup=setup)
-        _COMPILED[key] = compile_grid(trial, setup.base_seed, seeds, bank, shared=2)
+        trial = functools.partial(_trial, loss_name=loss_name, setup=setup)
+        _COMPILED[key] = compile_grid(trial, setup.base_seed, seeds, bank, shared=1)
     return _COMPILED[key]
 
 
@@ -367,13 +333,12 @@ def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setu
         if full["prototypes"] not in PROTOTYPES:
             raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {full['prototypes']!r}")
         full_points.append(full)
-    fn = _program(losses, setup, seeds)
     args = _point_arrays(full_points)
     dataset = _dataset(setup)
     start = time.perf_counter()
     accs, ranks = [], []
-    for i, loss in enumerate(losses):
-        a, r = jax.device_get(fn(dataset, jnp.asarray(i), *args))
+    for loss in losses:
+        a, r = jax.device_get(_program(loss, setup, seeds)(dataset, *args))
         accs.append(np.asarray(a))
         ranks.append(np.asarray(r))
         if progress:
