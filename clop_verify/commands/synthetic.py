@@ -104,9 +104,10 @@ def run(args) -> int:
     return 0
 
 
-#: XLA:CPU's multi-threaded Eigen pool wedged (every thread parked on a futex, no progress) twice here on
-#: the second call of the large readings program; single-threaded Eigen avoids it (as reported for
-#: other large vmapped programs). Set for this command only, before JAX starts, unless the user chose.
+#: A precaution: the first readings program (a four-way lax.switch over the losses) hung XLA:CPU with
+#: every thread parked on a futex; single-threaded Eigen is the reported cure for such hangs in large
+#: vmapped programs (it did not cure that one: the losses are now separate programs). Set for this
+#: command only, before JAX starts, unless the user chose otherwise.
 SINGLE_THREADED_EIGEN = "--xla_cpu_multi_thread_eigen=false"
 
 
