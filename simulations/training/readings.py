@@ -337,8 +337,11 @@ def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setu
     dataset = _dataset(setup)
     start = time.perf_counter()
     accs, ranks = [], []
-    for loss in losses:
-        a, r = jax.device_get(_program(loss, setup, seeds)(dataset, *args))
+    # Dispatch every loss's program before waiting for any: JAX runs them asynchronously, so one
+    # program executes while the next compiles or runs beside it (two cores with single-threaded Eigen).
+    pending = [_program(loss, setup, seeds)(dataset, *args) for loss in losses]
+    for loss, result in zip(losses, pending):
+        a, r = jax.device_get(result)
         accs.append(np.asarray(a))
         ranks.append(np.asarray(r))
         if progress:
