@@ -11,12 +11,15 @@ differ from :data:`DEFAULT`.
 optimiser (Adam or SGD, both states carried, the update picked by a traced flag), momentum, batch
 norm on/off, width (hidden units beyond it masked, He scale :math:`\sqrt{2/\text{width}}`), class
 directions, positions on the line, :math:`\lambda` (0 = CLOP off) and prototype kind. The
-contrastive loss is a static name: a ``lax.switch`` over the four losses hung XLA:CPU twice on this
-program (see :func:`_program`). The steps axis is read from checkpoints of one run (step keys are
-``fold_in(key, step)``, so the state at step 100 of a 300-step run *is* a 100-step run), and each
-checkpoint is evaluated in three spaces (normalised outputs, raw outputs, last hidden layer). Only
-the batch size and the longest step count change shapes: :func:`readings_grid` runs one group per
-(batch size, long run), each compiled once per loss.
+contrastive loss is a static name (see :func:`_program`). The step count is traced too: every run of a program takes the
+program's length in steps and updates after its own ``steps`` are zero (step keys are
+``fold_in(key, step)``, so a frozen run *is* the shorter run); the end state is evaluated in three
+spaces (normalised outputs, raw outputs, last hidden layer). An earlier version (a ``lax.switch``
+over the losses, checkpoints evaluated between several scans) hung XLA:CPU at full size three times,
+every thread parked on a futex: twice with the switch, once with static losses but several scans;
+the single-scan, single-loss programs have not hung. Only the batch size and the longest step count
+change shapes: :func:`readings_grid` runs one group per (batch size, 1000-step run), each compiled
+once per loss.
 
 **Network learning-rate thresholds** (:func:`network_lr_sweep`, item 3 of issue 13): InfoNCE with
 and without CLOP, SGD with momentum 0 and 0.9, temperatures 0.1, 0.5, 1, on the synthetic data and
@@ -95,7 +98,8 @@ TARGETED_READINGS = tuple(
 
 
 class Setup(NamedTuple):
-    """Static settings of a program (shapes and constants): data set, sizes, checkpoints."""
+    """Static settings of a program (shapes and constants): data set, sizes, and its length in steps
+    (``checkpoints[-1]``; the end state is evaluated)."""
 
     data: str = "synthetic"
     n: int = 500
@@ -196,7 +200,7 @@ def _forward(layers: tuple[Layer, ...], x, bn, mask):
 
 
 def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_random, pos_uniform, lam,
-           proto_index, *, loss_name: str, setup: Setup):
+           proto_index, steps, *, loss_name: str, setup: Setup):
     """Train one network under one reading; evaluate it at each checkpoint in every space."""
     dtype = jnp.float32
     k_data, k_net, _, k_train = jax.random.split(trial_key, 4)
@@ -229,7 +233,9 @@ def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_
         grads = jax.grad(objective)(params, jax.random.fold_in(k_train, step_index))
         u_adam, s_adam = adam.update(grads, s_adam, params)
         u_sgd, s_sgd = sgd.update(grads, s_sgd, params)
-        updates = jax.tree_util.tree_map(lambda a, s: jnp.where(is_adam, a, s), u_adam, u_sgd)
+        active = step_index < steps  # a run of `steps` steps: later updates are zero (same keys)
+        updates = jax.tree_util.tree_map(lambda a, s: jnp.where(active, jnp.where(is_adam, a, s), 0.0),
+                                         u_adam, u_sgd)
         return (optax.apply_updates(params, updates), s_adam, s_sgd), None
 
     def evaluate(params):
@@ -240,19 +246,14 @@ def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_
         return acc, jnp.stack([embedding_effective_rank(s) for s in spaces])
 
     carry = (layers, adam.init(layers), sgd.init(layers))
-    accs, ranks, start = [], [], 0
-    for stop in setup.checkpoints:
-        carry, _ = jax.lax.scan(step, carry, jnp.arange(start, stop))
-        a, r = evaluate(carry[0])
-        accs.append(a)
-        ranks.append(r)
-        start = stop
-    return jnp.stack(accs), jnp.stack(ranks)
+    carry, _ = jax.lax.scan(step, carry, jnp.arange(setup.checkpoints[-1]))
+    a, r = evaluate(carry[0])
+    return a[None], r[None]  # one checkpoint: the end of the run
 
 
 #: Traced point arguments, in the order of the compiled program.
 _POINT_ARGS = ("learning_rate", "tau", "is_adam", "momentum", "batch_norm", "width", "dir_random",
-               "pos_uniform", "lambda", "prototypes")
+               "pos_uniform", "lambda", "prototypes", "steps")
 
 _COMPILED: dict = {}
 
@@ -261,8 +262,8 @@ def _program(loss_name: str, setup: Setup, seeds: int):
     """The jitted ``f(dataset, *point_args) -> (acc, rank)`` for one loss, axes [point, seed, checkpoint, space].
 
     One program per loss (a static name), not a ``lax.switch`` index: the switch version of this
-    program (four losses, 50 points x 5 seeds x 300 steps) hung twice on XLA:CPU with every thread
-    parked on a futex, single-threaded Eigen or not; the single-loss programs never did.
+    program (with checkpoints between several scans) hung XLA:CPU twice at full size, every thread
+    parked on a futex; see the module docstring.
     """
     key = (loss_name, setup, seeds)
     if key not in _COMPILED:
@@ -286,6 +287,7 @@ def _point_arrays(points: Sequence[dict]) -> list:
         "pos_uniform": [p["positions"] == "uniform" for p in points],
         "lambda": [float(p["lambda"]) for p in points],
         "prototypes": [PROTOTYPES.index(p.get("prototypes", "orthonormal")) for p in points],
+        "steps": [int(p["steps"]) for p in points],
     }
     floats = ("learning_rate", "tau", "momentum", "width", "lambda")  # float32 even when x64 is on (the CLI)
     return [jnp.asarray(cols[name], jnp.float32 if name in floats else None) for name in _POINT_ARGS]
@@ -305,8 +307,8 @@ def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setu
                  progress: bool = False) -> dict:
     r"""Train ``seeds`` networks per (loss, point) in one program; a point is a reading plus ``lambda``/``prototypes``.
 
-    A point's ``steps`` must be one of ``setup.checkpoints`` and its ``batch_size`` is the setup's
-    (these are shapes); every other axis is traced. Missing keys take :data:`DEFAULT`, ``lambda`` 1
+    A point's ``steps`` (traced: updates after it are zero) is at most the program's length
+    ``setup.checkpoints[-1]`` and its ``batch_size`` is the setup's (a shape); every other axis is traced. Missing keys take :data:`DEFAULT`, ``lambda`` 1
     and ``prototypes`` orthonormal.
 
     Returns:
@@ -328,8 +330,8 @@ def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setu
         reading = {k: v for k, v in point.items() if k not in ("lambda", "prototypes")}
         _check_reading(reading, setup)
         full = {**DEFAULT, "lambda": 1.0, "prototypes": "orthonormal", **point}
-        if full["steps"] not in setup.checkpoints:
-            raise ValueError(f"steps {full['steps']} is not a checkpoint of this program {setup.checkpoints}")
+        if not 1 <= full["steps"] <= setup.checkpoints[-1]:
+            raise ValueError(f"steps must be in [1, {setup.checkpoints[-1]}] for this program; got {full['steps']}")
         if full["prototypes"] not in PROTOTYPES:
             raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {full['prototypes']!r}")
         full_points.append(full)
@@ -416,10 +418,10 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
 
     losses = tuple(losses or TABLE5_LOSSES)
     targeted = [dict(r) for r in TARGETED_READINGS]
-    # Readings of another evaluation space or of 30/100 steps are read from the default run.
-    trained = [r for r in one_axis_readings() + targeted if "evaluation" not in r and r.get("steps") not in (30, 100)]
+    # Readings of another evaluation space are read from the default run.
+    trained = [r for r in one_axis_readings() + targeted if "evaluation" not in r]
     if quick:  # one program: the default group only
-        trained = [{}, {"tau": 0.1}, targeted[1]]
+        trained = [{}, {"tau": 0.1}, {"steps": 100}, targeted[1]]
     groups: dict = {}
     for r in trained:
         groups.setdefault(_group(r), []).append(r)
@@ -427,25 +429,24 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
     rows, prototype_rows = [], []
     for (batch, long), rs in groups.items():
         declared = (1000,) if long else (30, 100, 300)
-        checkpoints = ((10,) if long else (3, 6, 10)) if quick else declared
+        lengths = ((10,) if long else (3, 6, 10)) if quick else declared  # quick: stand-ins for 30/100/300
+        checkpoints = (lengths[-1],)
         if batch == 500:
             batch_size = None
         else:
             batch_size = min(batch, 64) if quick else batch
         setup = Setup(n=120 if quick else 500, batch_size=batch_size, checkpoints=checkpoints)
-        steps_of = lambda r: checkpoints[declared.index({**DEFAULT, **r}["steps"])]  # noqa: E731
+        steps_of = lambda r: lengths[declared.index({**DEFAULT, **r}["steps"])]  # noqa: E731
         points = [{**r, "steps": steps_of(r), "lambda": lam} for r in rs for lam in (0.0, 1.0)]
         ablation = [r for r in rs if r == {} or r == targeted[1]]
         points += [{**r, "steps": steps_of(r), "prototypes": kind} for r in ablation for kind in ("etf", "random")]
         out = run_readings(losses, points, seeds, setup, progress=progress)
         for j, r in enumerate(rs):
-            ci = checkpoints.index(steps_of(r))
-            # (reading, checkpoint, space): the default run also gives the other spaces and 30/100 steps
+            ci = 0
+            # (reading, checkpoint, space): the default run also gives the other evaluation spaces
             derived = [(dict(r), ci, 0)]
             if r == {}:
                 derived += [({"evaluation": space}, ci, si) for si, space in enumerate(SPACES) if si]
-                derived += [({"steps": st}, checkpoints.index(c), 0) for st, c in zip(declared, checkpoints)
-                            if c != checkpoints[-1]]
             for li, loss in enumerate(losses):
                 for reading, cj, si in derived:
                     acc = out["accuracy"][li, 2 * j:2 * j + 2, :, cj, si].astype(float)  # float64 means

@@ -45,7 +45,7 @@ def test_collapse_criterion_counts_half_the_seeds_and_divergence():
 def test_bad_reading_is_rejected():
     with pytest.raises(ValueError, match="reading axis"):
         R.run_readings(["infonce"], [{"colour": "red"}], 1, R.Setup(n=30, checkpoints=(1,)))
-    with pytest.raises(ValueError, match="checkpoint"):
+    with pytest.raises(ValueError, match="steps must be in"):
         R.run_readings(["infonce"], [{"steps": 7}], 1, R.Setup(n=30, checkpoints=(1,)))
 
 
