@@ -244,6 +244,11 @@ def check_local_minimum(ctx: Context) -> tuple[str, dict]:
                     f"{sum(saddle)}/{len(saddle)} sizes/temperatures ({min(neg)}-{max(neg)} of them; "
                     f"DCL, SupCon likewise)",
         "eigenvalue_tolerance": "1e-8 * max|eigenvalue|",
+        "scope": ("Appendix C computes the gradient with respect to the embeddings z_i and the unnormalised "
+                  "~z_i and concludes 'local minima' from its vanishing; the Hessian is taken in that same "
+                  "space (f free). A network whose Jacobian reaches the descent direction (e.g. a linear layer "
+                  "on inputs that span it) inherits the saddle; a network with every unit dead is locally "
+                  "constant, a flat minimum for a reason the proof does not use."),
         "infonce_collapse_points_with_negative_eigenvalue": f"{sum(saddle)}/{len(saddle)}",
         "collapse_points_with_negative_eigenvalue_by_loss": {
             name: f"{sum(c['complete_collapse']['negative'] > 0 for c in cells if c['loss'] == name)}/"

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from claims.quotes import quotes_for
+
 __all__ = [
     "VERDICTS",
     "ClaimSpec",
@@ -28,7 +30,9 @@ __all__ = [
 ]
 
 #: The verdicts a claim can receive. ``corrected``: the conclusion holds once a printed error is fixed.
-VERDICTS = ("confirmed", "refuted", "corrected", "inconclusive")
+#: ``not reproduced``: the printed effect appears under none of the readings of an under-specified setup
+#: that were tried (the evidence lists them); ``refuted`` is kept for a setup the paper fully specifies.
+VERDICTS = ("confirmed", "refuted", "corrected", "not reproduced", "inconclusive")
 
 
 class NotBuilt(RuntimeError):
@@ -139,7 +143,9 @@ def run_claim(spec: ClaimSpec, ctx: Context) -> dict:
     """Run one check and return its report entry (id, source, statement, verdict, rule, evidence).
 
     A :class:`NotBuilt` from the check gives an ``inconclusive`` entry naming what is missing; a
-    module that cannot be imported is an error, never a silently inconclusive claim. The entry records the check's wall time in ``seconds``.
+    module that cannot be imported is an error, never a silently inconclusive claim. The entry records
+    the check's wall time in ``seconds``, and the evidence carries the paper sentences the claim tests
+    under ``quote`` (:data:`claims.quotes.QUOTES`).
 
     Raises:
         ValueError: if the check returns a verdict outside :data:`VERDICTS`.
@@ -149,6 +155,7 @@ def run_claim(spec: ClaimSpec, ctx: Context) -> dict:
         verdict, evidence = spec.check(ctx)
     except NotBuilt as exc:
         entry = not_built_entry(spec.id, spec.source, spec.statement, f"{type(exc).__name__}: {exc}")
+        entry["evidence"]["quote"] = quotes_for(spec.id)
         entry["seconds"] = round(time.perf_counter() - start, 3)
         return entry
     if verdict not in VERDICTS:
@@ -159,7 +166,7 @@ def run_claim(spec: ClaimSpec, ctx: Context) -> dict:
         "statement": spec.statement,
         "verdict": verdict,
         "rule": spec.rule,
-        "evidence": evidence,
+        "evidence": {**evidence, "quote": quotes_for(spec.id)},
         "figures": list(spec.figures),
         "seconds": round(time.perf_counter() - start, 3),
     }

@@ -52,6 +52,8 @@ CLOP_CLAIMS = {
     "table5.barlowtwins": ("001 Appendix B, Table 5", "CLOP raises the KNN accuracy of Barlow Twins on the synthetic data (82.50% -> 100%)."),
     "prototypes.orthonormal_vs_etf": ("004 Section 5.3, Table 7", "Orthonormal prototypes do better than non-orthonormal ones."),
     "lr_robustness": ("004 Key results", "CLOP prevents collapse at learning rates where InfoNCE collapses."),
+    "final.lr_collapse": ("004 Key results", "InfoNCE collapses around learning rate >= 5 while CLOP prevents collapse up to 10."),
+    "final.network_threshold": ("004 Open Question 3", "The theoretical learning-rate threshold (eta = tau/2) holds in a network."),
     "digits.clop_gain": ("001 Section 4", "CLOP improves the KNN accuracy of a contrastive model on real data (digits)."),
 }
 
@@ -201,7 +203,8 @@ def findings_table(report_json) -> str:
 
 
 def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
-    """``report.md``: summary, findings table, then one section per claim (statement, rule, evidence, figures).
+    """``report.md``: summary, findings table, then one section per claim (statement, the quoted paper
+    sentences it tests, rule, evidence, figures).
 
     Figures are linked relative to ``out_dir`` (``figures/out/NAME.png``); a figure not yet drawn is
     named with "(not generated yet: clop-verify figures)".
@@ -216,8 +219,10 @@ def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
         "",
         "Every claim of the CLOP paper (`001_a0916c72eb7a88d5.txt`, and the temperature restatement of "
         "`004_1ce899bd4a367f4d.txt`) checked by machine. Each verdict is computed by code from the "
-        "evidence, by the rule printed under it. *corrected*: the conclusion holds once a printed "
-        "error (named) is fixed.",
+        "evidence, by the rule printed under it, beside the paper sentences it tests (quoted). "
+        "*corrected*: the conclusion holds once a printed error (named) is fixed. *not reproduced*: the "
+        "printed effect appears under none of the readings tried of a setup the paper leaves open (the "
+        "evidence lists them); *refuted* is kept for a fully specified statement the evidence contradicts.",
         "",
         f"Verdicts: {', '.join(f'{s[v]} {v}' for v in VERDICTS)}. "
         f"Git revision `{md.get('git_revision')}`, created {md.get('created')}, "
@@ -229,7 +234,10 @@ def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
     ]
     for e in report["claims"]:
         lines += [f"## `{e['id']}`: {e['verdict']}", "", f"*Where:* {e.get('source', '')}", "",
-                  f"*Statement:* {e.get('statement', '')}", "", f"*Verdict rule:* {e.get('rule', '')}", ""]
+                  f"*Statement:* {e.get('statement', '')}", ""]
+        for q in e.get("evidence", {}).get("quote", []):
+            lines += [f"> {' '.join(q['text'].split())}", ">", f"> — `{q['file']}`, {q['section']}", ""]
+        lines += [f"*Verdict rule:* {e.get('rule', '')}", ""]
         figs = []
         for name in e.get("figures", []):
             png = FIGURES_DIR / f"{name}.png"

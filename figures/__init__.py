@@ -17,4 +17,6 @@ FIGURES: tuple[str, ...] = (
     "lr_robustness",
     "digits",
     "nc_vs_dc",
+    "readings",
+    "network_lr",
 )

@@ -11,7 +11,10 @@ Experiments: ``table5`` (paper 001 Appendix B, Table 5: four losses x CLOP off/o
 3-D data), ``lr_sweep`` (004's learning-rate robustness: InfoNCE +- CLOP, SGD, learning rates 1e-3..10),
 ``digits`` (scikit-learn digits, InfoNCE/SupCon +- CLOP), ``prototype_ablation`` (InfoNCE + CLOP with
 orthonormal, ETF and random prototypes; 004 Table 7), ``nc_grid`` and ``nc_clop`` (paper 003 in the
-unconstrained-features model: the NC / DC training grid and the CLOP link, :mod:`simulations.neural_collapse.grid`).
+unconstrained-features model: the NC / DC training grid and the CLOP link, :mod:`simulations.neural_collapse.grid`),
+``readings`` (issue 13: the Table 5 experiment
+under every reading of its open choices, :mod:`simulations.training.readings`), ``network_lr`` and
+``network_lr_digits`` (network learning-rate thresholds of InfoNCE +- CLOP under SGD, per temperature).
 """
 from __future__ import annotations
 
@@ -131,6 +134,31 @@ def _nc_clop_compute(params: dict) -> dict:
     return clop_grid(params)
 
 
+def _readings_parameters(quick: bool) -> dict:
+    from simulations.training.synthetic import TABLE5_LOSSES
+
+    return {"seeds": 2 if quick else 5, "quick": quick, "losses": list(TABLE5_LOSSES)}
+
+
+def _readings_compute(params: dict) -> dict:
+    from simulations.training.readings import readings_grid
+
+    return readings_grid(params["seeds"], quick=params["quick"], losses=params["losses"], progress=True)
+
+
+def _network_lr_parameters(data: str) -> Callable[[bool], dict]:
+    def parameters(quick: bool) -> dict:
+        return {"data": data, "seeds": 2 if quick else 3, "quick": quick}
+
+    return parameters
+
+
+def _network_lr_compute(params: dict) -> dict:
+    from simulations.training.readings import network_lr_sweep
+
+    return network_lr_sweep(params["data"], params["seeds"], quick=params["quick"], progress=True)
+
+
 #: Every shared experiment by name.
 EXPERIMENTS: dict[str, Experiment] = {
     "table5": Experiment(_table5_parameters, _table5_compute),
@@ -139,6 +167,9 @@ EXPERIMENTS: dict[str, Experiment] = {
     "prototype_ablation": Experiment(_ablation_parameters, _ablation_compute),
     "nc_grid": Experiment(_nc_grid_parameters, _nc_grid_compute, _NC_CODE),
     "nc_clop": Experiment(_nc_clop_parameters, _nc_clop_compute, _NC_CODE),
+    "readings": Experiment(_readings_parameters, _readings_compute),
+    "network_lr": Experiment(_network_lr_parameters("synthetic"), _network_lr_compute),
+    "network_lr_digits": Experiment(_network_lr_parameters("digits"), _network_lr_compute),
 }
 
 

@@ -33,24 +33,27 @@ def test_sum_convention_gives_minus_k_and_printed_sign_gives_plus_k():
     assert pairwise_sum(np.eye(6)) == 0
 
 
-def test_projection_lowers_loss_exactly_when_total_similarity_of_x_k_is_negative():
-    # Appendix E: L(X') - L(X) = 2 (1 - sqrt(1 - eta^2)) <s, x_par>, whose sign is that of <s, x_k>.
+def test_projection_alone_lowers_loss_exactly_when_total_similarity_of_x_k_is_negative():
+    # Appendix E without its sign step: L(X') - L(X) = 2 (1 - sqrt(1 - eta^2)) <s, x_par>, whose sign
+    # is that of <s, x_k>.
     rng = np.random.default_rng(10)
     for _ in range(50):
         X = random_unit_columns(rng, 6, 4)
         s_others = X[:, :3].sum(axis=1)
-        change = pairwise_sum(projection_construction(X, 3)) - pairwise_sum(X)
+        change = pairwise_sum(projection_construction(X, 3, sign_step=False)) - pairwise_sum(X)
         assert np.sign(change) == np.sign(X[:, 3] @ s_others)
 
 
-def test_clustered_instance_is_a_counterexample_for_every_index():
+def test_clustered_instance_needs_the_sign_step_at_every_index():
     # Three unit vectors at pairwise angles of about 25 degrees in R^3: full rank, all similarities
-    # positive, so the printed construction raises the loss whatever x_k is chosen.
+    # positive, so the projection alone raises the loss whatever x_k is chosen, and Appendix E's sign
+    # inversion ("If this sum is not negative, we can simply invert the sign") lowers it.
     X = np.array([[1.0, 0.9, 0.9], [0.0, 0.4, 0.0], [0.0, 0.0, 0.4]])
     X /= np.linalg.norm(X, axis=0)
     assert np.linalg.matrix_rank(X) == 3
     for idx in range(3):
-        assert pairwise_sum(projection_construction(X, idx)) > pairwise_sum(X)
+        assert pairwise_sum(projection_construction(X, idx, sign_step=False)) > pairwise_sum(X)
+        assert pairwise_sum(projection_construction(X, idx)) < pairwise_sum(X)
         # Lemma 2's minimiser lowers it instead.
         Y = X.copy()
         Y[:, idx] = lemma2_minimiser(np.delete(X, idx, axis=1))

@@ -56,21 +56,25 @@ def test_table_json_shape_matches_issue(quick_out):
         assert r["prototypes"] == ("orthonormal" if r["clop"] else None)
 
 
+@pytest.mark.slow  # also runs the quick readings grid and both quick network sweeps (3 more compilations)
 def test_claims_from_cache_have_computed_verdicts(quick_out):
     from claims import clop_claims
+    from claims.registry import VERDICTS
 
     out, _ = quick_out
     entries = clop_claims.all_claims(quick=True, out_dir=out)
     assert [e["id"] for e in entries] == [
         "table5.infonce", "table5.dcl", "table5.vicreg", "table5.barlowtwins",
-        "prototypes.orthonormal_vs_etf", "lr_robustness", "digits.clop_gain"]
+        "prototypes.orthonormal_vs_etf", "lr_robustness", "final.lr_collapse", "final.network_threshold",
+        "digits.clop_gain"]
     for e in entries:
-        assert e["verdict"] in ("confirmed", "refuted", "corrected", "inconclusive")
+        assert e["verdict"] in VERDICTS
         assert set(e) == {"id", "source", "statement", "verdict", "rule", "evidence"}
         assert e["rule"] and isinstance(e["evidence"]["headline"], str) and e["evidence"]["headline"]
+        assert e["evidence"]["quote"]
         json.dumps(e)  # strict JSON evidence
-    t5 = entries[0]["evidence"]
-    assert abs(t5["gain"] - (t5["accuracy_with"] - t5["accuracy_without"])) < 1e-12
+    for r in entries[0]["evidence"]["readings"]:
+        assert abs(r["gain"] - (r["accuracy_with"] - r["accuracy_without"])) < 1e-12
 
 
 def test_verdict_rule_follows_evidence():

@@ -1,0 +1,559 @@
+r"""Readings of the synthetic experiment: every choice paper 001 leaves open, traced, one program per loss and shape.
+
+Paper 001 (Section 4, Appendix B) describes the Table 5 experiment in a few sentences; paper 002
+(Section 3, Table 2) describes the same experiment. Data geometry, network normalisation, width,
+optimiser, learning rate, temperature, batch size, steps and the space the 5-NN runs in are left
+open, so a verdict must not rest on one choice of them. :data:`AXES` lists each open choice, the
+values tried and the sentence it reads; a *reading* is a dict ``{axis: value}`` of the choices that
+differ from :data:`DEFAULT`.
+
+**One program per loss and shape.** Everything but the shapes is traced: learning rate, temperature,
+optimiser (Adam or SGD, both states carried, the update picked by a traced flag), momentum, batch
+norm on/off, width (hidden units beyond it masked, He scale :math:`\sqrt{2/\text{width}}`), class
+directions, positions on the line, :math:`\lambda` (0 = CLOP off) and prototype kind. The
+contrastive loss is a static name (see :func:`_program`). The step count is traced too: every run of a program takes the
+program's length in steps and updates after its own ``steps`` are zero (step keys are
+``fold_in(key, step)``, so a frozen run *is* the shorter run); the end state is evaluated in three
+spaces (normalised outputs, raw outputs, last hidden layer). An earlier version (a ``lax.switch``
+over the losses, checkpoints evaluated between several scans) hung XLA:CPU at full size three times,
+every thread parked on a futex: twice with the switch, once with static losses but several scans;
+the single-scan, single-loss programs have not hung. Only the batch size and the longest step count
+change shapes: :func:`readings_grid` runs one group per (batch size, 1000-step run), each compiled
+once per loss.
+
+**Network learning-rate thresholds** (:func:`network_lr_sweep`, item 3 of issue 13): InfoNCE with
+and without CLOP, SGD with momentum 0 and 0.9, temperatures 0.1, 0.5, 1, on the synthetic data and
+on scikit-learn's digits; a run *collapses* when the effective rank of its L2-normalised embeddings
+of the clean inputs is below :data:`COLLAPSE_RANK` (fixed before any sweep) or it diverged.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from typing import NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from simulations.training.encoder import Layer, batch_norm, init_mlp
+from simulations.training.evaluation import embedding_effective_rank
+from simulations.training.grid import compile_grid, trial_keys
+from simulations.training.losses import clop_term, normalize, orthonormal_prototypes
+from simulations.training.objectives import check_loss_names, contrastive_loss
+from simulations.training.prototypes import PROTOTYPES, prototype_bank
+
+__all__ = [
+    "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "Setup", "one_axis_readings",
+    "TARGETED_READINGS", "gram_knn_accuracy", "readings_grid", "network_lr_sweep", "collapse_summary", "mean_difference", "run_readings",
+]
+
+#: The default reading: the setup of ``simulations.training.synthetic.SyntheticConfig`` (Table 5 today).
+DEFAULT = {
+    "subspaces": "rank 1", "directions": "orthonormal", "positions": "sign", "batch_norm": True, "width": 64,
+    "optimizer": "adam", "momentum": 0.9, "learning_rate": 1e-2, "tau": 0.5, "batch_size": 256, "steps": 300,
+    "evaluation": "normalised outputs",
+}
+
+#: Spaces the 5-NN is evaluated in (every checkpoint is evaluated in all three).
+SPACES = ("normalised outputs", "raw outputs", "last hidden layer")
+
+#: Each open choice: values tried one at a time around :data:`DEFAULT`, and the sentence it reads.
+AXES = {
+    "subspaces": {"values": ["rank 1"], "reads": "002 Table 2: 'generating points from three distinct rank-1 "
+                  "linear subspaces' (001 Section 4: 'within the same linear subspace'); only rank 1 is tried"},
+    "directions": {"values": ["orthonormal", "random"], "reads": "001 Section 4: 'three distinct classes' "
+                   "(how the class directions are drawn is not said)"},
+    "positions": {"values": ["sign", "uniform"], "reads": "002 Section 3: 'even if samples from the same cluster "
+                  "point in nearly opposite directions' (t = +-1, or t ~ U(-1, 1))"},
+    "batch_norm": {"values": [True, False], "reads": "002 Section 3: 'dense connectivity, ReLU activation function, "
+                   "and batch normalization'; 001 Section 4 says only '3-layer Feedforward Neural Network'"},
+    "width": {"values": [64, 16], "reads": "001 Section 4: 'A 3-layer Feedforward Neural Network' (width not given)"},
+    "optimizer": {"values": ["adam", "sgd"], "reads": "not given in 001 or 002 for this experiment"},
+    "momentum": {"values": [0.9, 0.0], "reads": "SGD with or without momentum (not given)"},
+    "learning_rate": {"values": [1e-3, 1e-2, 1e-1, 1.0, 10.0], "reads": "not given; 002 Section 5: 'a too-large "
+                      "learning rate ... converges embeddings to a single point' (up to rates where Theorem 1's "
+                      "mechanism could act)"},
+    "tau": {"values": [0.1, 0.5, 1.0], "reads": "not given for this experiment"},
+    "batch_size": {"values": [256, 64, 500], "reads": "not given (500 = the full data set)"},
+    "steps": {"values": [30, 100, 300, 1000], "reads": "not given; 002 Table 2: 'trained ... until convergence "
+              "is achieved'"},
+    "evaluation": {"values": list(SPACES), "reads": "001 Section 4: 'the 10% labeled samples are used to train a "
+                   "K-Nearest Neighbors (KNN) classifier' (on which representation is not said)"},
+}
+
+#: A run collapses when the effective rank of its normalised embeddings is below this (complete or
+#: rank-1 collapse: nearer a line than a plane; all equal gives 1), or when it diverged. Fixed
+#: before any sweep was run.
+COLLAPSE_RANK = 1.5
+
+#: The targeted search for the printed baselines (InfoNCE ~68.9 %, DCL ~88.6 %, Barlow Twins ~82.5 %,
+#: VICReg ~98.6 %): combinations under which a first exploration (3 seeds) saw InfoNCE lose accuracy
+#: and effective rank: SGD (momentum 0.9) without batch norm at large learning rates, and low tau.
+TARGETED_READINGS = tuple(
+    {"optimizer": "sgd", "batch_norm": False, "tau": tau, "learning_rate": lr}
+    for tau in (0.1, 0.5) for lr in (0.3, 1.0, 3.0, 10.0)
+)
+
+
+class Setup(NamedTuple):
+    """Static settings of a program (shapes and constants): data set, sizes, and its length in steps
+    (``checkpoints[-1]``; the end state is evaluated)."""
+
+    data: str = "synthetic"
+    n: int = 500
+    max_width: int = 64
+    batch_size: int | None = 256
+    checkpoints: tuple[int, ...] = (30, 100, 300)
+    label_fraction: float = 0.1
+    knn_k: int = 5
+    noise_var: float = 0.05
+    aug_noise_var: float = 0.05
+    flip_prob: float = 0.5
+    embed_dim: int = 3
+    digits_subsample: int | None = None
+    base_seed: int = 0
+
+
+def _synthetic_data(key, dir_random, pos_uniform, setup: Setup, dtype):
+    """The data of ``simulations.training.synthetic.make_synthetic_data`` with traced direction/position kinds."""
+    kd, kt, kn, kl = jax.random.split(key, 4)
+    k = 3
+    ortho = orthonormal_prototypes(kd, k, 3).astype(dtype)
+    rand = normalize(jax.random.normal(kd, (k, 3), dtype))
+    directions = jnp.where(dir_random, rand, ortho)
+    y = jnp.arange(setup.n) % k
+    t_sign = jnp.where(jax.random.bernoulli(kt, 0.5, (setup.n, 1)), -1.0, 1.0).astype(dtype)
+    t_unif = jax.random.uniform(kt, (setup.n, 1), dtype, -1.0, 1.0)
+    t = jnp.where(pos_uniform, t_unif, t_sign)
+    noise = jnp.sqrt(jnp.asarray(setup.noise_var, dtype)) * jax.random.normal(kn, (setup.n, 3), dtype)
+    x = t * directions[y] + noise
+    n_lab = round(setup.label_fraction * setup.n)
+    labelled = jnp.zeros(setup.n, bool).at[jax.random.permutation(kl, setup.n)[:n_lab]].set(True)
+    return x, y, labelled
+
+
+def _digits_config(setup: Setup):
+    from simulations.training.digits import DigitsConfig
+
+    return DigitsConfig(label_fraction=setup.label_fraction, hidden=setup.max_width, embed_dim=setup.embed_dim,
+                        subsample=setup.digits_subsample)
+
+
+def _dataset(setup: Setup):
+    """The loaded data set passed to the program as an argument (digits images), or ``None`` (synthetic)."""
+    if setup.data == "synthetic":
+        return None
+    from simulations.training.digits import DIGITS
+
+    return DIGITS.dataset(_digits_config(setup))
+
+
+def _data(key, dataset, dir_random, pos_uniform, setup: Setup, dtype):
+    """``(x, y, labelled, augment, num_classes)`` for the setup's data set (the driver's tasks' data and views)."""
+    if setup.data == "synthetic":
+        from simulations.training.synthetic import augment_synthetic
+
+        x, y, labelled = _synthetic_data(key, dir_random, pos_uniform, setup, dtype)
+        aug = lambda k, xb: augment_synthetic(k, xb, setup.aug_noise_var, setup.flip_prob)  # noqa: E731
+        return x, y, labelled, aug, 3
+    from simulations.training.digits import DIGITS
+
+    config = _digits_config(setup)
+    x, y, labelled = DIGITS.data(key, dataset, config)
+    return x, y, labelled, lambda k, xb: DIGITS.augment(k, xb, config), 10
+
+
+def gram_knn_accuracy(z: jax.Array, y: jax.Array, labelled: jax.Array, num_classes: int, k: int = 5) -> jax.Array:
+    r"""5-NN accuracy on the unlabelled rows, as :func:`~simulations.training.evaluation.knn_accuracy`, via the Gram matrix.
+
+    .. math:: d^2_{ij} = \|z_i\|^2 + \|z_j\|^2 - 2 z_i^\top z_j
+
+    The broadcast difference of ``knn_accuracy`` materialises an n x n x d array (16 M numbers per
+    trial for the 64-wide hidden layer); this costs one n x n matrix product. Neighbour distances
+    are rounded differently, so exact ties may break differently.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> z = jnp.array([[0.0], [0.1], [0.2], [1.0], [1.1], [1.2]])
+        >>> float(gram_knn_accuracy(z, jnp.array([0, 0, 0, 1, 1, 1]), jnp.array([1, 1, 0, 1, 1, 0], bool), 2, k=1))
+        1.0
+    """
+    sq = jnp.sum(z * z, axis=1)
+    d2 = sq[:, None] + sq[None, :] - 2.0 * (z @ z.T)
+    d2 = jnp.where(labelled[None, :], d2, jnp.inf)
+    _, idx = jax.lax.top_k(-d2, k)
+    votes = jnp.sum(jax.nn.one_hot(y[idx], num_classes), axis=1)
+    correct = (jnp.argmax(votes, axis=1) == y) & ~labelled
+    return jnp.sum(correct) / jnp.maximum(z.shape[0] - jnp.sum(labelled), 1)
+
+
+def _forward(layers: tuple[Layer, ...], x, bn, mask):
+    """Hidden layers ``ReLU(BN?(x W + b)) * mask`` (batch norm where ``bn``), then the linear output."""
+    h = x
+    for layer in layers[:-1]:
+        pre = h @ layer.w + layer.b
+        h = jax.nn.relu(jnp.where(bn, batch_norm(pre, layer.gamma, layer.beta), pre)) * mask
+    last = layers[-1]
+    return h @ last.w + last.b, h
+
+
+def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_random, pos_uniform, lam,
+           proto_index, steps, *, loss_name: str, setup: Setup):
+    """Train one network under one reading; evaluate it at each checkpoint in every space."""
+    dtype = jnp.float32
+    k_data, k_net, _, k_train = jax.random.split(trial_key, 4)
+    x, y, labelled, augment, num_classes = _data(k_data, dataset, dir_random, pos_uniform, setup, dtype)
+    d_in, d_out = x.shape[1], setup.embed_dim
+    layers = init_mlp(k_net, (d_in, setup.max_width, setup.max_width, d_out), dtype)
+    rescale = jnp.sqrt(setup.max_width / width).astype(dtype)  # He scale sqrt(2/width) for the active fan-in
+    layers = (layers[0],) + tuple(layer._replace(w=layer.w * rescale) for layer in layers[1:])
+    mask = (jnp.arange(setup.max_width) < width).astype(dtype)
+    protos = bank[proto_index]
+    labels = jnp.where(labelled, y, -1)
+    safe = jnp.where(labelled, y, 0)
+    n = x.shape[0]
+    adam, sgd = optax.adam(lr), optax.sgd(lr, momentum=momentum)
+
+    def objective(params, step_key):
+        kb, k1, k2 = jax.random.split(step_key, 3)
+        idx = jnp.arange(n) if setup.batch_size is None or setup.batch_size >= n else \
+            jax.random.choice(kb, n, (setup.batch_size,), replace=False)
+        xb = x[idx]
+        b = xb.shape[0]
+        z, _ = _forward(params, jnp.concatenate([augment(k1, xb), augment(k2, xb)]), bn, mask)
+        main = contrastive_loss(loss_name, z[:b], z[b:], labels[idx], tau).astype(z.dtype)
+        yl, ml = safe[idx], labelled[idx]
+        clop = 0.5 * clop_term(z, jnp.concatenate([yl, yl]), protos, 1.0, "cosine", jnp.concatenate([ml, ml]))
+        return main + lam * clop
+
+    def step(carry, step_index):
+        params, s_adam, s_sgd = carry
+        grads = jax.grad(objective)(params, jax.random.fold_in(k_train, step_index))
+        u_adam, s_adam = adam.update(grads, s_adam, params)
+        u_sgd, s_sgd = sgd.update(grads, s_sgd, params)
+        active = step_index < steps  # a run of `steps` steps: later updates are zero (same keys)
+        updates = jax.tree_util.tree_map(lambda a, s: jnp.where(active, jnp.where(is_adam, a, s), 0.0),
+                                         u_adam, u_sgd)
+        return (optax.apply_updates(params, updates), s_adam, s_sgd), None
+
+    def evaluate(params):
+        raw, hidden = _forward(params, x, bn, mask)
+        spaces = [normalize(raw), raw, hidden]
+        spaces = [jnp.where(jnp.all(jnp.isfinite(s)), s, 0.0) for s in spaces]  # diverged: collapsed
+        acc = jnp.stack([gram_knn_accuracy(s, y, labelled, num_classes, setup.knn_k) for s in spaces])
+        return acc, jnp.stack([embedding_effective_rank(s) for s in spaces])
+
+    carry = (layers, adam.init(layers), sgd.init(layers))
+    carry, _ = jax.lax.scan(step, carry, jnp.arange(setup.checkpoints[-1]))
+    a, r = evaluate(carry[0])
+    return a[None], r[None]  # one checkpoint: the end of the run
+
+
+#: Traced point arguments, in the order of the compiled program.
+_POINT_ARGS = ("learning_rate", "tau", "is_adam", "momentum", "batch_norm", "width", "dir_random",
+               "pos_uniform", "lambda", "prototypes", "steps")
+
+_COMPILED: dict = {}
+
+
+def _program(loss_name: str, setup: Setup, seeds: int):
+    """The jitted ``f(dataset, *point_args) -> (acc, rank)`` for one loss, axes [point, seed, checkpoint, space].
+
+    One program per loss (a static name), not a ``lax.switch`` index: the switch version of this
+    program (with checkpoints between several scans) hung XLA:CPU twice at full size, every thread
+    parked on a futex; see the module docstring.
+    """
+    key = (loss_name, setup, seeds)
+    if key not in _COMPILED:
+        classes = 3 if setup.data == "synthetic" else 10
+        bank = prototype_bank(trial_keys(setup.base_seed, seeds), classes, setup.embed_dim)
+        trial = functools.partial(_trial, loss_name=loss_name, setup=setup)
+        _COMPILED[key] = compile_grid(trial, setup.base_seed, seeds, bank, shared=1)
+    return _COMPILED[key]
+
+
+def _point_arrays(points: Sequence[dict]) -> list:
+    """Point dicts (full readings plus ``lambda`` and ``prototypes``) -> one array per traced argument."""
+    cols = {
+        "learning_rate": [float(p["learning_rate"]) for p in points],
+        "tau": [float(p["tau"]) for p in points],
+        "is_adam": [p["optimizer"] == "adam" for p in points],
+        "momentum": [float(p["momentum"]) for p in points],
+        "batch_norm": [bool(p["batch_norm"]) for p in points],
+        "width": [float(p["width"]) for p in points],
+        "dir_random": [p["directions"] == "random" for p in points],
+        "pos_uniform": [p["positions"] == "uniform" for p in points],
+        "lambda": [float(p["lambda"]) for p in points],
+        "prototypes": [PROTOTYPES.index(p.get("prototypes", "orthonormal")) for p in points],
+        "steps": [int(p["steps"]) for p in points],
+    }
+    floats = ("learning_rate", "tau", "momentum", "width", "lambda")  # float32 even when x64 is on (the CLI)
+    return [jnp.asarray(cols[name], jnp.float32 if name in floats else None) for name in _POINT_ARGS]
+
+
+def _check_reading(reading: dict, setup: Setup) -> None:
+    for axis, value in reading.items():
+        if axis not in AXES:
+            raise ValueError(f"reading axis must be one of {', '.join(AXES)}; got {axis!r}")
+    if not 1 <= reading.get("width", DEFAULT["width"]) <= setup.max_width:
+        raise ValueError(f"width must be in [1, {setup.max_width}]; got {reading['width']}")
+    if reading.get("optimizer", "adam") not in ("adam", "sgd"):
+        raise ValueError(f"optimizer must be adam or sgd; got {reading['optimizer']!r}")
+
+
+def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setup: Setup = Setup(), *,
+                 progress: bool = False) -> dict:
+    r"""Train ``seeds`` networks per (loss, point) in one program; a point is a reading plus ``lambda``/``prototypes``.
+
+    A point's ``steps`` (traced: updates after it are zero) is at most the program's length
+    ``setup.checkpoints[-1]`` and its ``batch_size`` is the setup's (a shape); every other axis is traced. Missing keys take :data:`DEFAULT`, ``lambda`` 1
+    and ``prototypes`` orthonormal.
+
+    Returns:
+        ``{"accuracy", "effective_rank"}`` arrays ``[loss, point, seed, checkpoint, space]``, ``"seconds"``.
+
+    Raises:
+        ValueError: unknown axis or value, or a step count that is not a checkpoint.
+
+    Example:
+        >>> r = run_readings(["infonce"], [{"lambda": 0.0, "steps": 1}, {"tau": 0.1, "steps": 1}], 2,
+        ...                  Setup(n=30, batch_size=None, checkpoints=(1,)))
+        >>> r["accuracy"].shape
+        (1, 2, 2, 1, 3)
+    """
+    losses = tuple(dict.fromkeys(losses))
+    check_loss_names(losses)
+    full_points = []
+    for point in points:
+        reading = {k: v for k, v in point.items() if k not in ("lambda", "prototypes")}
+        _check_reading(reading, setup)
+        full = {**DEFAULT, "lambda": 1.0, "prototypes": "orthonormal", **point}
+        if not 1 <= full["steps"] <= setup.checkpoints[-1]:
+            raise ValueError(f"steps must be in [1, {setup.checkpoints[-1]}] for this program; got {full['steps']}")
+        if full["prototypes"] not in PROTOTYPES:
+            raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {full['prototypes']!r}")
+        full_points.append(full)
+    args = _point_arrays(full_points)
+    dataset = _dataset(setup)
+    start = time.perf_counter()
+    accs, ranks = [], []
+    # Dispatch every loss's program before waiting for any: JAX runs them asynchronously, so one
+    # program executes while the next compiles or runs beside it (two cores with single-threaded Eigen).
+    pending = [_program(loss, setup, seeds)(dataset, *args) for loss in losses]
+    for loss, result in zip(losses, pending):
+        a, r = jax.device_get(result)
+        accs.append(np.asarray(a))
+        ranks.append(np.asarray(r))
+        if progress:
+            import sys
+
+            print(f"  {setup.data} batch {setup.batch_size} steps {setup.checkpoints[-1]} ({len(points)} points x "
+                  f"{seeds} seeds): {loss} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+    return {"accuracy": np.stack(accs), "effective_rank": np.stack(ranks), "seconds": time.perf_counter() - start}
+
+
+def one_axis_readings() -> list[dict]:
+    """Readings that change one axis of :data:`DEFAULT` at a time (the evaluation space included).
+
+    Example:
+        >>> r = one_axis_readings()
+        >>> r[0], {"tau": 0.1} in r, {"evaluation": "raw outputs"} in r
+        ({}, True, True)
+    """
+    out = [{}]
+    for axis, spec in AXES.items():
+        if axis in ("learning_rate", "momentum", "optimizer"):
+            continue
+        out += [{axis: v} for v in spec["values"] if v != DEFAULT[axis]]
+    out += [{"learning_rate": lr} for lr in (1e-3, 1e-1)]  # Adam
+    out += [{"optimizer": "sgd", "momentum": m, "learning_rate": lr} for m in (0.9, 0.0) for lr in (0.1, 1.0, 10.0)]
+    return out
+
+
+def _group(reading: dict) -> tuple:
+    """The static (batch size, long run) group a reading runs in."""
+    full = {**DEFAULT, **reading}
+    return full["batch_size"], full["steps"] == 1000
+
+
+def mean_difference(a, b) -> tuple[float, float]:
+    r"""``mean(a) - mean(b)`` over independent seeds and its standard error :math:`\sqrt{s_a^2/n_a + s_b^2/n_b}`.
+
+    Example:
+        >>> d, se = mean_difference([1.0, 1.0], [0.5, 0.5])
+        >>> d, se
+        (0.5, 0.0)
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    var = lambda v: float(np.var(v, ddof=1)) if v.size > 1 else 0.0  # noqa: E731
+    return float(a.mean() - b.mean()), float(np.sqrt(var(a) / a.size + var(b) / b.size))
+
+
+def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] | None = None,
+                  progress: bool = False) -> dict:
+    """The declared readings grid: one axis at a time around :data:`DEFAULT`, plus :data:`TARGETED_READINGS`.
+
+    Every reading runs each Table 5 loss with and without CLOP over ``seeds`` seeds; the evaluation
+    spaces are read from the default run; prototype ablation points (ETF, random, with CLOP) run
+    under the default and under ``TARGETED_READINGS[1]`` (InfoNCE collapses there). One program per
+    (batch size, long run) group. ``quick``: 120 points, steps 3/6/10 standing in for 30/100/300, a
+    handful of readings (a smoke test).
+
+    Returns:
+        ``{"rows": [...], "prototype_rows": [...], "axes", "default", "targeted", "programs", "seconds"}``;
+        each row ``{"loss", "reading", "accuracy_without", "accuracy_with", "gain",
+        "gain_standard_error", "seeds", "effective_rank_without", "effective_rank_with",
+        "accuracies_without", "accuracies_with", "targeted"}`` (accuracies as fractions).
+
+    Example:
+        Runs for about a minute (the smoke test is ``tests/clop/test_readings.py``, marked slow):
+
+        >>> g = readings_grid(2, quick=True, losses=["infonce"])  # doctest: +SKIP
+        >>> g["rows"][0]["reading"], g["programs"]  # doctest: +SKIP
+        ({}, 1)
+    """
+    from simulations.training.synthetic import TABLE5_LOSSES
+
+    losses = tuple(losses or TABLE5_LOSSES)
+    targeted = [dict(r) for r in TARGETED_READINGS]
+    # Readings of another evaluation space are read from the default run.
+    trained = [r for r in one_axis_readings() + targeted if "evaluation" not in r]
+    if quick:  # one program: the default group only
+        trained = [{}, {"tau": 0.1}, {"steps": 100}, targeted[1]]
+    groups: dict = {}
+    for r in trained:
+        groups.setdefault(_group(r), []).append(r)
+    start = time.perf_counter()
+    rows, prototype_rows = [], []
+    for (batch, long), rs in groups.items():
+        declared = (1000,) if long else (30, 100, 300)
+        lengths = ((10,) if long else (3, 6, 10)) if quick else declared  # quick: stand-ins for 30/100/300
+        checkpoints = (lengths[-1],)
+        if batch == 500:
+            batch_size = None
+        else:
+            batch_size = min(batch, 64) if quick else batch
+        setup = Setup(n=120 if quick else 500, batch_size=batch_size, checkpoints=checkpoints)
+        steps_of = lambda r: lengths[declared.index({**DEFAULT, **r}["steps"])]  # noqa: E731
+        points = [{**r, "steps": steps_of(r), "lambda": lam} for r in rs for lam in (0.0, 1.0)]
+        ablation = [r for r in rs if r == {} or r == targeted[1]]
+        points += [{**r, "steps": steps_of(r), "prototypes": kind} for r in ablation for kind in ("etf", "random")]
+        out = run_readings(losses, points, seeds, setup, progress=progress)
+        for j, r in enumerate(rs):
+            ci = 0
+            # (reading, checkpoint, space): the default run also gives the other evaluation spaces
+            derived = [(dict(r), ci, 0)]
+            if r == {}:
+                derived += [({"evaluation": space}, ci, si) for si, space in enumerate(SPACES) if si]
+            for li, loss in enumerate(losses):
+                for reading, cj, si in derived:
+                    acc = out["accuracy"][li, 2 * j:2 * j + 2, :, cj, si].astype(float)  # float64 means
+                    rank = out["effective_rank"][li, 2 * j:2 * j + 2, :, cj, 0].astype(float)
+                    gain, se = mean_difference(acc[1], acc[0])
+                    rows.append({
+                        "loss": loss, "reading": reading, "accuracy_without": float(acc[0].mean()),
+                        "accuracy_with": float(acc[1].mean()), "gain": gain, "gain_standard_error": se,
+                        "seeds": int(acc.shape[1]), "effective_rank_without": float(rank[0].mean()),
+                        "effective_rank_with": float(rank[1].mean()), "accuracies_without": acc[0].tolist(),
+                        "accuracies_with": acc[1].tolist(), "targeted": r in targeted,
+                    })
+                if loss == "infonce" and r in ablation:
+                    columns = {"orthonormal": 2 * j + 1}
+                    base = 2 * len(rs) + 2 * ablation.index(r)
+                    columns.update({"etf": base, "random": base + 1})
+                    for kind, col in columns.items():
+                        acc = out["accuracy"][li, col, :, ci, 0]
+                        rank = out["effective_rank"][li, col, :, ci, 0]
+                        prototype_rows.append({"reading": dict(r), "prototypes": kind, "accuracies": acc.tolist(),
+                                               "accuracy": float(acc.mean()), "effective_rank": float(rank.mean())})
+    return {"rows": rows, "prototype_rows": prototype_rows, "axes": AXES, "default": DEFAULT, "targeted": targeted,
+            "programs": len(groups), "losses": list(losses), "seeds": seeds,
+            "seconds": time.perf_counter() - start, "quick": quick}
+
+
+def collapse_summary(effective_ranks, finite=None, threshold: float = COLLAPSE_RANK) -> dict:
+    r"""Collapse of a set of seeds: each run collapses when its effective rank < ``threshold``.
+
+    A learning rate *collapses* when at least half of its seeds collapse.
+
+    Example:
+        >>> collapse_summary([1.1, 1.2, 2.9])["collapsed"], collapse_summary([1.1, 2.8, 2.9])["collapsed"]
+        (True, False)
+    """
+    r = np.asarray(effective_ranks, float)
+    runs = (r < threshold) | ~np.isfinite(r)
+    return {"collapsed_runs": int(runs.sum()), "runs": int(r.size), "collapsed": bool(runs.sum() * 2 >= r.size),
+            "effective_rank_mean": float(np.nanmean(r)) if np.isfinite(r).any() else float("nan")}
+
+
+def network_lr_sweep(data: str = "synthetic", seeds: int = 3, *, quick: bool = False,
+                     learning_rates: Sequence[float] | None = None, taus: Sequence[float] = (0.1, 0.5, 1.0),
+                     momenta: Sequence[float] = (0.0, 0.9), batch_norms: Sequence[bool] | None = None,
+                     progress: bool = False) -> dict:
+    r"""Network learning-rate thresholds: InfoNCE +- CLOP, SGD, per temperature, momentum and normalisation.
+
+    Every (tau, momentum, batch norm, learning rate, :math:`\lambda`) point trains ``seeds`` networks in
+    one program. Per curve (tau, momentum, batch norm, CLOP) the *threshold* is the smallest learning
+    rate of the grid that collapses (:func:`collapse_summary`, criterion :data:`COLLAPSE_RANK` fixed
+    before the sweep), ``None`` if none does.
+
+    Digits runs use an encoder of width 64 (the digits table uses 256), 200 steps, batch norm on only
+    and six learning rates 0.1..30, to fit a 2-core CPU; the synthetic runs read batch norm both ways
+    over eight learning rates 0.03..100.
+
+    Returns:
+        ``{"data", "learning_rates", "curves": [{"tau", "momentum", "batch_norm", "clop", "points":
+        [{"learning_rate", "accuracy", "effective_rank", "collapsed", ...}], "threshold"}], "seconds"}``.
+
+    Example:
+        Runs for about a minute (covered by ``tests/clop/test_readings.py``, marked slow):
+
+        >>> s = network_lr_sweep(seeds=2, quick=True, taus=(0.5,), momenta=(0.9,), batch_norms=(True,))  # doctest: +SKIP
+        >>> len(s["curves"]), len(s["curves"][0]["points"])  # doctest: +SKIP
+        (2, 3)
+    """
+    if data not in ("synthetic", "digits"):
+        raise ValueError(f"data must be synthetic or digits; got {data!r}")
+    if batch_norms is None:  # the digits encoder always has batch norm; the synthetic one is read both ways
+        batch_norms = (True, False) if data == "synthetic" else (True,)
+    if learning_rates is None:
+        if quick:
+            learning_rates = (0.1, 1.0, 10.0)
+        elif data == "synthetic":
+            learning_rates = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+        else:
+            learning_rates = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+    if data == "synthetic":
+        setup = Setup(n=120 if quick else 500, batch_size=64 if quick else 256, checkpoints=(10,) if quick else (300,))
+    else:
+        setup = Setup(data="digits", max_width=64, embed_dim=32, batch_size=64 if quick else 256,
+                      checkpoints=(5,) if quick else (200,), digits_subsample=300 if quick else None)
+    readings = [{"optimizer": "sgd", "momentum": m, "tau": t, "batch_norm": bn, "learning_rate": lr,
+                 "steps": setup.checkpoints[-1]}
+                for t in taus for m in momenta for bn in batch_norms for lr in learning_rates]
+    start = time.perf_counter()
+    points = [{**r, "lambda": lam} for r in readings for lam in (0.0, 1.0)]
+    out = run_readings(["infonce"], points, seeds, setup, progress=progress)
+    curves = []
+    i = 0
+    for t in taus:
+        for m in momenta:
+            for bn in batch_norms:
+                for li, clop in enumerate((False, True)):
+                    pts = []
+                    for j, lr in enumerate(learning_rates):
+                        acc = out["accuracy"][0, 2 * (i + j) + li, :, -1, 0]
+                        rank = out["effective_rank"][0, 2 * (i + j) + li, :, -1, 0]
+                        pts.append({"learning_rate": float(lr), "accuracy": float(acc.mean()),
+                                    "accuracy_std": float(acc.std()), "effective_ranks": rank.tolist(),
+                                    **collapse_summary(rank)})
+                    threshold = next((p["learning_rate"] for p in pts if p["collapsed"]), None)
+                    curves.append({"tau": t, "momentum": m, "batch_norm": bn, "clop": clop, "points": pts,
+                                   "threshold": threshold})
+                i += len(learning_rates)
+    return {"data": data, "learning_rates": [float(v) for v in learning_rates], "curves": curves,
+            "collapse_rank": COLLAPSE_RANK, "seeds": seeds, "steps": setup.checkpoints[-1],
+            "width": setup.max_width, "batch_size": setup.batch_size, "seconds": time.perf_counter() - start,
+            "quick": quick}

@@ -1,0 +1,85 @@
+"""The readings grid and the network learning-rate sweep (simulations.training.readings)."""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from simulations.training import readings as R
+from simulations.training.synthetic import SyntheticConfig, make_synthetic_data
+
+
+def test_traced_temperature_changes_the_trained_network():
+    # tau is a traced point argument: two temperatures in one program give different runs.
+    r = R.run_readings(["infonce"], [{"optimizer": "sgd", "learning_rate": 1.0, "steps": 2, "lambda": 0.0},
+                                     {"optimizer": "sgd", "learning_rate": 1.0, "steps": 2, "lambda": 0.0, "tau": 0.1}],
+                       1, R.Setup(n=30, batch_size=None, checkpoints=(2,)))
+    assert r["effective_rank"].shape == (1, 2, 1, 1, 3)
+    assert r["effective_rank"][0, 0, 0, 0, 0] != r["effective_rank"][0, 1, 0, 0, 0]
+
+
+def test_default_reading_data_equals_the_table5_data():
+    key = jax.random.key(3)
+    x, y, lab = jax.jit(lambda k: R._synthetic_data(k, False, False, R.Setup(), jnp.float32))(key)
+    x0, y0, lab0 = jax.jit(lambda k: make_synthetic_data(k, SyntheticConfig()))(key)
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(x0))
+    assert bool(jnp.all(y == y0)) and bool(jnp.all(lab == lab0))
+
+
+def test_one_axis_readings_change_one_declared_axis_each():
+    readings = R.one_axis_readings()
+    assert readings[0] == {} and len({tuple(sorted(r.items())) for r in readings}) == len(readings)
+    for r in readings[1:]:
+        assert set(r) <= set(R.AXES)
+        if r.get("optimizer") != "sgd" and "learning_rate" not in r:
+            assert len(r) == 1 and r[next(iter(r))] != R.DEFAULT[next(iter(r))]
+
+
+def test_collapse_criterion_counts_half_the_seeds_and_divergence():
+    assert R.collapse_summary([1.2, 1.4, 2.5])["collapsed"]
+    assert not R.collapse_summary([1.2, 2.4, 2.5])["collapsed"]
+    assert R.collapse_summary([float("nan"), 1.0])["collapsed"]
+
+
+def test_bad_reading_is_rejected():
+    with pytest.raises(ValueError, match="reading axis"):
+        R.run_readings(["infonce"], [{"colour": "red"}], 1, R.Setup(n=30, checkpoints=(1,)))
+    with pytest.raises(ValueError, match="steps must be in"):
+        R.run_readings(["infonce"], [{"steps": 7}], 1, R.Setup(n=30, checkpoints=(1,)))
+
+
+@pytest.mark.slow
+def test_quick_readings_grid_rows_follow_the_schema():
+    g = R.readings_grid(2, quick=True, losses=["infonce", "vicreg"])
+    assert g["programs"] == 1
+    keys = {"reading", "accuracy_without", "accuracy_with", "gain", "gain_standard_error", "seeds",
+            "effective_rank_without", "effective_rank_with"}
+    assert all(keys <= set(r) for r in g["rows"])
+    readings = [r["reading"] for r in g["rows"] if r["loss"] == "infonce"]
+    assert {} in readings and {"evaluation": "raw outputs"} in readings and {"steps": 100} in readings
+    assert {p["prototypes"] for p in g["prototype_rows"]} == {"orthonormal", "etf", "random"}
+
+
+@pytest.mark.slow
+def test_quick_network_sweep_marks_collapse_by_the_fixed_criterion():
+    s = R.network_lr_sweep(seeds=2, quick=True, taus=(0.1,), momenta=(0.9,), batch_norms=(False,))
+    assert len(s["curves"]) == 2 and s["collapse_rank"] == R.COLLAPSE_RANK
+    for c in s["curves"]:
+        for p in c["points"]:
+            assert p["collapsed"] == (2 * sum(r < 1.5 or not np.isfinite(r) for r in p["effective_ranks"]) >= 2)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--experiment", "readings", "--seeds", "3"], "--experiment readings takes only"),
+    (["--quick"], "--quick and --cache apply to --experiment readings"),
+])
+def test_cli_readings_bad_input_is_one_line_exit_2(tmp_path, argv, needle):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "clop_verify", "synthetic", *argv, "--cache", str(tmp_path)]
+                          if "--quick" not in argv else [sys.executable, "-m", "clop_verify", "synthetic", *argv],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and needle in proc.stderr
+    assert not any(tmp_path.iterdir())  # nothing written
