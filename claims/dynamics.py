@@ -135,8 +135,8 @@ def check_temperature(ctx: Context) -> tuple[str, dict]:
     survives with the derived law); refuted otherwise, in particular whenever (c) fails (the derived
     law is then given in the evidence as what is right).
     """
-    import simulations as S
     from claims.stability import LIMIT_004, QUOTES, law_verdicts, temperature_law
+    from results.experiments import collapse_threshold
     from theory import stability
 
     p = _temperature_params(ctx.quick)
@@ -146,10 +146,8 @@ def check_temperature(ctx: Context) -> tuple[str, dict]:
     c_ok = True
     for tau in p["taus"]:
         tp = p["threshold"]
-        res = ctx.shared(f"temperature-threshold:{tau}:{ctx.quick}", lambda: [
-            r.as_dict() for r in S.collapse_thresholds(list(tp["ks"]), m=tp["m"], trials=tp["trials"],
-                                                     steps=tp["steps"], rtol=tp["rtol"], rule="infonce",
-                                                     tau=tau, progress=False)])
+        res = [collapse_threshold(k, m=tp["m"], trials=tp["trials"], steps=tp["steps"], rtol=tp["rtol"],
+                                  rule="infonce", tau=tau) for k in tp["ks"]]  # cached by the results layer
         thresholds_by_tau[tau] = res
         c_ok &= all(r["bracket"][1] not in ("inf", float("inf")) for r in res)
     a_ok, b_ok = tests["a_printed"], tests["b_printed"]
