@@ -46,7 +46,8 @@ def cache_dir(out_dir: str | os.PathLike) -> Path:
     return Path(out_dir) / ".cache"
 
 
-def _source_files(module_name: str) -> list[Path]:
+def _source_files(module_name: str) -> tuple[Path, list[Path]]:
+    """The folder a module's files are named relative to, and its source files (every .py below a package)."""
     spec = importlib.util.find_spec(module_name)
     if spec is None or spec.origin is None:
         raise ValueError(f"cannot fingerprint {module_name!r}: module not found")
@@ -54,8 +55,8 @@ def _source_files(module_name: str) -> list[Path]:
         files: list[Path] = []
         for location in spec.submodule_search_locations:
             files.extend(p for p in Path(location).rglob("*.py") if "__pycache__" not in p.parts)
-        return sorted(files)
-    return [Path(spec.origin)]
+        return Path(spec.origin).parent, sorted(files)
+    return Path(spec.origin).parent, [Path(spec.origin)]
 
 
 def _version(name: str) -> str | None:
@@ -72,8 +73,7 @@ def _fingerprint(modules: tuple[str, ...]) -> dict:
     per_module = {}
     for name in modules:
         digest = hashlib.sha256()
-        files = _source_files(name)
-        root = files[0].parent if files else Path(".")
+        root, files = _source_files(name)
         for path in files:
             digest.update(path.relative_to(root).as_posix().encode() if path.is_relative_to(root) else path.name.encode())
             digest.update(b"\0")
