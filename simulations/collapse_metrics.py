@@ -111,6 +111,12 @@ def _unit_rows(M: jax.Array) -> jax.Array:
     return M / jnp.where(norm > 0, norm, 1.0)
 
 
+def _between_within(Z: jax.Array, labels: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
+    """Centred class means ``A`` ``[..., k, d]`` and each sample's deviation from its class mean ``E`` ``[..., n, d]``."""
+    means = class_means(Z, labels, k)
+    return means - jnp.mean(means, axis=-2, keepdims=True), Z - jnp.take(means, labels, axis=-2)
+
+
 def nc1(Z, labels, k: int) -> jax.Array:
     r"""Within-class variability relative to between-class variability (Papyan et al. 2020, NC1).
 
@@ -145,10 +151,7 @@ def nc1(Z, labels, k: int) -> jax.Array:
         0.0625
     """
     Z = jnp.asarray(Z)
-    labels = jnp.asarray(labels)
-    means = class_means(Z, labels, k)
-    A = means - jnp.mean(means, axis=-2, keepdims=True)
-    E = Z - jnp.take(means, labels, axis=-2)
+    A, E = _between_within(Z, jnp.asarray(labels), k)
     A_pinv = jnp.linalg.pinv(A)  # [..., d, k]
     proj = jnp.einsum("...nd,...dk->...nk", E, A_pinv, precision=_HIGHEST)
     value = jnp.sum(proj**2, axis=(-2, -1)) / Z.shape[-2]
@@ -169,10 +172,7 @@ def within_between_ratio(Z, labels, k: int) -> jax.Array:
         0.125
     """
     Z = jnp.asarray(Z)
-    labels = jnp.asarray(labels)
-    means = class_means(Z, labels, k)
-    A = means - jnp.mean(means, axis=-2, keepdims=True)
-    E = Z - jnp.take(means, labels, axis=-2)
+    A, E = _between_within(Z, jnp.asarray(labels), k)
     within = jnp.sum(E**2, axis=(-2, -1)) / Z.shape[-2]
     between = jnp.sum(A**2, axis=(-2, -1)) / k
     none = _no_between(A, Z)
