@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["eta_max", "paper_eta_max", "mean_shift_factor", "expected_update_norm_sq", "check_k", "check_eps"]
+__all__ = ["eta_max", "paper_eta_max", "mean_shift_factor", "expected_update_norm_sq", "check_k", "check_eps",
+           "check_eta"]
 
 
 def _scalar_or_array(value: np.ndarray):
@@ -76,7 +77,20 @@ def check_eps(eps) -> np.ndarray:
     return arr
 
 
-def _check_eta(eta) -> np.ndarray:
+def check_eta(eta) -> np.ndarray:
+    """Validate learning rates: finite reals >= 0 (any shape); returns them as a float array.
+
+    Raises:
+        ValueError: naming ``eta`` and the accepted range.
+
+    Example:
+        >>> check_eta([0.5, 2.0]).tolist()
+        [0.5, 2.0]
+        >>> check_eta(-1)
+        Traceback (most recent call last):
+        ...
+        ValueError: eta must be a finite real number >= 0; got -1
+    """
     try:
         arr = np.asarray(eta, dtype=float)
     except (TypeError, ValueError):
@@ -157,7 +171,7 @@ def expected_update_norm_sq(eta, k):
         2.0
     """
     k = check_k(k).astype(float)
-    eta = _check_eta(eta)
+    eta = check_eta(eta)
     return _scalar_or_array(1.0 + eta**2 / (k - 1.0))
 
 
@@ -181,5 +195,5 @@ def mean_shift_factor(eta, k):
         1.0
     """
     k = check_k(k).astype(float)
-    eta = _check_eta(eta)
+    eta = check_eta(eta)
     return _scalar_or_array(np.abs(1.0 - eta) / np.sqrt(1.0 + eta**2 / (k - 1.0)))

@@ -57,7 +57,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from theory.bounds import check_eps, check_k
+from theory.bounds import check_eps, check_eta, check_k
 from theory.bounds import eta_max as _paper_eta_max
 from theory.derivation import M_cross, M_self, Derivation, Step, _quadratic_form, epsilon, eta, is_zero, k
 
@@ -305,13 +305,7 @@ def _arrays(k_value, eta_value=None):
     kk = check_k(k_value).astype(float)
     if eta_value is None:
         return kk
-    try:
-        ee = np.asarray(eta_value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"eta must be a finite real number >= 0; got {eta_value!r}") from None
-    if np.any(~np.isfinite(ee)) or np.any(ee < 0):
-        raise ValueError(f"eta must be a finite real number >= 0; got {eta_value!r}")
-    return np.broadcast_arrays(kk, ee)
+    return np.broadcast_arrays(kk, check_eta(eta_value))
 
 
 def _out(value):
