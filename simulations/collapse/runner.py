@@ -39,7 +39,7 @@ import numpy as np
 
 from simulations import metrics
 from simulations.collapse import sharding
-from simulations.collapse.dynamics import check_rule, normalize_columns, rule_step
+from simulations.collapse.dynamics import check_rule, normalize_columns, paper_step_rows, rule_step
 
 __all__ = [
     "SimulationResult",
@@ -179,6 +179,9 @@ SEGMENT_ELEMENT_STEPS = 2**28
 #: Compiled calls dispatched ahead of the one the host waits for (keeps the device busy while the
 #: host blocks, and bounds the work left running after an interrupt).
 LOOKAHEAD = 2
+#: ``rule="paper"``: at most this many steps in a row, the last one exact, the others taking unit rows
+#: (:func:`simulations.collapse.dynamics.paper_step_rows`); the last step of every compiled call is exact.
+UNIT_ROW_STEPS = 16
 
 _COMPILES = {"count": 0}
 
@@ -266,12 +269,36 @@ def _kernels(k, m, init, dtype, n_devices) -> _Kernels:
     )
 
 
+def _apply_steps(rule: str, every: int, X, *, etas, tau):
+    """``every`` steps of ``rule`` on the batch ``X[B, k, n]`` (traced). For ``paper``: blocks of
+    :data:`UNIT_ROW_STEPS` steps written out in full, all but the last with ``unit_rows=True``, and a
+    shorter block for the rest, so that the state returned has exactly measured norms."""
+    if rule != "paper":
+        step_all = jax.vmap(rule_step(rule, rows=True), in_axes=(0, 0, None))
+        return jax.lax.fori_loop(0, every, lambda _, Z: step_all(Z, etas, tau), X, unroll=min(every, 2))
+    if X.shape[0] == 1:  # one run per device: XLA's unbatched matrix-vector product is faster
+        fast = lambda Z, e: paper_step_rows(Z[0], e[0], unit_rows=True)[None]
+        exact = jax.vmap(paper_step_rows)
+    else:
+        fast = jax.vmap(functools.partial(paper_step_rows, unit_rows=True))
+        exact = jax.vmap(paper_step_rows)
+
+    def block(Z, length):
+        for _ in range(length - 1):
+            Z = fast(Z, etas)
+        return exact(Z, etas)
+
+    full, rest = divmod(every, UNIT_ROW_STEPS)
+    if full:
+        X = jax.lax.fori_loop(0, full, lambda _, Z: block(Z, UNIT_ROW_STEPS), X)
+    return block(X, rest) if rest else X
+
+
 @functools.lru_cache(maxsize=None)
 def _advance(k, n, rule, dtype, n_devices, every, records) -> Callable:
     """Compiled ``f(X[B, k, n], etas[B], tau) -> X`` applying ``every`` steps (``records == 0``), or
     ``-> (X, spectra[B, records, n], norms[B, records])`` applying ``records`` times (``every`` steps,
     then a measurement)."""
-    update = rule_step(rule, rows=True)  # state is [k, n]: rows are embeddings, n contiguous
     sequential = sequential_linalg()
 
     def measure_one(R):
@@ -281,10 +308,7 @@ def _advance(k, n, rule, dtype, n_devices, every, records) -> Callable:
 
     def batch(X, etas, tau):
         _COMPILES["count"] += 1  # runs only while tracing
-        step_all = jax.vmap(update, in_axes=(0, 0, None))
-
-        def advance(X):
-            return jax.lax.fori_loop(0, every, lambda _, Z: step_all(Z, etas, tau), X, unroll=min(every, 2))
+        advance = functools.partial(_apply_steps, rule, every, etas=etas, tau=tau)
 
         if records == 0:
             return advance(X)
