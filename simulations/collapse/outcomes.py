@@ -8,7 +8,7 @@ same answer as stepping every run to the end and taking the SVD of its final sta
 
 * **Early stop, decided on the device.** Runs are stepped in short compiled chunks; after each chunk a
   sticky status is updated on the device and a run whose final outcome is already certain is marked.
-  A batch stops when every run in it is marked. Two facts make a mark certain (rule ``paper`` only;
+  A batch stops when every run in it is marked. Three facts make a mark certain (rule ``paper`` only;
   the other rules are always stepped to the end):
 
   - *Non-finite is absorbing.* A non-finite entry in column j makes the sum
@@ -37,6 +37,34 @@ same answer as stepping every run to the end and taking the SVD of its final sta
     :math:`D \le d^*/2` and :math:`q^r D \le \rho/4`: its final state is collapsed, with a factor of
     about 4 to spare for rounding (and :math:`1-\|\mu\| \le d^2/2 \ll \rho`). Co-linear states of mixed sign (:math:`x_i = \pm z`) are not marked; they
     run to the end.
+  - *A spread state that stays spread.* Let :math:`s = \|S\|`, :math:`\Lambda = \sigma_1(X)^2`,
+    :math:`\nu = 1 + c` and :math:`\|A\| = \max(\nu, |1-\eta|)`, the norm of
+    :math:`A = \nu I - c\mathbf 1\mathbf 1^\top` (so :math:`Y = AX`, rows :math:`y_i`). If
+    :math:`cs < \nu`, every :math:`\|y_i\| \ge n_- := \nu - cs > 0` (the step is finite). Since
+    :math:`\sum_i y_i = (1-\eta)S`, the new sum is
+    :math:`S' = (1-\eta)S/\nu + Y^\top\delta` with :math:`\delta_i = 1/\|y_i\| - 1/\nu =
+    (2c\nu\,x_i^\top S - c^2s^2)/(\nu\|y_i\|(\nu+\|y_i\|))`; with :math:`\|XS\| \le \sqrt\Lambda s` and
+    :math:`\sigma_1(Y) \le \|A\|\sqrt\Lambda`,
+
+    .. math:: s' \le s\,F(s, \Lambda), \qquad F = \frac{|1-\eta|}{\nu}
+              + \frac{\|A\|\sqrt\Lambda\,(2c\nu\sqrt\Lambda + c^2 s\sqrt k)}{\nu\, n_-(\nu + n_-)},
+              \qquad \Lambda' \le \min\big(k, \Lambda\,(\|A\|/n_-)^2\big)
+
+    (:math:`X' = D^{-1}AX`, :math:`\|D^{-1}\| \le 1/n_-`; :math:`\Lambda \le \|X\|_F^2 = k`). F grows
+    with s and :math:`\Lambda`. Take a rate :math:`q < 1`, :math:`s_\infty = \kappa/(1-q)` and the
+    envelope :math:`b_t = s_0q^t + s_\infty`, which obeys :math:`b_{t+1} = qb_t + \kappa`. Along it
+    :math:`\sum_t \log(\nu/(\nu - cb_t)) \le \frac{c}{\nu - cb_0}(\frac{s_0}{1-q} + rs_\infty)`, so
+    :math:`\Lambda_t \le \bar\Lambda = \min(k, \Lambda_0e^G)` with G as in :func:`spread_certificate`.
+    If :math:`cb_0 < \nu` and :math:`F(b_0, \bar\Lambda) \le q`, induction over the r steps
+    left gives :math:`s_{t+1} \le s_tF(b_0, \bar\Lambda) + \kappa \le qb_t + \kappa = b_{t+1}` and
+    :math:`\Lambda_t \le \bar\Lambda` at every step, and the run ends finite with
+    :math:`\|\mu\| \le b_r/k`: **not** collapsed when :math:`b_r \le k(1-\rho)/2`. :math:`\Lambda_0`
+    is Gershgorin's bound on the smaller Gram matrix of the state, and :math:`\kappa = 64\,k\,\epsilon` (the dtype's machine epsilon) is an allowance per
+    step for rounding of S. The bound closes only where :math:`|1-\eta|/\nu` is clearly below 1 and
+    :math:`c\Lambda` is small (large k): at k = 1000 for every eta of the neutral grid up to
+    :math:`\sqrt2`, from the first check on; never near the bound, where :math:`|1-\eta| \approx 1`. It
+    is tried only when the cheap test :math:`F(\max(s,\kappa), 1) < 1` passes (:math:`\Lambda \ge 1`
+    always), since the Gram matrix costs about as much as a few steps.
 
 * **No full SVD where bounds decide.** At the last step the criterion is settled by two certificates
   from a rank-2 block power iteration (:math:`W`, n x 2, orthonormal columns): by Courant-Fischer
@@ -66,11 +94,19 @@ import numpy as np
 from simulations import metrics
 from simulations.collapse import runner, sharding
 
-__all__ = ["UNDECIDED", "COLLAPSED", "NONFINITE", "diameter_certificate", "spectrum_certificates",
-           "final_collapse", "status_update", "run_outcomes", "Outcomes", "check_every"]
+__all__ = ["UNDECIDED", "COLLAPSED", "NONFINITE", "STAYS_SPREAD", "diameter_certificate", "spread_certificate",
+           "spread_pretest", "top_eigenvalue_bound", "spectrum_certificates", "final_collapse", "status_update", "run_outcomes",
+           "Outcomes", "check_every"]
 
-#: Status codes of a run during :func:`run_outcomes` (sticky once set).
-UNDECIDED, COLLAPSED, NONFINITE = 0, 1, 2
+#: Status codes of a run during :func:`run_outcomes` (sticky once set). ``STAYS_SPREAD``: certain to end
+#: finite and not completely collapsed.
+UNDECIDED, COLLAPSED, NONFINITE, STAYS_SPREAD = 0, 1, 2, 3
+#: Rounding allowance per step on :math:`\|S\|` in :func:`spread_certificate`, in units of k times the
+#: dtype's machine epsilon.
+ROUNDING_ALLOWANCE = 64
+#: Candidate contraction rates :math:`q = 1 - 2^{-j}`, j = 1, ..., SPREAD_CANDIDATES, of
+#: :func:`spread_certificate`.
+SPREAD_CANDIDATES = 24
 #: Steps between two status checks is about ``steps / STATUS_CHECKS`` (and at most one compiled segment).
 STATUS_CHECKS = 40
 #: Fewest element-steps per device between two status checks (below it the checks cost more than they save).
@@ -113,6 +149,101 @@ def diameter_certificate(R, eta, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, remainin
     inside = D <= d_star / 2
     q = (1 + c) / jnp.where(inside, jnp.abs(1 - eta) - eta * D, 1 + c)  # < 1 inside
     return inside & (D * jnp.exp(remaining * jnp.log(q)) <= rel_tol / 4)
+
+
+def top_eigenvalue_bound(R):
+    r"""An upper bound on :math:`\sigma_1(R)^2`: Gershgorin's bound on the smaller of the Gram matrices
+    :math:`R^\top R` and :math:`RR^\top` (largest absolute row sum), enlarged by 1 % plus the rounding
+    of the Gram matrix's entries, and never above :math:`\|R\|_F^2`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> R = jnp.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+        >>> float(jnp.linalg.norm(R, 2)) ** 2 <= float(top_eigenvalue_bound(R)) <= 3.0
+        True
+    """
+    hi = jax.lax.Precision.HIGHEST
+    k, n = R.shape[-2:]
+    gram = jnp.matmul(R.T, R, precision=hi) if n <= k else jnp.matmul(R, R.T, precision=hi)
+    size = min(k, n)
+    rounding = 2 * size * max(k, n) * jnp.finfo(R.dtype).eps * jnp.max(jnp.abs(gram))
+    gershgorin = jnp.max(jnp.sum(jnp.abs(gram), axis=-1))
+    return jnp.minimum(gershgorin * 1.01 + rounding, jnp.sum(R * R) * 1.01)
+
+
+def _mean_growth(s, lam, eta, k):
+    """``(F(s, lam), n_minus, norm_A)`` of the spread certificate (module docstring); F = inf where c s >= nu."""
+    c = eta / (k - 1)
+    nu = 1 + c
+    norm_a = jnp.maximum(nu, jnp.abs(1 - eta))
+    n_minus = nu - c * s
+    ok = n_minus > 0
+    safe = jnp.where(ok, n_minus, 1.0)
+    F = jnp.abs(1 - eta) / nu + norm_a * jnp.sqrt(lam) * (2 * c * nu * jnp.sqrt(lam) + c * c * s * jnp.sqrt(k)) / (
+        nu * safe * (nu + safe))
+    return jnp.where(ok, F, jnp.inf), safe, norm_a
+
+
+def _allowance(k, dtype):
+    return ROUNDING_ALLOWANCE * k * float(jnp.finfo(dtype).eps)
+
+
+def spread_pretest(R, eta):
+    r"""The cheap necessary test for :func:`spread_certificate`: :math:`F(\max(s, \kappa), 1) < 1`
+    (:math:`\Lambda \ge 1` for unit rows), from one pass over the state.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> bool(spread_pretest(jnp.eye(50), 1.0)), bool(spread_pretest(jnp.eye(50), 2.0))
+        (True, False)
+    """
+    k = R.shape[-2]
+    s = jnp.linalg.norm(jnp.sum(R, axis=-2))
+    F, _, _ = _mean_growth(jnp.maximum(s, _allowance(k, R.dtype)), 1.0, eta, k)
+    return F < 1
+
+
+def spread_certificate(R, eta, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, remaining=0):
+    r"""True where the ``paper`` rule's run is certain to end finite and *not* completely collapsed after
+    ``remaining`` more steps: its mean stays below :math:`1-\rho` (proof in the module docstring).
+
+    With :math:`s_0 = \|\sum_i x_i\|`, :math:`\Lambda_0` = :func:`top_eigenvalue_bound`, r = ``remaining``
+    and :math:`\kappa` = ``ROUNDING_ALLOWANCE * k * eps``: true iff for some rate
+    :math:`q = 1 - 2^{-j}` (j = 1, ..., :data:`SPREAD_CANDIDATES`), with
+    :math:`s_\infty = \kappa/(1-q)` and the envelope :math:`b_t = s_0q^t + s_\infty`,
+    :math:`cb_0 < \nu`, :math:`F(b_0, \bar\Lambda) \le q` and :math:`b_r \le k(1-\rho)/2`, where
+    :math:`\bar\Lambda = \min(k, \Lambda_0 e^{G})`,
+    :math:`G = 2r\log(\|A\|/\nu) + \frac{2c}{\nu - cb_0}\big(\frac{s_0}{1-q} + r s_\infty\big)`.
+
+    Args:
+        R: ``[k, n]`` rows = unit embeddings (any orthonormal coordinates).
+        eta: the run's learning rate.
+        rel_tol: the collapse criterion :math:`\rho`.
+        remaining: steps still to be taken, r.
+
+    Example (paper 001, Theorem 1: orthonormal embeddings at k = 50 stay spread below the bound):
+        >>> import jax.numpy as jnp
+        >>> [bool(spread_certificate(jnp.eye(50), eta, remaining=2000)) for eta in (0.5, 1.0, 2.5)]
+        [True, True, False]
+    """
+    k = R.shape[-2]
+    kappa = _allowance(k, R.dtype)
+    s0 = jnp.linalg.norm(jnp.sum(R, axis=-2))
+    lam0 = top_eigenvalue_bound(R)
+    q = 1 - 2.0 ** -jnp.arange(1, SPREAD_CANDIDATES + 1, dtype=R.dtype)
+    s_inf = kappa / (1 - q)
+    b0 = s0 + s_inf
+    c = eta / (k - 1)
+    nu = 1 + c
+    norm_a = jnp.maximum(nu, jnp.abs(1 - eta))
+    room = jnp.maximum(nu - c * b0, 0.0)
+    log_growth = 2 * remaining * jnp.log(norm_a / nu) + 2 * c / jnp.where(room > 0, room, 1.0) * (
+        s0 / (1 - q) + remaining * s_inf)
+    lam_bar = jnp.minimum(k, lam0 * jnp.exp(jnp.minimum(log_growth, 80.0)))
+    F, _, _ = _mean_growth(b0, lam_bar, eta, k)
+    b_end = s0 * jnp.exp(remaining * jnp.log(q)) + s_inf
+    holds = (room > 0) & (F <= q) & (b_end <= k * (1 - rel_tol) / 2)
+    return jnp.any(holds) & jnp.all(jnp.isfinite(R))
 
 
 def spectrum_certificates(R, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, iterations: int = POWER_ITERATIONS):
@@ -224,7 +355,17 @@ def _programs(rule, rel_tol, n_devices) -> _Programs:
     def status(X, etas, old, remaining):
         runner._COMPILES["count"] += 1  # runs only while tracing
         update = functools.partial(status_update, rule=rule, rel_tol=rel_tol)
-        return jax.vmap(update, in_axes=(0, 0, 0, None))(X, etas, old, remaining)
+        new = jax.vmap(update, in_axes=(0, 0, 0, None))(X, etas, old, remaining)
+        if rule != "paper":
+            return new
+        # the spread certificate costs a Gram matrix: only when some run passes the cheap test (a
+        # conditional on the whole batch; under vmap a per-run one would evaluate both branches)
+        need = (new == UNDECIDED) & jax.vmap(spread_pretest)(X, etas)
+        certain = jax.lax.cond(
+            jnp.any(need),
+            lambda X: jax.vmap(spread_certificate, in_axes=(0, 0, None, None))(X, etas, rel_tol, remaining),
+            lambda X: jnp.zeros(need.shape, bool), X)
+        return jnp.where(need & certain, STAYS_SPREAD, new).astype(jnp.int8)
 
     def decide_one(R):
         finite = jnp.all(jnp.isfinite(R))
@@ -344,5 +485,5 @@ def _run_outcomes(k, etas, key_data, *, m, steps, rule, tau, dtype, early_stop, 
         return status, final_collapsed, final_finite
     undecided = status == UNDECIDED
     collapsed = (status == COLLAPSED) | (undecided & final_collapsed)
-    finite = (status == COLLAPSED) | (undecided & final_finite)
+    finite = (status == COLLAPSED) | (status == STAYS_SPREAD) | (undecided & final_finite)
     return Outcomes(collapsed, finite, int(stepped) * chunk * k * n)

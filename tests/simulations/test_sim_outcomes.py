@@ -10,14 +10,16 @@ from simulations.collapse import outcomes, runner, threshold
 from simulations.collapse.dynamics import paper_step_rows
 
 
-def test_fast_search_gives_the_reference_search_answers(monkeypatch):
+@pytest.mark.parametrize("k, m", [(6, 12), (40, 40)])
+def test_fast_search_gives_the_reference_search_answers(monkeypatch, k, m):
     # The optimised search (early stop, certificates instead of the SVD, per-eta batches) against the
     # unoptimised one in the same process: every evaluation's counts, hence the threshold and bracket,
-    # must be identical (no tolerance: the outcomes are the same bits of information).
+    # must be identical (no tolerance: the outcomes are the same bits of information). At k = 40 the
+    # spread certificate stops the passing runs of the grid too.
     monkeypatch.setattr(outcomes, "MIN_CHECK_ELEMENT_STEPS", 0)  # check every steps/40 even at toy size
-    kw = dict(m=12, trials=3, steps=400, rtol=1e-2)
-    fast = simulations.collapse_threshold(6, **kw)
-    reference = simulations.collapse_threshold(6, **kw, early_stop=False)
+    kw = dict(m=m, trials=3, steps=400, rtol=1e-2)
+    fast = simulations.collapse_threshold(k, **kw)
+    reference = simulations.collapse_threshold(k, **kw, early_stop=False)
     assert fast.evaluations == reference.evaluations
     assert (fast.threshold, fast.bracket) == (reference.threshold, reference.bracket)
     assert fast.rounds >= 1
@@ -38,9 +40,10 @@ def test_certified_runs_end_as_certified(monkeypatch):
     etas = np.repeat([1.5, 2.2, 2.3, 2.35, 2.5, 3.0, 6.0, 20.0], 4)
     keys = np.tile(threshold.trial_key_data(3, 4), (8, 1))
     monkeypatch.setattr(outcomes, "MIN_CHECK_ELEMENT_STEPS", 0)
-    status, collapsed, finite = outcomes._run_outcomes(
-        k, etas, keys, m=m, steps=steps, rule="paper", tau=None, dtype="float64", early_stop=True,
-        rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, track_status=True)
+    with runner.float64_scope("float64"):
+        status, collapsed, finite = outcomes._run_outcomes(
+            k, etas, keys, m=m, steps=steps, rule="paper", tau=None, dtype="float64", early_stop=True,
+            rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, track_status=True)
     certified = status == outcomes.COLLAPSED
     assert certified.sum() >= 12  # the certificate does fire (else this test would test nothing)
     assert collapsed[certified].all() and finite.all()
@@ -49,6 +52,51 @@ def test_certified_runs_end_as_certified(monkeypatch):
                                                  record_every=None, dtype="float64", init="sphere")
     expected = metrics.is_completely_collapsed(spectra[:, -1], mean_norm=norms[:, -1])
     np.testing.assert_array_equal(collapsed, np.asarray(expected))
+
+
+def test_runs_certified_spread_end_finite_and_not_collapsed(monkeypatch):
+    # The third certificate: a run marked STAYS_SPREAD at a chunk boundary must end finite and not
+    # completely collapsed when it is stepped to the end anyway. k = 40 (bound 2.053), etas from far
+    # below the bound up to just above it; float64 and float32 (whose rounding allowance is 2^29 times
+    # larger). Measured: all 12 runs at eta <= 1.4 certified in both, none at 1.8 or above.
+    k, m, steps = 40, 40, 400
+    etas = np.repeat([0.25, 0.5, 1.0, 1.4, 1.8, 2.0, 2.1, 3.0], 3)
+    keys = np.tile(threshold.trial_key_data(5, 3), (8, 1))
+    monkeypatch.setattr(outcomes, "MIN_CHECK_ELEMENT_STEPS", 0)
+    for dtype in ("float64", "float32"):
+        with runner.float64_scope(dtype):
+            status, collapsed, finite = outcomes._run_outcomes(
+                k, etas, keys, m=m, steps=steps, rule="paper", tau=None, dtype=dtype, early_stop=True,
+                rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, track_status=True)
+        spread = status == outcomes.STAYS_SPREAD
+        assert spread.sum() >= 9, (dtype, status)  # it does fire, below the bound
+        assert finite[spread].all() and not collapsed[spread].any()
+        assert (etas[spread] < 2 * (k - 1) / (k - 2)).all()
+
+
+def test_spread_bound_holds_step_by_step():
+    # The inequality behind the spread certificate, s' <= s F(s, Lambda), and Lambda' <= Lambda (|A|/n_-)^2,
+    # with the exact top singular value, on random spread states, tight clusters and half-collapsed
+    # states (large Lambda), for etas below and above the bound.
+    rng = np.random.default_rng(2)
+    with jax.enable_x64(True):
+        for k, n in [(10, 10), (40, 25), (200, 200)]:
+            for kind in ("spread", "cluster", "half"):
+                R = rng.standard_normal((k, n))
+                if kind == "cluster":
+                    R = rng.standard_normal(n) + 0.3 * R / np.sqrt(n)
+                if kind == "half":
+                    R[: k // 2] = R[0] + 0.01 * R[: k // 2]
+                R = R / np.linalg.norm(R, axis=1, keepdims=True)
+                for eta in (0.1, 0.7, 1.0, 1.9, 2.5, 6.0):
+                    s = np.linalg.norm(R.sum(0))
+                    lam = np.linalg.norm(R, 2) ** 2
+                    assert lam <= float(outcomes.top_eigenvalue_bound(jnp.asarray(R)))
+                    F, n_minus, norm_a = (float(v) for v in outcomes._mean_growth(s, lam, eta, k))
+                    R1 = np.asarray(paper_step_rows(jnp.asarray(R), eta))
+                    if np.isfinite(F):
+                        assert np.linalg.norm(R1.sum(0)) <= s * F * (1 + 1e-12), (k, kind, eta)
+                        assert np.linalg.norm(R1, 2) ** 2 <= lam * (norm_a / n_minus) ** 2 * (1 + 1e-12)
 
 
 @pytest.mark.slow
