@@ -1,7 +1,8 @@
 """Speed of the collapse-threshold search against the machine's stepping rate, measured in one process.
 
-For each k (m = max(100, k), rule ``paper``, 5 trials, 2000 steps, float64, rtol 1e-3: the settings
-of ``clop-verify threshold`` and Figure 3 right) it prints the wall time of
+For each k (m = max(100, k), rule ``paper``, 5 trials, 2000 steps, rtol 1e-3: the settings of
+``clop-verify threshold`` and Figure 3 right; float64 unless ``--dtype float32``, the CLI's choice for
+the paper rule) it prints the wall time of
 :func:`simulations.collapse_threshold`, the element-steps it did (runs x steps x k x min(m, k), early
 stops included), the element-steps the same search would do with every run stepped to the end, the
 search's rate, and the runner's plain stepping rate at the same k measured just before in the same
@@ -12,7 +13,7 @@ compilation excluded). On a loaded machine only the ratios of one run mean anyth
 every final state) and checks that it finds the same threshold. ``--devices N`` runs JAX with N CPU
 devices (set before JAX starts).
 
-Usage: python benchmarks/bench_threshold.py [--k 100 300 1000] [--reference] [--devices N]
+Usage: python benchmarks/bench_threshold.py [--k 100 300 1000] [--dtype float64|float32] [--reference] [--devices N]
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import platform
 import time
 
 
-def stepping_rate(k: int, m: int) -> float:
+def stepping_rate(k: int, m: int, dtype: str = "float64") -> float:
     """Element-steps per second of plain stepping (the runner, no early stop) at this k, warm."""
     import jax
     import numpy as np
@@ -32,7 +33,7 @@ def stepping_rate(k: int, m: int) -> float:
     batch = runner._chunk_size(5, k, m, jax.device_count())
     steps = max(50, min(2000, int(4e9 // (batch * k * min(m, k)))))
     keys = np.tile(runner.seed_key_data([0]), (batch, 1))
-    run = dict(m=m, steps=steps, rule="paper", tau=None, record_every=None, dtype="float64", init="sphere")
+    run = dict(m=m, steps=steps, rule="paper", tau=None, record_every=None, dtype=dtype, init="sphere")
     runner.simulate_keys(k, np.full(batch, 1.5), keys, **run)  # compile
     t = time.perf_counter()
     runner.simulate_keys(k, np.full(batch, 1.6), keys, **run)
@@ -42,6 +43,7 @@ def stepping_rate(k: int, m: int) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", type=int, nargs="+", default=[100, 300, 1000])
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default float64")
     parser.add_argument("--reference", action="store_true", help="also time the unoptimised search")
     parser.add_argument("--devices", type=int, default=1, help="JAX CPU devices (default 1)")
     args = parser.parse_args(argv)
@@ -55,17 +57,17 @@ def main(argv=None) -> int:
     from simulations.collapse import threshold
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
-          f"{os.getloadavg()[0]:.1f}, {jax.device_count()} x {jax.devices()[0].platform} JAX devices, jax {jax.__version__}")
+          f"{os.getloadavg()[0]:.1f}, {jax.device_count()} x {jax.devices()[0].platform} JAX devices, jax {jax.__version__}, {args.dtype}")
     print(f"{'k':>5} {'m':>5} {'threshold':>10} {'/eta_max-1':>10} {'seconds':>8} {'el-steps':>10} {'if full':>10} "
           f"{'rate':>9} {'stepping':>9} {'rate/stepping':>13} {'reference s':>11}")
     for k in args.k:
         m = max(100, k)
-        base = stepping_rate(k, m)
-        r = threshold.collapse_threshold(k, m=m)
+        base = stepping_rate(k, m, args.dtype)
+        r = threshold.collapse_threshold(k, m=m, dtype=args.dtype)
         ref = ""
         if args.reference:
             t = time.perf_counter()
-            slow = threshold.collapse_threshold(k, m=m, early_stop=False)
+            slow = threshold.collapse_threshold(k, m=m, dtype=args.dtype, early_stop=False)
             ref = f"{time.perf_counter() - t:.1f}"
             assert (slow.threshold, slow.bracket) == (r.threshold, r.bracket), (slow.bracket, r.bracket)
         print(f"{k:>5} {m:>5} {r.threshold:>10.5f} {r.threshold / theory.eta_max(k) - 1:>10.2%} {r.seconds:>8.1f} "
