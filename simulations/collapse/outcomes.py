@@ -361,11 +361,13 @@ def _programs(rule, rel_tol, n_devices) -> _Programs:
         # the spread certificate costs a Gram matrix: only when some run passes the cheap test (a
         # conditional on the whole batch; under vmap a per-run one would evaluate both branches)
         need = (new == UNDECIDED) & jax.vmap(spread_pretest)(X, etas)
+        # (the false branch returns `need & False`, not a constant: under shard_map both branches must
+        # be varying over the devices' runs)
         certain = jax.lax.cond(
             jnp.any(need),
-            lambda X: jax.vmap(spread_certificate, in_axes=(0, 0, None, None))(X, etas, rel_tol, remaining),
-            lambda X: jnp.zeros(need.shape, bool), X)
-        return jnp.where(need & certain, STAYS_SPREAD, new).astype(jnp.int8)
+            lambda X, need: need & jax.vmap(spread_certificate, in_axes=(0, 0, None, None))(X, etas, rel_tol, remaining),
+            lambda X, need: need & False, X, need)
+        return jnp.where(certain, STAYS_SPREAD, new).astype(jnp.int8)
 
     def decide_one(R):
         finite = jnp.all(jnp.isfinite(R))

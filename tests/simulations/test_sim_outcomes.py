@@ -27,6 +27,37 @@ def test_fast_search_gives_the_reference_search_answers(monkeypatch, k, m):
     assert fast.element_steps < fast.element_steps_full
 
 
+TWO_DEVICES = """
+import json, sys
+from simulations.collapse import outcomes
+import simulations
+outcomes.MIN_CHECK_ELEMENT_STEPS = 0
+r = simulations.collapse_threshold(40, m=40, trials=3, steps=400, rtol=1e-2)
+json.dump({"evaluations": r.evaluations, "threshold": r.threshold}, sys.stdout)
+"""
+
+
+def test_search_on_two_cpu_devices_gives_the_one_device_evaluations(monkeypatch):
+    # The status programs (early stop, the spread certificate's conditional) under shard_map with two
+    # devices: the same evaluations as on one device (k = 40, where every certificate fires).
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]), JAX_NUM_CPU_DEVICES="2",
+               JAX_PLATFORMS="cpu")
+    proc = subprocess.run([sys.executable, "-c", TWO_DEVICES], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    two = json.loads(proc.stdout)
+    monkeypatch.setattr(outcomes, "MIN_CHECK_ELEMENT_STEPS", 0)
+    one = simulations.collapse_threshold(40, m=40, trials=3, steps=400, rtol=1e-2)
+    assert [tuple(e) for e in two["evaluations"]] == list(one.evaluations)
+    assert two["threshold"] == one.threshold
+
+
 def _diameter(R):
     return float(np.max(np.linalg.norm(R[:, None, :] - R[None, :, :], axis=-1)))
 
