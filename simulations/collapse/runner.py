@@ -180,7 +180,8 @@ SEGMENT_ELEMENT_STEPS = 2**28
 #: host blocks, and bounds the work left running after an interrupt).
 LOOKAHEAD = 2
 #: ``rule="paper"``: at most this many steps in a row, the last one exact, the others taking unit rows
-#: (:func:`simulations.collapse.dynamics.paper_step_rows`); the last step of every compiled call is exact.
+#: (:func:`simulations.collapse.dynamics.paper_step_rows`); the first and the last step of every
+#: compiled call are exact.
 UNIT_ROW_STEPS = 16
 
 _COMPILES = {"count": 0}
@@ -270,9 +271,10 @@ def _kernels(k, m, init, dtype, n_devices) -> _Kernels:
 
 
 def _apply_steps(rule: str, every: int, X, *, etas, tau):
-    """``every`` steps of ``rule`` on the batch ``X[B, k, n]`` (traced). For ``paper``: blocks of
-    :data:`UNIT_ROW_STEPS` steps written out in full, all but the last with ``unit_rows=True``, and a
-    shorter block for the rest, so that the state returned has exactly measured norms."""
+    """``every`` steps of ``rule`` on the batch ``X[B, k, n]`` (traced). For ``paper``: one exact step
+    (the state handed in need not have unit rows: the Gaussian initialisation does not), then blocks
+    of :data:`UNIT_ROW_STEPS` steps written out in full, all but the last with ``unit_rows=True``, and
+    a shorter block for the rest, so that the state returned has exactly measured norms."""
     if rule != "paper":
         step_all = jax.vmap(rule_step(rule, rows=True), in_axes=(0, 0, None))
         return jax.lax.fori_loop(0, every, lambda _, Z: step_all(Z, etas, tau), X, unroll=min(every, 2))
@@ -288,7 +290,8 @@ def _apply_steps(rule: str, every: int, X, *, etas, tau):
             Z = fast(Z, etas)
         return exact(Z, etas)
 
-    full, rest = divmod(every, UNIT_ROW_STEPS)
+    X = exact(X, etas)
+    full, rest = divmod(every - 1, UNIT_ROW_STEPS)
     if full:
         X = jax.lax.fori_loop(0, full, lambda _, Z: block(Z, UNIT_ROW_STEPS), X)
     return block(X, rest) if rest else X
