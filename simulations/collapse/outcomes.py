@@ -59,12 +59,13 @@ same answer as stepping every run to the end and taking the SVD of its final sta
     left gives :math:`s_{t+1} \le s_tF(b_0, \bar\Lambda) + \kappa \le qb_t + \kappa = b_{t+1}` and
     :math:`\Lambda_t \le \bar\Lambda` at every step, and the run ends finite with
     :math:`\|\mu\| \le b_r/k`: **not** collapsed when :math:`b_r \le k(1-\rho)/2`. :math:`\Lambda_0`
-    is Gershgorin's bound on the smaller Gram matrix of the state, and :math:`\kappa = 64\,k\,\epsilon` (the dtype's machine epsilon) is an allowance per
-    step for rounding of S. The bound closes only where :math:`|1-\eta|/\nu` is clearly below 1 and
-    :math:`c\Lambda` is small (large k): at k = 1000 for every eta of the neutral grid up to
-    :math:`\sqrt2`, from the first check on; never near the bound, where :math:`|1-\eta| \approx 1`. It
-    is tried only when the cheap test :math:`F(\max(s,\kappa), 1) < 1` passes (:math:`\Lambda \ge 1`
-    always), since the Gram matrix costs about as much as a few steps.
+    is Gershgorin's bound on the smaller Gram matrix of the state, and :math:`\kappa = 64\,k\,\epsilon`
+    (:math:`\epsilon` the dtype's machine epsilon) is an allowance per step for rounding of S. The
+    bound closes only where :math:`|1-\eta|/\nu` is clearly below 1 and :math:`c\Lambda` is small
+    (large k): at k = 1000 for every eta of the neutral grid up to :math:`\sqrt2`, from the first
+    check on; never near the bound, where :math:`|1-\eta| \approx 1`. It is tried only when the cheap
+    test :math:`F(\max(s,\kappa), 1) < 1` passes (:math:`\Lambda \ge 1` always), since the Gram
+    matrix is a matrix product, far dearer than the test.
 
 * **No full SVD where bounds decide.** At the last step the criterion is settled by two certificates
   from a rank-2 block power iteration (:math:`W`, n x 2, orthonormal columns): by Courant-Fischer
@@ -95,8 +96,8 @@ from simulations import metrics
 from simulations.collapse import runner, sharding
 
 __all__ = ["UNDECIDED", "COLLAPSED", "NONFINITE", "STAYS_SPREAD", "diameter_certificate", "spread_certificate",
-           "spread_pretest", "top_eigenvalue_bound", "spectrum_certificates", "final_collapse", "status_update", "run_outcomes",
-           "Outcomes", "check_every"]
+           "spread_pretest", "top_eigenvalue_bound", "spectrum_certificates", "final_collapse", "status_update",
+           "run_outcomes", "Outcomes", "check_every"]
 
 #: Status codes of a run during :func:`run_outcomes` (sticky once set). ``STAYS_SPREAD``: certain to end
 #: finite and not completely collapsed.
@@ -363,10 +364,9 @@ def _programs(rule, rel_tol, n_devices) -> _Programs:
         need = (new == UNDECIDED) & jax.vmap(spread_pretest)(X, etas)
         # (the false branch returns `need & False`, not a constant: under shard_map both branches must
         # be varying over the devices' runs)
-        certain = jax.lax.cond(
-            jnp.any(need),
-            lambda X, need: need & jax.vmap(spread_certificate, in_axes=(0, 0, None, None))(X, etas, rel_tol, remaining),
-            lambda X, need: need & False, X, need)
+        certify = jax.vmap(spread_certificate, in_axes=(0, 0, None, None))
+        certain = jax.lax.cond(jnp.any(need), lambda X, need: need & certify(X, etas, rel_tol, remaining),
+                               lambda X, need: need & False, X, need)
         return jnp.where(certain, STAYS_SPREAD, new).astype(jnp.int8)
 
     def decide_one(R):

@@ -278,12 +278,11 @@ def _apply_steps(rule: str, every: int, X, *, etas, tau):
     if rule != "paper":
         step_all = jax.vmap(rule_step(rule, rows=True), in_axes=(0, 0, None))
         return jax.lax.fori_loop(0, every, lambda _, Z: step_all(Z, etas, tau), X, unroll=min(every, 2))
+    exact = jax.vmap(paper_step_rows)
     if X.shape[0] == 1:  # one run per device: XLA's unbatched matrix-vector product is faster
         fast = lambda Z, e: paper_step_rows(Z[0], e[0], unit_rows=True)[None]
-        exact = jax.vmap(paper_step_rows)
     else:
         fast = jax.vmap(functools.partial(paper_step_rows, unit_rows=True))
-        exact = jax.vmap(paper_step_rows)
 
     def block(Z, length):
         for _ in range(length - 1):
