@@ -172,11 +172,17 @@ def top_eigenvalue_bound(R):
     return jnp.minimum(gershgorin * 1.01 + rounding, jnp.sum(R * R) * 1.01)
 
 
-def _mean_growth(s, lam, eta, k):
-    """``(F(s, lam), n_minus, norm_A)`` of the spread certificate (module docstring); F = inf where c s >= nu."""
+def _step_constants(eta, k):
+    r"""``(c, nu, norm_A)`` of the paper rule's step: :math:`c = \eta/(k-1)`, :math:`\nu = 1 + c`,
+    :math:`\|A\| = \max(\nu, |1-\eta|)` (module docstring)."""
     c = eta / (k - 1)
     nu = 1 + c
-    norm_a = jnp.maximum(nu, jnp.abs(1 - eta))
+    return c, nu, jnp.maximum(nu, jnp.abs(1 - eta))
+
+
+def _mean_growth(s, lam, eta, k):
+    """``(F(s, lam), n_minus, norm_A)`` of the spread certificate (module docstring); F = inf where c s >= nu."""
+    c, nu, norm_a = _step_constants(eta, k)
     n_minus = nu - c * s
     ok = n_minus > 0
     safe = jnp.where(ok, n_minus, 1.0)
@@ -234,9 +240,7 @@ def spread_certificate(R, eta, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, remaining=
     q = 1 - 2.0 ** -jnp.arange(1, SPREAD_CANDIDATES + 1, dtype=R.dtype)
     s_inf = kappa / (1 - q)
     b0 = s0 + s_inf
-    c = eta / (k - 1)
-    nu = 1 + c
-    norm_a = jnp.maximum(nu, jnp.abs(1 - eta))
+    c, nu, norm_a = _step_constants(eta, k)
     room = jnp.maximum(nu - c * b0, 0.0)
     log_growth = 2 * remaining * jnp.log(norm_a / nu) + 2 * c / jnp.where(room > 0, room, 1.0) * (
         s0 / (1 - q) + remaining * s_inf)
