@@ -10,17 +10,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import simulations
-
-ROOT = Path(__file__).resolve().parents[2]
+from cpu_devices import run_with_cpu_devices
 
 #: Float64 rounding is ~1e-16 per operation; 100-500 normalised steps of a contracting map amplify a
 #: difference in the last bit to ~1e-15 (measured). 1e-12 leaves room for other CPUs, and is far
@@ -57,9 +52,7 @@ json.dump({"devices": jax.device_count(), "spectra": r.spectra.tolist(), "final"
 
 @pytest.mark.slow
 def test_four_cpu_devices_agree_with_one_to_rounding():
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_NUM_CPU_DEVICES="4", JAX_PLATFORMS="cpu")
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300, check=True)
-    four = json.loads(proc.stdout)
+    four = json.loads(run_with_cpu_devices(SCRIPT, devices=4, timeout=300))
     assert four["devices"] == 4
     one = _run([1.5, 2.0, 2.5], (7, 0, 3))
     spectra = np.asarray(four["spectra"])

@@ -1,4 +1,6 @@
 """Early stop and certificates of the fast threshold path: same answers as stepping every run to the end."""
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,6 +10,7 @@ import simulations
 from simulations import metrics
 from simulations.collapse import outcomes, runner, threshold
 from simulations.collapse.dynamics import paper_step_rows
+from cpu_devices import run_with_cpu_devices
 
 
 @pytest.mark.parametrize("k, m", [(6, 12), (40, 40)])
@@ -40,18 +43,7 @@ json.dump({"evaluations": r.evaluations, "threshold": r.threshold}, sys.stdout)
 def test_search_on_two_cpu_devices_gives_the_one_device_evaluations(monkeypatch):
     # The status programs (early stop, the spread certificate's conditional) under shard_map with two
     # devices: the same evaluations as on one device (k = 40, where every certificate fires).
-    import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]), JAX_NUM_CPU_DEVICES="2",
-               JAX_PLATFORMS="cpu")
-    proc = subprocess.run([sys.executable, "-c", TWO_DEVICES], env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    two = json.loads(proc.stdout)
+    two = json.loads(run_with_cpu_devices(TWO_DEVICES, devices=2, timeout=300))
     monkeypatch.setattr(outcomes, "MIN_CHECK_ELEMENT_STEPS", 0)
     one = simulations.collapse_threshold(40, m=40, trials=3, steps=400, rtol=1e-2)
     assert [tuple(e) for e in two["evaluations"]] == list(one.evaluations)

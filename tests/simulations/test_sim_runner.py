@@ -2,15 +2,13 @@
 float32 vs float64, the column-space reduction against direct stepping, 1 vs 2 vs 4 devices,
 non-finite runs."""
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import simulations
 import theory
+from cpu_devices import run_with_cpu_devices
 from simulations import metrics
 from simulations.collapse import runner
 
@@ -157,11 +155,8 @@ print(json.dumps({"devices": jax.device_count(), "spectra": r.spectra.tolist(),
 def test_several_devices_same_numbers_as_one(devices, k, m):
     # (2, 30, 100): six runs, three per device, recorded. jaxlib's batched SVD once deadlocked here
     # (both devices waiting on the thread pool they occupied); the timeout turns a hang into a failure.
-    env = dict(os.environ, JAX_NUM_CPU_DEVICES=str(devices), JAX_PLATFORMS="cpu")
-    out = subprocess.run([sys.executable, "-c", _SUBPROCESS, str(k), str(m)], env=env, capture_output=True,
-                         text=True, timeout=240)
-    assert out.returncode == 0, out.stderr
-    several = json.loads(out.stdout.strip().splitlines()[-1])
+    out = run_with_cpu_devices(_SUBPROCESS, str(k), str(m), devices=devices, timeout=240)
+    several = json.loads(out.strip().splitlines()[-1])
     assert several["devices"] == devices
     one = simulations.simulate(k, [0.8, 2.0, 2.6], m=m, seeds=(0, 7), steps=200, record_every=50)
     assert several["collapsed"] == one.collapsed.tolist()
@@ -191,8 +186,5 @@ def test_recorded_runs_do_not_deadlock_on_one_device():
     # The start's QR and the first record's factorisation are independent, so XLA runs them at once;
     # batched (vmapped) they deadlocked jaxlib 0.10's LAPACK thread-pool fan-out on 2 cores within
     # 200 calls like these (measured with the old program: timeout; with lax.map: 200 calls in ~6 s).
-    env = dict(os.environ, JAX_NUM_CPU_DEVICES="1", JAX_PLATFORMS="cpu")
-    out = subprocess.run([sys.executable, "-c", _REPEATED_RECORDS], env=env, capture_output=True, text=True,
-                         timeout=180)
-    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+    assert run_with_cpu_devices(_REPEATED_RECORDS, devices=1, timeout=180).strip() == "ok"
 
