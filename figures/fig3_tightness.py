@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from figures.generate import COLLAPSE_CODE, add_caption, render
+from figures.generate import add_caption, render
 
 NAME = "fig3_tightness"
 
@@ -217,14 +217,14 @@ def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")
 
 def _cli(argv=None) -> int:
     """``python -m figures.fig3_tightness [--k-max K] [--quick] [--out DIR]``: the figure with larger k."""
-    import argparse
     import sys
     import time
 
+    from clop_verify.cli import OneLineParser
     from clop_verify.runtime import configure_jax
 
     configure_jax()
-    parser = argparse.ArgumentParser(prog="python -m figures.fig3_tightness", description=_cli.__doc__)
+    parser = OneLineParser(prog="python -m figures.fig3_tightness", description=_cli.__doc__)
     parser.add_argument("--k-max", type=int, default=100, choices=(100, 300, 1000),
                         help="largest k: 300 or 1000 add k = 300 (m = 300) and k = 1000 (m = 1000); default 100")
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")

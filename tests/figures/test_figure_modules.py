@@ -95,6 +95,19 @@ def test_fig3_tightness_thresholds_against_bounds(quick_out):
     assert np.all(t >= as_float(data["eta_max"]) * (1 - params["rtol"]))
 
 
+def test_fig3_tightness_module_cli_refuses_a_bad_k_max_in_one_line(tmp_path, capsys):
+    # python -m figures.fig3_tightness: one error line, exit status 2, no usage block, nothing written.
+    from figures.fig3_tightness import _cli
+
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as stop:
+        _cli(["--k-max", "500", "--out", str(out)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--k-max" in err and "invalid choice" in err
+    assert not out.exists()
+
+
 def test_rules_thresholds_reuses_paper_thresholds_of_figure_3(quick_out):
     out, _ = quick_out
     rules = load(out, "rules_thresholds")["data"]
