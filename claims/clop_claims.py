@@ -18,6 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
+from theory.definitions import COLLAPSE_RANK, mean_difference
+
 __all__ = [
     "compare",
     "claim_table5",
@@ -32,9 +34,6 @@ __all__ = [
 
 DEFAULT_DIR = "figures/out"
 
-#: A network run collapses when the effective rank of its normalised embeddings is below this (the
-#: criterion of :data:`simulations.training.readings.COLLAPSE_RANK`, fixed before the sweeps).
-COLLAPSE_RANK = 1.5
 
 _TABLE5_IDS = {"infonce": "infonce", "dcl": "dcl", "vicreg": "vicreg", "barlow_twins": "barlowtwins"}
 
@@ -51,10 +50,7 @@ def compare(a: Sequence[float], b: Sequence[float]) -> dict:
         >>> compare([0.5, 0.6], [0.55, 0.56])["sign"]
         0
     """
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    var = lambda v: float(np.var(v, ddof=1)) if v.size > 1 else 0.0  # noqa: E731
-    diff = float(a.mean() - b.mean())
-    se = float(np.sqrt(var(a) / a.size + var(b) / b.size))
+    diff, se = mean_difference(a, b)
     sign = 1 if diff > 2 * se else (-1 if diff < -2 * se else 0)
     return {"difference": diff, "standard_error": se, "sign": sign}
 

@@ -19,6 +19,9 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from theory import definitions
+from theory.definitions import RULES
+
 __all__ = [
     "MAX_SEED",
     "MAX_STEPS",
@@ -222,8 +225,6 @@ def check_memory(needed: float, what: str, remedy: str, budget: int | None = Non
 
 # Names the library accepts, spelled out here so that ``--help`` and argparse ``choices=`` do not
 # import JAX; tests/cli/test_cli_names.py checks each against the library's own tuple.
-#: :data:`simulations.RULES`
-RULES = ("paper", "autodiff", "infonce")
 #: :data:`simulations.collapse.runner.DTYPES`
 DTYPES = ("float64", "float32")
 #: :data:`simulations.collapse.runner.INITS`
@@ -243,19 +244,16 @@ CLOP_SWITCH = {"off": False, "on": True}
 
 
 def check_rule_tau(rule: str, tau: float | None) -> None:
-    """``--tau`` belongs to ``--rule infonce`` and only to it: refuse it missing there, or given elsewhere.
+    """``--tau`` belongs to ``--rule infonce`` and only to it (:func:`theory.definitions.check_rule_tau`, worded with flags).
 
     Example:
         >>> check_rule_tau("infonce", 0.5)
         >>> check_rule_tau("paper", 0.5)
         Traceback (most recent call last):
         ...
-        ValueError: --tau applies only to --rule infonce (the temperature of InfoNCE); got --rule paper --tau 0.5
+        ValueError: --tau applies only to --rule infonce (rule paper has no temperature); got --tau 0.5
     """
-    if rule == "infonce" and tau is None:
-        raise ValueError("--rule infonce needs --tau, a finite real number > 0 (the InfoNCE temperature)")
-    if rule != "infonce" and tau is not None:
-        raise ValueError(f"--tau applies only to --rule infonce (the temperature of InfoNCE); got --rule {rule} --tau {tau:g}")
+    definitions.check_rule_tau(rule, tau, names=("--rule", "--tau"))
 
 
 def check_float32_range(flag: str, values, dtype: str) -> None:

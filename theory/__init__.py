@@ -1,7 +1,9 @@
 """Theorem 1 of the CLOP paper, derived: closed forms, symbolic derivations, calculators, errata.
 
-Knows nothing of the simulators. Numeric calculators (numpy, imported eagerly): :func:`eta_max`,
-:func:`paper_eta_max`, :func:`mean_shift_factor`, :func:`expected_update_norm_sq`. Symbolic parts
+Knows nothing of the simulators. Numeric calculators (numpy, imported on first use): :func:`eta_max`,
+:func:`paper_eta_max`, :func:`mean_shift_factor`, :func:`expected_update_norm_sq`. The names and
+checks every layer shares (rule names, the rule/temperature check, the training collapse criterion):
+:mod:`theory.definitions`, which the simulators import without loading any formula. Symbolic parts
 (sympy, imported on first use): :func:`derive` (:mod:`theory.derivation`), :func:`errata`
 (:mod:`theory.comparison`), the printed claims (:mod:`theory.printed`) and Monte Carlo estimates
 (:mod:`theory.montecarlo`).
@@ -13,11 +15,13 @@ Example:
 """
 import importlib
 
-from theory.bounds import eta_max, expected_update_norm_sq, mean_shift_factor, paper_eta_max
-
 __all__ = ["eta_max", "paper_eta_max", "mean_shift_factor", "expected_update_norm_sq", "derive", "errata"]
 
-_SUBMODULES = {"derivation", "comparison", "printed", "montecarlo", "bounds", "stability"}
+_SUBMODULES = {"derivation", "comparison", "printed", "montecarlo", "bounds", "stability", "definitions"}
+
+#: The calculators served from :mod:`theory.bounds` on first use, so that importing
+#: :mod:`theory.definitions` (as the simulators do) loads no bound.
+_CALCULATORS = ("eta_max", "paper_eta_max", "mean_shift_factor", "expected_update_norm_sq")
 
 
 def derive():
@@ -49,6 +53,8 @@ def errata() -> list[dict]:
 
 
 def __getattr__(name):
+    if name in _CALCULATORS:
+        return getattr(importlib.import_module("theory.bounds"), name)
     if name in _SUBMODULES:
         return importlib.import_module(f"theory.{name}")
     raise AttributeError(f"module 'theory' has no attribute {name!r}")

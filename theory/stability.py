@@ -15,7 +15,7 @@ two facts that decide where the dynamics end:
     every zero-sum mode has the same factor, so one representative suffices: :math:`x_1` at angle
     :math:`\delta`, the other k-1 at angle :math:`-\delta/(k-1)` in a plane through u.
 
-The three rules of :mod:`simulations.dynamics` (no import: this package knows nothing of the
+The three rules of :mod:`simulations.collapse.dynamics` (no import: this package knows nothing of the
 simulators; the update formulas are restated here and the tests compare them with the simulator):
 
 * ``paper`` (Appendix D as written): :math:`y_i = x_i - \frac{\eta}{k-1}\sum_{j\ne i} x_j`, then
@@ -59,6 +59,7 @@ import sympy as sp
 
 from theory.bounds import check_eps, check_eta, check_k
 from theory.bounds import eta_max as _paper_eta_max
+from theory.definitions import RULES, check_rule_tau
 from theory.derivation import M_cross, M_self, Derivation, Step, _quadratic_form, epsilon, eta, is_zero, k
 
 __all__ = [
@@ -81,9 +82,6 @@ __all__ = [
     "spread_mean_factor_monte_carlo",
 ]
 
-#: The update rules (same names as :data:`simulations.RULES`).
-RULES = ("paper", "autodiff", "infonce")
-
 #: Temperature (plain symbol so that expressions round-trip through ``str``) and the deviation angle.
 tau = sp.Symbol("tau")
 delta = sp.Symbol("delta")
@@ -101,33 +99,6 @@ LIMITS = {
                 "collapse factor: first order in the deviation; paper 004's (1-2 eta/tau)^2 is the squared-norm "
                 "factor in the further limit k e^(-1/tau) -> infinity"),
 }
-
-
-def check_rule_tau(rule: str, tau_value=None) -> None:
-    """Validate a rule and its temperature: ``tau`` only for ``infonce``, where it must be finite and > 0.
-
-    Raises:
-        ValueError: naming ``rule`` or ``tau`` and the accepted values.
-
-    Example:
-        >>> check_rule_tau("infonce", 0.5)
-        >>> check_rule_tau("paper", 0.5)
-        Traceback (most recent call last):
-        ...
-        ValueError: tau applies only to rule 'infonce' (rule 'paper' has no temperature); got tau=0.5
-    """
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
-    if rule != "infonce":
-        if tau_value is not None:
-            raise ValueError(f"tau applies only to rule 'infonce' (rule {rule!r} has no temperature); got tau={tau_value!r}")
-        return
-    try:
-        value = np.asarray(tau_value, dtype=float)
-    except (TypeError, ValueError):
-        value = np.asarray(np.nan)
-    if tau_value is None or isinstance(tau_value, bool) or not np.all(np.isfinite(value)) or np.any(value <= 0):
-        raise ValueError(f"tau must be a finite real number > 0 for rule 'infonce'; got {tau_value!r}")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from theory.definitions import RULES, check_rule_tau
+
 __all__ = [
     "RULES",
     "step",
@@ -31,37 +33,9 @@ __all__ = [
     "normalize_columns",
     "mean_cosine_loss",
     "infonce_loss",
-    "check_rule",
 ]
 
-#: Update rules understood by :func:`step` and :func:`simulations.simulate`.
-RULES = ("paper", "autodiff", "infonce")
-
 _HIGHEST = jax.lax.Precision.HIGHEST
-
-
-def check_rule(rule: str, tau=None) -> None:
-    """Validate a rule name and its temperature.
-
-    Raises:
-        ValueError: unknown rule; ``tau`` missing, non-finite or <= 0 for ``infonce``.
-
-    Example:
-        >>> check_rule("paper")
-        >>> check_rule("infonce")
-        Traceback (most recent call last):
-        ...
-        ValueError: tau must be a finite real number > 0 for rule 'infonce'; got None
-    """
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
-    if rule == "infonce":
-        try:
-            value = float(tau)
-        except (TypeError, ValueError):
-            value = float("nan")
-        if isinstance(tau, bool) or not (0 < value < float("inf")):
-            raise ValueError(f"tau must be a finite real number > 0 for rule 'infonce'; got {tau!r}")
 
 
 def normalize_columns(X: jax.Array) -> jax.Array:
@@ -270,18 +244,18 @@ def step(X: jax.Array, eta, *, rule: str = "paper", tau=None) -> jax.Array:
         X: ``[m, k]`` matrix of unit columns.
         eta: learning rate.
         rule: update rule name.
-        tau: temperature, required for ``infonce`` and ignored otherwise.
+        tau: temperature, required for ``infonce`` and refused otherwise.
 
     Returns:
         The updated matrix, same shape and dtype.
 
     Raises:
-        ValueError: unknown rule, or ``tau`` missing / not positive for ``infonce``.
+        ValueError: unknown rule, ``tau`` missing / not positive for ``infonce`` or given to another rule.
 
     Example:
         >>> import jax.numpy as jnp
         >>> bool(jnp.allclose(step(jnp.eye(3), 0.5), paper_step(jnp.eye(3), 0.5)))
         True
     """
-    check_rule(rule, tau)
+    check_rule_tau(rule, tau)
     return rule_step(rule)(X, eta, tau)

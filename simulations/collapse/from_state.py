@@ -18,8 +18,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulations.collapse.dynamics import check_rule, normalize_columns, rule_step
+from simulations.collapse.dynamics import normalize_columns, rule_step
 from simulations.collapse.runner import float64_scope
+from theory.definitions import check_rule_tau
 
 __all__ = ["near_collapse", "spread_start", "run_from", "separation", "mean_cosine_gap"]
 
@@ -91,7 +92,7 @@ def run_from(starts, etas, *, steps: int, rule: str = "paper", tau=None, dtype="
         >>> [bool(separation(x[0]) > 1e-2) for x in out], [bool(separation(x[0]) < 1e-12) for x in out]
         ([True, False], [False, True])
     """
-    check_rule(rule, tau)
+    check_rule_tau(rule, tau)
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1; got {steps!r}")
     etas = np.atleast_1d(np.asarray(etas, dtype=float))

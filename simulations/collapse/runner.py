@@ -39,7 +39,8 @@ import numpy as np
 
 from simulations import metrics
 from simulations.collapse import sharding
-from simulations.collapse.dynamics import check_rule, normalize_columns, paper_step_rows, rule_step
+from simulations.collapse.dynamics import normalize_columns, paper_step_rows, rule_step
+from theory.definitions import check_rule_tau
 
 __all__ = [
     "SimulationResult",
@@ -117,7 +118,7 @@ def check_simulation_args(k, lrs, m, seeds, steps, record_every, rule, tau, dtyp
         raise ValueError(f"steps must be an integer >= 1; got {steps!r}")
     if record_every is not None and (not _is_int(record_every) or not 1 <= record_every <= steps):
         raise ValueError(f"record_every must be None or an integer in [1, steps={steps}]; got {record_every!r}")
-    check_rule(rule, tau)
+    check_rule_tau(rule, tau)
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
     if init not in INITS:

@@ -43,6 +43,7 @@ from simulations.training.grid import compile_grid, trial_keys
 from simulations.training.losses import clop_term, normalize, orthonormal_prototypes
 from simulations.training.objectives import check_loss_names, contrastive_loss
 from simulations.training.prototypes import PROTOTYPES, prototype_bank
+from theory.definitions import COLLAPSE_RANK, mean_difference
 
 __all__ = [
     "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "Setup", "one_axis_readings",
@@ -82,11 +83,6 @@ AXES = {
     "evaluation": {"values": list(SPACES), "reads": "001 Section 4: 'the 10% labeled samples are used to train a "
                    "K-Nearest Neighbors (KNN) classifier' (on which representation is not said)"},
 }
-
-#: A run collapses when the effective rank of its normalised embeddings is below this (complete or
-#: rank-1 collapse: nearer a line than a plane; all equal gives 1), or when it diverged. Fixed
-#: before any sweep was run.
-COLLAPSE_RANK = 1.5
 
 #: The targeted search for the printed baselines (InfoNCE ~68.9 %, DCL ~88.6 %, Barlow Twins ~82.5 %,
 #: VICReg ~98.6 %): combinations under which a first exploration (3 seeds) saw InfoNCE lose accuracy
@@ -376,19 +372,6 @@ def _group(reading: dict) -> tuple:
     """The static (batch size, long run) group a reading runs in."""
     full = {**DEFAULT, **reading}
     return full["batch_size"], full["steps"] == 1000
-
-
-def mean_difference(a, b) -> tuple[float, float]:
-    r"""``mean(a) - mean(b)`` over independent seeds and its standard error :math:`\sqrt{s_a^2/n_a + s_b^2/n_b}`.
-
-    Example:
-        >>> d, se = mean_difference([1.0, 1.0], [0.5, 0.5])
-        >>> d, se
-        (0.5, 0.0)
-    """
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    var = lambda v: float(np.var(v, ddof=1)) if v.size > 1 else 0.0  # noqa: E731
-    return float(a.mean() - b.mean()), float(np.sqrt(var(a) / a.size + var(b) / b.size))
 
 
 def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] | None = None,

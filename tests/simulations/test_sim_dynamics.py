@@ -99,7 +99,8 @@ def test_steps_keep_unit_columns():
         np.testing.assert_allclose(np.linalg.norm(np.asarray(Y), axis=0), 1.0, atol=1e-14)
 
 
-@pytest.mark.parametrize("rule,tau", [("nope", None), ("infonce", None), ("infonce", 0.0), ("infonce", float("nan"))])
+@pytest.mark.parametrize("rule,tau", [("nope", None), ("infonce", None), ("infonce", 0.0), ("infonce", float("nan")),
+                                      ("paper", 0.5), ("autodiff", 1.0)])  # a temperature is refused, not ignored
 def test_step_rejects_bad_rule_or_tau(rule, tau):
     with pytest.raises(ValueError, match="rule|tau"):
         simulations.step(jnp.eye(3), 0.5, rule=rule, tau=tau)
