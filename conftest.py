@@ -6,7 +6,10 @@ persistent compilation cache (:mod:`clop_verify.runtime`), so a second test run 
 """
 import os
 
+import pytest
+
 from clop_verify.runtime import configure_jax
+from results.settings import CACHE_ENV
 
 configure_jax()  # float64 and the persistent compilation cache, before JAX starts (as the CLI does)
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -15,6 +18,16 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _session_result_cache(tmp_path_factory):
+    """The suite's result cache: one empty folder for the session (as the XDG one serves every command),
+    never the user's. A test that counts recomputations passes a cache folder of its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("result-cache")))
+        yield
+
 
 # Running ``python -m clop_verify`` executes the CLI; doctest collection must not import it.
 collect_ignore = ["clop_verify/__main__.py"]

@@ -2,7 +2,7 @@
 
 Each ``claim_*`` function returns ``{"id", "source", "statement", "verdict", "evidence"}``. The
 evidence comes from the experiments of :mod:`simulations.training.synthetic` and :mod:`simulations.training.digits`
-through the shared experiments of :mod:`results.experiments` (cached in ``figures/out/.cache``), so after
+through the shared experiments of :mod:`results.experiments` (cached in the result cache, :mod:`results.settings`), so after
 ``clop-verify figures`` the claims take seconds; without the cache they run the experiments. The
 verdict is computed from the evidence by the rule in each docstring (``Verdict rule:``).
 
@@ -32,7 +32,7 @@ __all__ = [
     "COLLAPSE_RANK",
 ]
 
-DEFAULT_DIR = "figures/out"
+DEFAULT_DIR = None  # the default results.settings.Settings: the result cache the figures fill too
 
 
 _TABLE5_IDS = {"infonce": "infonce", "dcl": "dcl", "vicreg": "vicreg", "barlow_twins": "barlowtwins"}

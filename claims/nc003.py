@@ -36,7 +36,7 @@ ETF_TOL_EPS = 1000.0
 
 _SOURCE = "003 abstract"
 _FIGURES = ("nc_vs_dc",)
-_DIR = "figures/out"  # = results.experiments.DEFAULT_DIR, where the figures cache the shared experiments
+_DIR = None  # the default results.settings.Settings: the result cache the figures fill too
 
 
 def _float_dtype():

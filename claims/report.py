@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterable
 
 from claims.registry import REGISTRY, VERDICTS, Context, run_claim
+from results.settings import default_out
 
 __all__ = ["CLAIM_ORDER", "CLAIM_MODULES", "CLOP_CLAIMS", "DEFAULT_OUT", "FIGURES_DIR", "build_report",
            "write_report", "render_markdown", "findings_table", "one_line_evidence", "claim_ids"]
@@ -57,9 +58,9 @@ CLOP_CLAIMS = {
     "digits.clop_gain": ("001 Section 4", "CLOP improves the KNN accuracy of a contrastive model on real data (digits)."),
 }
 
-#: Where ``clop-verify report`` writes by default, and where the figures it links live.
-DEFAULT_OUT = Path("report")
-FIGURES_DIR = Path("figures") / "out"
+#: Where ``clop-verify report`` writes by default, and where the figures it links live (in the checkout).
+DEFAULT_OUT = default_out("report")
+FIGURES_DIR = default_out("figures/out")
 
 
 def claim_ids() -> list[str]:

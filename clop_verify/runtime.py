@@ -20,6 +20,8 @@ import os
 import sys
 from pathlib import Path
 
+from results.settings import cache_home
+
 __all__ = ["CACHE_ENV", "COORDINATOR_ENV", "compilation_cache_dir", "configure_jax", "initialize_distributed"]
 
 #: The environment variable that moves (a path) or disables (``off``) the compilation cache.
@@ -46,8 +48,7 @@ def compilation_cache_dir(environ: dict | None = None) -> Path | None:
     if CACHE_ENV in environ:
         value = environ[CACHE_ENV].strip()
         return None if value.lower() in _OFF else Path(value).expanduser()
-    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "clop-verify" / "jax"
+    return cache_home(environ) / "jax"
 
 
 def configure_jax() -> Path | None:

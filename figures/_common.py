@@ -15,13 +15,7 @@ from typing import Iterable
 from results.cache import code_fingerprint
 from results.io import atomic_open, run_metadata, save_json
 
-__all__ = ["save_figure", "DEFAULT_OUT", "CODE_DEPENDENCIES", "caption"]
-
-#: Where ``clop-verify figures`` writes by default.
-DEFAULT_OUT = Path("figures") / "out"
-
-#: The packages whose source decides a figure's numbers; their fingerprint goes into ``NAME.json``.
-CODE_DEPENDENCIES = ("theory", "simulations", "results", "figures")
+__all__ = ["save_figure", "caption"]
 
 
 def caption(text: str) -> str:
@@ -38,12 +32,15 @@ def save_figure(
     data: dict,
     params: dict,
     formats: Iterable[str] = ("png", "pdf"),
+    *,
+    depends_on: Iterable,
 ) -> list[Path]:
     """Write ``NAME.<fmt>`` for each format plus ``NAME.json`` atomically; close the figure.
 
     The JSON holds ``{"figure": name, "data": data, "metadata": run_metadata(params)}``, the metadata
-    with ``code``: :func:`results.cache.code_fingerprint` of :data:`CODE_DEPENDENCIES`, the code that
-    computed the numbers (the cache is keyed on it, so cached numbers were computed by this code).
+    with ``code``: :func:`results.cache.code_fingerprint` of ``depends_on``, the roots of the code that
+    computed the numbers (the cache is keyed on the same fingerprint, so cached numbers were computed by
+    this code).
 
     Returns:
         The paths written, JSON last.
@@ -59,6 +56,6 @@ def save_figure(
         written.append(path)
     plt.close(fig)
     metadata = run_metadata(params)
-    metadata["code"] = code_fingerprint(CODE_DEPENDENCIES)
+    metadata["code"] = code_fingerprint(depends_on)
     written.append(save_json(out_dir / f"{name}.json", {"figure": name, "data": data, "metadata": metadata}))
     return written

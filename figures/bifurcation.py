@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from figures.generate import add_caption, render
+from results.settings import Settings
 
 NAME = "bifurcation"
 
@@ -134,8 +135,10 @@ def draw(data: dict, params: dict):
     return fig
 
 
-def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
-    """Regenerate ``bifurcation.{png,pdf,json}`` in ``out_dir`` (runs cached by parameters and code).
+def main(out: Settings | str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
+    """Regenerate ``bifurcation.{png,pdf,json}`` in ``out`` (runs cached by parameters and code).
+
+    ``out``: the output folder, or a :class:`results.settings.Settings` that also names the result cache.
 
     Paper 001, Section 3.1 and Appendix D (Theorem 1), with :mod:`theory.stability`.
 
@@ -143,4 +146,4 @@ def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")
         >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
         ['bifurcation.png', 'bifurcation.pdf', 'bifurcation.json']
     """
-    return render(out_dir, NAME, parameters(quick), compute, draw, formats)
+    return render(out, NAME, parameters(quick), compute, draw, formats)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from figures.generate import add_caption, render, simulate_from
+from results.settings import Settings
 
 NAME = "fig3_spectra"
 
@@ -117,8 +118,10 @@ def draw(data: dict, params: dict):
     return fig
 
 
-def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
-    """Regenerate ``fig3_spectra.{png,pdf,json}`` in ``out_dir`` (simulation cached by parameters).
+def main(out: Settings | str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
+    """Regenerate ``fig3_spectra.{png,pdf,json}`` in ``out`` (simulation cached by parameters).
+
+    ``out``: the output folder, or a :class:`results.settings.Settings` that also names the result cache.
 
     Paper 001, Section 3.1, Figure 3 (left and middle).
 
@@ -126,4 +129,4 @@ def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")
         >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
         ['fig3_spectra.png', 'fig3_spectra.pdf', 'fig3_spectra.json']
     """
-    return render(out_dir, NAME, parameters(quick), compute, draw, formats)
+    return render(out, NAME, parameters(quick), compute, draw, formats)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from figures.generate import add_caption, render
+from results.settings import Settings
 
 NAME = "fig3_tightness"
 
@@ -74,9 +75,9 @@ def parameters(quick: bool = False, k_max: int = 100) -> dict:
     return params
 
 
-def measured_threshold(out_dir, k: int, *, m: int, trials: int, steps: int, rule: str, tau, seed: int, rtol: float,
+def measured_threshold(settings: Settings | None, k: int, *, m: int, trials: int, steps: int, rule: str, tau, seed: int, rtol: float,
                        dtype: str = "float64") -> dict:
-    r"""The empirical collapse threshold at one k: :func:`results.experiments.collapse_threshold`, cached in ``out_dir``.
+    r"""The empirical collapse threshold at one k: :func:`results.experiments.collapse_threshold`, cached in ``settings.cache_dir``.
 
     Returns:
         ``{"k", "threshold", "bracket": [lo, hi], "rule", "tau", "monotone", "passing_above", ...}``
@@ -86,15 +87,15 @@ def measured_threshold(out_dir, k: int, *, m: int, trials: int, steps: int, rule
     from results.experiments import collapse_threshold
 
     return collapse_threshold(k, m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol,
-                              dtype=dtype, out_dir=out_dir)
+                              dtype=dtype, settings=settings)
 
 
-def measured_thresholds(out_dir, ks, **kwargs) -> dict:
+def measured_thresholds(settings: Settings | None, ks, **kwargs) -> dict:
     """:func:`measured_threshold` over ``ks``, as arrays ``{"ks", "threshold", "bracket_lo", "bracket_hi"}``.
 
     NaN stands for a threshold the simulator could not bracket.
     """
-    rows = [measured_threshold(out_dir, k, **kwargs) for k in ks]
+    rows = [measured_threshold(settings, k, **kwargs) for k in ks]
     non_monotone = [r["k"] for r in rows if not r.get("monotone", True)]
     as_float = lambda v: float(v) if v not in (None, "nan") else float("nan")  # noqa: E731
     return {
@@ -106,17 +107,17 @@ def measured_thresholds(out_dir, ks, **kwargs) -> dict:
     }
 
 
-def compute(params: dict, out_dir=None) -> dict:
+def compute(params: dict, settings: Settings | None = None) -> dict:
     """Thresholds per k plus the derived and printed bounds at the same k."""
     import theory
 
     sweep = {key: params[key] for key in ("trials", "steps", "rule", "tau", "seed", "rtol")}
     if "m_per_k" in params:  # m = max(100, k) for the large k
-        parts = [measured_thresholds(out_dir, [k], m=m, dtype=dtype, **sweep)
+        parts = [measured_thresholds(settings, [k], m=m, dtype=dtype, **sweep)
                  for k, m, dtype in zip(params["ks"], params["m_per_k"], params["dtype_per_k"])]
         data = {key: sum((p[key] for p in parts), []) for key in parts[0]}
     else:
-        data = measured_thresholds(out_dir, params["ks"], m=params["m"], **sweep)
+        data = measured_thresholds(settings, params["ks"], m=params["m"], **sweep)
     data["eta_max"] = np.asarray(theory.eta_max(params["ks"]), dtype=float)
     data["paper_eta_max"] = np.asarray(theory.paper_eta_max(params["ks"]), dtype=float)
     return data
@@ -201,8 +202,10 @@ def draw(data: dict, params: dict):
     return fig
 
 
-def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf"), k_max: int = 100) -> list[Path]:
-    """Regenerate ``fig3_tightness.{png,pdf,json}`` in ``out_dir`` (each threshold cached by its parameters).
+def main(out: Settings | str | os.PathLike, quick: bool = False, formats=("png", "pdf"), k_max: int = 100) -> list[Path]:
+    """Regenerate ``fig3_tightness.{png,pdf,json}`` in ``out`` (each threshold cached by its parameters).
+
+    ``out``: the output folder, or a :class:`results.settings.Settings` that also names the result cache.
 
     Paper 001, Section 3.1, Figure 3 (right). ``k_max`` (300 or 1000) extends the sweep with
     :data:`LARGE_KS` (m = max(100, k)); from the shell:
@@ -212,7 +215,8 @@ def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")
         >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
         ['fig3_tightness.png', 'fig3_tightness.pdf', 'fig3_tightness.json']
     """
-    return render(out_dir, NAME, parameters(quick, k_max), lambda p: compute(p, out_dir), draw, formats)
+    settings = Settings.of(out)
+    return render(settings, NAME, parameters(quick, k_max), lambda p: compute(p, settings), draw, formats)
 
 
 def _cli(argv=None) -> int:

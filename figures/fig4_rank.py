@@ -17,6 +17,7 @@ import numpy as np
 
 from figures.fig3_spectra import FLOOR, log_floor
 from figures.generate import add_caption, render, simulate_from
+from results.settings import Settings
 
 NAME = "fig4_rank"
 
@@ -114,8 +115,10 @@ def draw(data: dict, params: dict):
     return fig
 
 
-def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
-    """Regenerate ``fig4_rank.{png,pdf,json}`` in ``out_dir`` (simulation cached by parameters).
+def main(out: Settings | str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
+    """Regenerate ``fig4_rank.{png,pdf,json}`` in ``out`` (simulation cached by parameters).
+
+    ``out``: the output folder, or a :class:`results.settings.Settings` that also names the result cache.
 
     Paper 001, Section 3.2, Figure 4 and Lemma 2.
 
@@ -123,4 +126,4 @@ def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")
         >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
         ['fig4_rank.png', 'fig4_rank.pdf', 'fig4_rank.json']
     """
-    return render(out_dir, NAME, parameters(quick), compute, draw, formats)
+    return render(out, NAME, parameters(quick), compute, draw, formats)

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence, TextIO
 
 from figures import FIGURES, _common
-from results import cache as result_cache
 from results.cache import cached
 from results.io import check_output_folder
+from results.settings import Settings
 
 __all__ = [
     "ALL_FIGURES",
@@ -100,19 +100,19 @@ def check_formats(formats: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(formats))
 
 
-def _cache_state(out_dir: Path) -> set:
-    folder = result_cache.cache_dir(out_dir)
+def _cache_state(folder: Path) -> set:
     if not folder.is_dir():
         return set()
     return {(p.name, p.stat().st_mtime_ns) for p in folder.glob("*.json")}
 
 
 def regenerate(
-    names: Sequence[str] | None = None,
-    out_dir: str | os.PathLike = _common.DEFAULT_OUT,
+    names: Sequence[str] | None,
+    out_dir: str | os.PathLike,
     *,
     quick: bool = False,
     use_cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
     formats: Sequence[str] | None = ("png", "pdf"),
     stream: TextIO | None = None,
 ) -> dict[str, list[Path]]:
@@ -124,9 +124,10 @@ def regenerate(
 
     Args:
         names: figure names (see :data:`ALL_FIGURES`); ``None`` or empty for all.
-        out_dir: output folder (created if needed); the cache lives in ``out_dir/.cache``.
+        out_dir: output folder (created if needed).
         quick: shrink sizes for smoke tests.
-        use_cache: ``False`` recomputes every simulation (sets ``results.cache.NO_CACHE``).
+        use_cache: ``False`` recomputes every simulation (and rewrites its cache entry).
+        cache_dir: the result cache (default :func:`results.settings.default_cache_dir`, the XDG cache folder).
         formats: image formats among :data:`FORMATS`.
         stream: where the progress lines go (default ``sys.stderr``).
 
@@ -147,48 +148,43 @@ def regenerate(
     formats = check_formats(formats)
     out_dir = check_output_folder(out_dir)
     stream = stream or sys.stderr
+    settings = Settings(out_dir=out_dir, use_cache=use_cache,
+                        **({} if cache_dir is None else {"cache_dir": cache_dir}))
     results: dict[str, list[Path]] = {}
-    previous = result_cache.NO_CACHE
-    result_cache.NO_CACHE = previous or not use_cache
-    try:
-        for index, name in enumerate(names, 1):
-            head = f"[{index}/{len(names)}] {name}"
-            print(f"{head}: running{' (quick)' if quick else ''} ...", file=stream, flush=True)
-            before = _cache_state(out_dir)
-            start = time.perf_counter()
-            try:
-                module = importlib.import_module(f"figures.{name}")
-                written = module.main(out_dir, quick=quick, formats=formats)
-            except Exception as exc:  # one failing figure does not stop the others
-                traceback.print_exc(file=stream)
-                print(f"{head}: FAILED ({type(exc).__name__}: {exc})", file=stream, flush=True)
-                continue
-            seconds = time.perf_counter() - start
-            source = "recomputed" if _cache_state(out_dir) != before else "from cache"
-            files = ", ".join(Path(p).name for p in written)
-            print(f"{head}: done in {seconds:.1f} s ({source}) -> {out_dir}/: {files}", file=stream, flush=True)
-            results[name] = list(written)
-    finally:
-        result_cache.NO_CACHE = previous
+    for index, name in enumerate(names, 1):
+        head = f"[{index}/{len(names)}] {name}"
+        print(f"{head}: running{' (quick)' if quick else ''} ...", file=stream, flush=True)
+        before = _cache_state(settings.cache_dir)
+        start = time.perf_counter()
+        try:
+            module = importlib.import_module(f"figures.{name}")
+            written = module.main(settings, quick=quick, formats=formats)
+        except Exception as exc:  # one failing figure does not stop the others
+            traceback.print_exc(file=stream)
+            print(f"{head}: FAILED ({type(exc).__name__}: {exc})", file=stream, flush=True)
+            continue
+        seconds = time.perf_counter() - start
+        source = "recomputed" if _cache_state(settings.cache_dir) != before else "from cache"
+        files = ", ".join(Path(p).name for p in written)
+        print(f"{head}: done in {seconds:.1f} s ({source}) -> {out_dir}/: {files}", file=stream, flush=True)
+        results[name] = list(written)
     return results
 
 
-#: The packages whose source decides the numbers of a collapse-dynamics figure.
-COLLAPSE_CODE = ("theory", "simulations.collapse", "simulations.metrics")
-
-
 def render(
-    out_dir: str | os.PathLike,
+    out: Settings | str | os.PathLike,
     name: str,
     params: dict,
     compute: Callable[[dict], dict],
     draw: Callable[[dict, dict], "object"],
     formats: Iterable[str] = ("png", "pdf"),
 ) -> list[Path]:
-    """Compute (or load cached) data, draw it and save ``NAME.<fmt>`` + ``NAME.json``.
+    """Compute (or load cached) data, draw it and save ``NAME.<fmt>`` + ``NAME.json`` in the output folder.
 
+    ``out`` is the output folder, or a :class:`results.settings.Settings` that also names the cache.
     ``compute(params)`` returns a JSON-able dict of the plotted numbers, cached under ``name`` and
-    ``params``; ``draw(data, params)`` returns a matplotlib figure. The JSON written beside the
+    ``params``, keyed on the code of the module that defines ``compute`` and everything it imports
+    (:func:`results.cache.code_fingerprint`); ``draw(data, params)`` returns a matplotlib figure. The JSON written beside the
     images holds the same ``data`` (as read back from the cache, so a redraw and a fresh run write
     identical numbers) and the parameters in its metadata.
 
@@ -198,21 +194,20 @@ def render(
         ...     fig, ax = plt.subplots()
         ...     ax.plot(data["x"])
         ...     return fig
-        >>> paths = render(tempfile.mkdtemp(), "demo", {"n": 2}, lambda p: {"x": list(range(p["n"]))}, draw)
+        >>> s = Settings(out_dir=tempfile.mkdtemp(), cache_dir=tempfile.mkdtemp())
+        >>> paths = render(s, "demo", {"n": 2}, lambda p: {"x": list(range(p["n"]))}, draw)
         >>> [p.name for p in paths]
         ['demo.png', 'demo.pdf', 'demo.json']
     """
-    # The numbers depend on the theory, the collapse simulators and the module that defines ``compute``
-    # (the figures drawn through here simulate the collapse dynamics; the CLOP-training figures go through
-    # :func:`render_experiment`, keyed on the training code).
-    depends_on = (*COLLAPSE_CODE, getattr(compute, "__module__", None) or __name__)
-    data = cached(out_dir, name, params, lambda: compute(params), depends_on=depends_on)
+    settings = Settings.of(out)
+    depends_on = (getattr(compute, "__module__", None) or __name__,)
+    data = cached(settings, name, params, lambda: compute(params), depends_on=depends_on)
     fig = draw(data, params)
-    return _common.save_figure(fig, out_dir, name, data, params, tuple(formats))
+    return _common.save_figure(fig, settings.out_dir, name, data, params, tuple(formats), depends_on=depends_on)
 
 
 def render_experiment(
-    out_dir: str | os.PathLike,
+    out: Settings | str | os.PathLike,
     name: str,
     experiment: str,
     draw: Callable[[dict, dict], "object"],
@@ -228,14 +223,17 @@ def render_experiment(
     Example:
         >>> import tempfile, matplotlib.pyplot as plt
         >>> draw = lambda data, params: plt.figure()
-        >>> [p.name for p in render_experiment(tempfile.mkdtemp(), "demo", "prototype_ablation", draw, quick=True)]
+        >>> s = Settings(out_dir=tempfile.mkdtemp(), cache_dir=tempfile.mkdtemp())
+        >>> [p.name for p in render_experiment(s, "demo", "prototype_ablation", draw, quick=True)]
         ['demo.png', 'demo.pdf', 'demo.json']
     """
     from results import experiments
 
+    settings = Settings.of(out)
     params = experiments.parameters(experiment, quick)
-    data = experiments.load(experiment, quick, out_dir)
-    return _common.save_figure(draw(data, params), out_dir, name, data, params, tuple(formats))
+    data = experiments.load(experiment, quick, settings)
+    return _common.save_figure(draw(data, params), settings.out_dir, name, data, params, tuple(formats),
+                               depends_on=experiments.EXPERIMENTS[experiment].depends_on)
 
 
 def add_caption(fig, text: str) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from figures.generate import add_caption, render_experiment
+from results.settings import Settings
 
 NAME = "lr_robustness"
 
@@ -51,11 +52,11 @@ def draw(data: dict, params: dict):
     return fig
 
 
-def main(out_dir: str | os.PathLike = "figures/out", quick: bool = False, formats=("png", "pdf")) -> list[Path]:
+def main(out: Settings | str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
     """Regenerate ``lr_robustness.{png,pdf,json}``.
 
     Example (runs the simulations; the test-suite runs it in quick mode):
         >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
         ['lr_robustness.png', 'lr_robustness.pdf', 'lr_robustness.json']
     """
-    return render_experiment(out_dir, NAME, EXPERIMENT, draw, quick=quick, formats=formats)
+    return render_experiment(out, NAME, EXPERIMENT, draw, quick=quick, formats=formats)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from figures.generate import add_caption, render_experiment
+from results.settings import Settings
 
 NAME = "nc_vs_dc"
 
@@ -89,12 +90,12 @@ def draw(data: dict, params: dict):
     return fig
 
 
-def main(out_dir: str | os.PathLike = "figures/out", quick: bool = False, formats=("png", "pdf")) -> list[Path]:
+def main(out: Settings | str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
     """Regenerate ``nc_vs_dc.{png,pdf,json}``.
 
     Example (trains the grid; the test-suite runs it in quick mode):
         >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
         ['nc_vs_dc.png', 'nc_vs_dc.pdf', 'nc_vs_dc.json']
     """
-    return render_experiment(out_dir, NAME, EXPERIMENT, lambda d, p: draw(restore_nonfinite(d), p), quick=quick,
+    return render_experiment(out, NAME, EXPERIMENT, lambda d, p: draw(restore_nonfinite(d), p), quick=quick,
                              formats=formats)

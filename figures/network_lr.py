@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from figures.generate import add_caption
+from results.settings import Settings
 
 NAME = "network_lr"
 
@@ -66,7 +67,7 @@ def draw(data: dict, params: dict):
     return fig
 
 
-def main(out_dir: str | os.PathLike = "figures/out", quick: bool = False, formats=("png", "pdf")) -> list[Path]:
+def main(out: Settings | str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
     """Regenerate ``network_lr.{png,pdf,json}`` from both sweeps (cached through :mod:`results.experiments`).
 
     Example (runs the sweeps; the test-suite runs it in quick mode):
@@ -76,6 +77,8 @@ def main(out_dir: str | os.PathLike = "figures/out", quick: bool = False, format
     from figures import _common
     from results import experiments
 
-    data = {name: experiments.load(name, quick, out_dir) for name in EXPERIMENTS}
+    settings = Settings.of(out)
+    data = {name: experiments.load(name, quick, settings) for name in EXPERIMENTS}
     params = {name: experiments.parameters(name, quick) for name in EXPERIMENTS}
-    return _common.save_figure(draw(data, params), out_dir, NAME, data, params, tuple(formats))
+    roots = tuple(root for name in EXPERIMENTS for root in experiments.EXPERIMENTS[name].depends_on)
+    return _common.save_figure(draw(data, params), settings.out_dir, NAME, data, params, tuple(formats), depends_on=roots)

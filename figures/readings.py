@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from figures.generate import add_caption, render_experiment
+from results.settings import Settings
 
 NAME = "readings"
 
@@ -68,11 +69,11 @@ def draw(data: dict, params: dict):
     return fig
 
 
-def main(out_dir: str | os.PathLike = "figures/out", quick: bool = False, formats=("png", "pdf")) -> list[Path]:
+def main(out: Settings | str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
     """Regenerate ``readings.{png,pdf,json}``.
 
     Example (runs the readings grid; the test-suite runs it in quick mode):
         >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
         ['readings.png', 'readings.pdf', 'readings.json']
     """
-    return render_experiment(out_dir, NAME, EXPERIMENT, draw, quick=quick, formats=formats)
+    return render_experiment(out, NAME, EXPERIMENT, draw, quick=quick, formats=formats)

@@ -18,13 +18,15 @@ import numpy as np
 
 from figures.fig3_tightness import collapse_criterion, log_k_axis, measured_thresholds, parameters as tightness_parameters, plot_thresholds
 from figures.generate import add_caption, render
+from results.settings import Settings
 
 NAME = "rules_thresholds"
 
-__all__ = ["NAME", "RULES", "parameters", "compute", "draw", "main"]
+__all__ = ["NAME", "CURVES", "parameters", "compute", "draw", "main"]
 
-#: The update rules compared, with the temperature each uses (``None``: no temperature).
-RULES: tuple[tuple[str, float | None], ...] = (("paper", None), ("autodiff", None), ("infonce", 1.0))
+#: The curves drawn: each update rule of :data:`theory.definitions.RULES` with the temperature its curve
+#: uses (``None``: the rule has none). Not a list of rule names: InfoNCE could appear at several tau.
+CURVES: tuple[tuple[str, float | None], ...] = (("paper", None), ("autodiff", None), ("infonce", 1.0))
 
 
 def parameters(quick: bool = False) -> dict:
@@ -41,16 +43,16 @@ def parameters(quick: bool = False) -> dict:
     base = tightness_parameters(quick)
     ks = [3, 30] if quick else [3, 5, 10, 30]
     shared = {key: base[key] for key in ("m", "trials", "steps", "seed", "rtol")}
-    return {"ks": ks, "rules": [list(rule) for rule in RULES], **shared}
+    return {"ks": ks, "rules": [list(curve) for curve in CURVES], **shared}
 
 
-def compute(params: dict, out_dir=None) -> dict:
+def compute(params: dict, settings: Settings | None = None) -> dict:
     """Measured thresholds per rule (``{"ks", "rules": {label: thresholds}, "eta_max"}``)."""
     import theory
 
     sweep = {key: params[key] for key in ("m", "trials", "steps", "seed", "rtol")}
     rules = {
-        label(rule, tau): measured_thresholds(out_dir, params["ks"], rule=rule, tau=tau, **sweep)
+        label(rule, tau): measured_thresholds(settings, params["ks"], rule=rule, tau=tau, **sweep)
         for rule, tau in params["rules"]
     }
     return {"ks": params["ks"], "rules": rules, "eta_max": np.asarray(theory.eta_max(params["ks"]), dtype=float)}
@@ -100,8 +102,10 @@ def draw(data: dict, params: dict):
     return fig
 
 
-def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
-    """Regenerate ``rules_thresholds.{png,pdf,json}`` in ``out_dir`` (thresholds cached per k and rule).
+def main(out: Settings | str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
+    """Regenerate ``rules_thresholds.{png,pdf,json}`` in ``out`` (thresholds cached per k and rule).
+
+    ``out``: the output folder, or a :class:`results.settings.Settings` that also names the result cache.
 
     Paper 001, Section 3.1 (does Theorem 1 depend on the form of the gradient?).
 
@@ -109,4 +113,5 @@ def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")
         >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
         ['rules_thresholds.png', 'rules_thresholds.pdf', 'rules_thresholds.json']
     """
-    return render(out_dir, NAME, parameters(quick), lambda p: compute(p, out_dir), draw, formats)
+    settings = Settings.of(out)
+    return render(settings, NAME, parameters(quick), lambda p: compute(p, settings), draw, formats)

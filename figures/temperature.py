@@ -24,6 +24,7 @@ import numpy as np
 
 from figures.fig3_tightness import collapse_criterion, measured_thresholds, parameters as tightness_parameters, plot_thresholds
 from figures.generate import add_caption, render
+from results.settings import Settings
 
 NAME = "temperature"
 
@@ -68,7 +69,7 @@ def paper004_mean_factor(eta, tau):
     return float(value) if np.ndim(value) == 0 else value
 
 
-def compute(params: dict, out_dir=None) -> dict:
+def compute(params: dict, settings: Settings | None = None) -> dict:
     """One-step factors and thresholds per tau.
 
     Returns:
@@ -88,7 +89,7 @@ def compute(params: dict, out_dir=None) -> dict:
         for tau in params["taus"]
     ]
     sweep = {key: params[key] for key in ("m", "trials", "steps", "seed", "rtol")}
-    thresholds = [measured_thresholds(out_dir, [params["k"]], rule=params["rule"], tau=tau, **sweep) for tau in params["taus"]]
+    thresholds = [measured_thresholds(settings, [params["k"]], rule=params["rule"], tau=tau, **sweep) for tau in params["taus"]]
     flat = {key: [row[key][0] for row in thresholds] for key in ("threshold", "bracket_lo", "bracket_hi")}
     shift = np.stack(shift)
     best = np.argmin(np.nanmean(shift, axis=-1), axis=-1)
@@ -165,8 +166,10 @@ def draw(data: dict, params: dict):
     return fig
 
 
-def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
-    """Regenerate ``temperature.{png,pdf,json}`` in ``out_dir`` (simulations cached by parameters).
+def main(out: Settings | str | os.PathLike, quick: bool = False, formats=("png", "pdf")) -> list[Path]:
+    """Regenerate ``temperature.{png,pdf,json}`` in ``out`` (simulations cached by parameters).
+
+    ``out``: the output folder, or a :class:`results.settings.Settings` that also names the result cache.
 
     Paper 004, Section 3 (temperature restatement of paper 001, Theorem 1).
 
@@ -174,4 +177,5 @@ def main(out_dir: str | os.PathLike, quick: bool = False, formats=("png", "pdf")
         >>> [p.name for p in main("/tmp/figs", quick=True)]  # doctest: +SKIP
         ['temperature.png', 'temperature.pdf', 'temperature.json']
     """
-    return render(out_dir, NAME, parameters(quick), lambda p: compute(p, out_dir), draw, formats)
+    settings = Settings.of(out)
+    return render(settings, NAME, parameters(quick), lambda p: compute(p, settings), draw, formats)

@@ -1,9 +1,10 @@
 """The CLOP experiments that figures and claims share, computed once and read through the result cache.
 
 Each experiment is a name with a ``parameters(quick)`` function (its cache key, tiny sizes when
-``quick``), a ``compute(params)`` function that runs :mod:`simulations.training`, and the packages
-its numbers depend on. :func:`load` returns the cached result (recomputing it when the parameters or
-the code changed, see :mod:`results.cache`). Figures draw from :func:`load`; claims judge from it;
+``quick``), a ``compute(params)`` function that runs :mod:`simulations.training`, and the module its
+computation starts from (the cache fingerprints that module and every module it imports).
+:func:`load` returns the cached result from the cache folder of a :class:`results.settings.Settings`
+(recomputing it when the parameters or the code changed, see :mod:`results.cache`). Figures draw from :func:`load`; claims judge from it;
 neither imports the other. The simulators are imported only inside ``compute``, so reading a result
 does not import JAX.
 
@@ -12,35 +13,32 @@ Experiments: ``table5`` (paper 001 Appendix B, Table 5: four losses x CLOP off/o
 ``digits`` (scikit-learn digits, InfoNCE/SupCon +- CLOP), ``prototype_ablation`` (InfoNCE + CLOP with
 orthonormal, ETF and random prototypes; 004 Table 7), ``nc_grid`` and ``nc_clop`` (paper 003 in the
 unconstrained-features model: the NC / DC training grid and the CLOP link, :mod:`simulations.neural_collapse.grid`),
-``readings`` (issue 13: the Table 5 experiment
+``readings`` (the Table 5 experiment
 under every reading of its open choices, :mod:`simulations.training.readings`), ``network_lr`` and
 ``network_lr_digits`` (network learning-rate thresholds of InfoNCE +- CLOP under SGD, per temperature).
 """
 from __future__ import annotations
 
-import os
 from typing import Callable, NamedTuple
 
 from results.cache import cached
+from results.settings import Settings
 
-__all__ = ["EXPERIMENTS", "Experiment", "DEFAULT_DIR", "COLLAPSE_CODE", "collapse_threshold", "load", "parameters"]
+__all__ = ["EXPERIMENTS", "Experiment", "COLLAPSE_CODE", "collapse_threshold", "load", "parameters"]
 
-#: Where the shared experiments are cached by default (the figures' folder).
-DEFAULT_DIR = os.path.join("figures", "out")
+#: A collapse threshold is computed by the threshold search (and what it imports).
+COLLAPSE_CODE = ("simulations.collapse.threshold",)
 
-#: A collapse threshold depends on the collapse simulators and the shared metrics only.
-COLLAPSE_CODE = ("simulations.collapse", "simulations.metrics")
-
-#: The training experiments depend on the training code and the shared metrics only.
-_TRAINING_CODE = ("simulations.training", "simulations.metrics")
+_SYNTHETIC = ("simulations.training.synthetic",)
 
 
 class Experiment(NamedTuple):
-    """A named, cached experiment: ``parameters(quick) -> dict``, ``compute(params) -> dict``."""
+    """A named, cached experiment: ``parameters(quick) -> dict``, ``compute(params) -> dict``, and the
+    modules ``compute`` calls into (the roots of its code fingerprint)."""
 
     parameters: Callable[[bool], dict]
     compute: Callable[[dict], dict]
-    depends_on: tuple[str, ...] = _TRAINING_CODE
+    depends_on: tuple[str, ...]
 
 
 def _table5_parameters(quick: bool) -> dict:
@@ -106,8 +104,7 @@ def _ablation_compute(params: dict) -> dict:
             for i, k in enumerate(params["prototypes"])}
 
 
-#: The unconstrained-features experiments of paper 003 depend on their model and the collapse metrics only.
-_NC_CODE = ("simulations.neural_collapse", "simulations.collapse_metrics", "simulations.metrics")
+_NC_CODE = ("simulations.neural_collapse.grid",)
 
 
 def _nc_grid_parameters(quick: bool) -> dict:
@@ -161,15 +158,16 @@ def _network_lr_compute(params: dict) -> dict:
 
 #: Every shared experiment by name.
 EXPERIMENTS: dict[str, Experiment] = {
-    "table5": Experiment(_table5_parameters, _table5_compute),
-    "lr_sweep": Experiment(_lr_sweep_parameters, _lr_sweep_compute),
-    "digits": Experiment(_digits_parameters, _digits_compute),
-    "prototype_ablation": Experiment(_ablation_parameters, _ablation_compute),
+    "table5": Experiment(_table5_parameters, _table5_compute, _SYNTHETIC),
+    "lr_sweep": Experiment(_lr_sweep_parameters, _lr_sweep_compute, _SYNTHETIC),
+    "digits": Experiment(_digits_parameters, _digits_compute, ("simulations.training.digits",)),
+    "prototype_ablation": Experiment(_ablation_parameters, _ablation_compute, _SYNTHETIC),
     "nc_grid": Experiment(_nc_grid_parameters, _nc_grid_compute, _NC_CODE),
     "nc_clop": Experiment(_nc_clop_parameters, _nc_clop_compute, _NC_CODE),
-    "readings": Experiment(_readings_parameters, _readings_compute),
-    "network_lr": Experiment(_network_lr_parameters("synthetic"), _network_lr_compute),
-    "network_lr_digits": Experiment(_network_lr_parameters("digits"), _network_lr_compute),
+    "readings": Experiment(_readings_parameters, _readings_compute, ("simulations.training.readings",)),
+    "network_lr": Experiment(_network_lr_parameters("synthetic"), _network_lr_compute, ("simulations.training.readings",)),
+    "network_lr_digits": Experiment(_network_lr_parameters("digits"), _network_lr_compute,
+                                    ("simulations.training.readings",)),
 }
 
 
@@ -192,26 +190,29 @@ def parameters(name: str, quick: bool = False) -> dict:
     return _experiment(name).parameters(quick)
 
 
-def load(name: str, quick: bool = False, out_dir: str | os.PathLike = DEFAULT_DIR) -> dict:
-    """The result of experiment ``name``: from the cache under ``out_dir`` if its parameters and code match, else computed.
+def load(name: str, quick: bool = False, settings: Settings | None = None) -> dict:
+    """The result of experiment ``name``: from the cache of ``settings`` if its parameters and code match, else computed.
+
+    ``settings`` ``None`` means the default :class:`results.settings.Settings` (the XDG cache folder).
 
     Raises:
         ValueError: unknown experiment.
+        TypeError: ``settings`` that is not a :class:`results.settings.Settings`.
 
     Example:
         >>> import tempfile
-        >>> r = load("prototype_ablation", quick=True, out_dir=tempfile.mkdtemp())
+        >>> r = load("prototype_ablation", quick=True, settings=Settings(cache_dir=tempfile.mkdtemp()))
         >>> sorted(r), len(r["etf"]["accuracies"])
         (['etf', 'orthonormal', 'random'], 2)
     """
     experiment = _experiment(name)
     params = experiment.parameters(quick)
-    return cached(out_dir, name, params, lambda: experiment.compute(params), depends_on=experiment.depends_on)
+    return cached(settings, name, params, lambda: experiment.compute(params), depends_on=experiment.depends_on)
 
 
 def collapse_threshold(k: int, *, m: int, trials: int, steps: int, rule: str = "paper", tau: float | None = None,
                        seed: int = 0, rtol: float = 1e-3, dtype: str = "float64",
-                       out_dir: str | os.PathLike = DEFAULT_DIR) -> dict:
+                       settings: Settings | None = None) -> dict:
     r"""The measured collapse threshold at one k (:func:`simulations.collapse_threshold`), cached.
 
     The largest :math:`\eta` at which none of ``trials`` runs collapses completely within ``steps`` steps
@@ -225,7 +226,7 @@ def collapse_threshold(k: int, *, m: int, trials: int, steps: int, rule: str = "
 
     Example:
         >>> import tempfile
-        >>> r = collapse_threshold(4, m=7, trials=2, steps=60, rtol=1e-2, out_dir=tempfile.mkdtemp())
+        >>> r = collapse_threshold(4, m=7, trials=2, steps=60, rtol=1e-2, settings=Settings(cache_dir=tempfile.mkdtemp()))
         >>> r["k"], r["bracket"][0] <= r["threshold"] <= r["bracket"][1]
         (4, True)
     """
@@ -240,4 +241,4 @@ def collapse_threshold(k: int, *, m: int, trials: int, steps: int, rule: str = "
         return search(int(k), m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol,
                       dtype=dtype).as_dict()
 
-    return cached(out_dir, "collapse_threshold", params, compute, depends_on=COLLAPSE_CODE)
+    return cached(settings, "collapse_threshold", params, compute, depends_on=COLLAPSE_CODE)

@@ -9,8 +9,10 @@ from __future__ import annotations
 from figures import FIGURES
 
 from clop_verify.validation import output_folder
+from results.settings import default_out
 
-#: Where full-size figures go (the README embeds them) and where --quick writes by default.
+#: Where full-size figures go (the README embeds them) and where --quick writes by default, inside the
+#: checkout (results.settings.default_out), whatever the current folder.
 DEFAULT_OUT = "figures/out"
 QUICK_OUT = "figures/out/quick"
 #: Image formats a figure can be saved in.
@@ -25,7 +27,8 @@ DESCRIPTION = (
     "embeddings (Figure 4), thresholds per update rule, and the InfoNCE temperature sweep against "
     "the (1-2 eta/tau)^2 statement of paper 004, and the CLOP-loss figures (Figure 5 embeddings, "
     "learning-rate robustness, digits). Simulation results are cached by their parameters "
-    "in OUT/.cache, so a second run only redraws."
+    "in the result cache ($XDG_CACHE_HOME/clop-verify/results, or $CLOP_VERIFY_RESULTS_CACHE), so a second "
+    "run only redraws."
 )
 EXAMPLE = (
     "Examples:\n"
@@ -42,7 +45,7 @@ def register(parser) -> None:
         help=f"figures to draw (default: all): {' '.join(FIGURES)}",
     )
     parser.add_argument("--out", default=None, metavar="DIR",
-                        help=f"output folder (default: {DEFAULT_OUT}, or {QUICK_OUT} with --quick, so that "
+                        help=f"output folder (default: {DEFAULT_OUT} of the checkout, or {QUICK_OUT} with --quick, so that "
                         "quick results never replace the full ones)")
     parser.add_argument("--quick", action="store_true",
                         help=f"small sizes for a smoke test (well under a minute); written to {QUICK_OUT} unless --out is given")
@@ -55,7 +58,7 @@ def register(parser) -> None:
 
 def run(args) -> int:
     """Validate everything, then regenerate; exit status 1 if a figure failed."""
-    out = output_folder(args.out or (QUICK_OUT if args.quick else DEFAULT_OUT))
+    out = output_folder(args.out or default_out(QUICK_OUT if args.quick else DEFAULT_OUT))
 
     from figures import generate
 

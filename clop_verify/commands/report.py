@@ -5,8 +5,10 @@ import argparse
 from pathlib import Path
 
 from clop_verify.validation import output_folder
+from results.settings import default_out
 
-#: Where the full report goes (committed; the README table is made from it) and where --quick writes.
+#: Where the full report goes (committed; the README table is made from it) and where --quick writes,
+#: inside the checkout (results.settings.default_out), whatever the current folder.
 DEFAULT_OUT = "report"
 QUICK_OUT = "report/quick"
 
@@ -30,7 +32,7 @@ EXAMPLE = (
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the report command's arguments."""
     parser.add_argument("--out", default=None, metavar="DIR",
-                        help=f"output folder (default: {DEFAULT_OUT}, or {QUICK_OUT} with --quick, so that a quick "
+                        help=f"output folder (default: {DEFAULT_OUT} of the checkout, or {QUICK_OUT} with --quick, so that a quick "
                         "report never replaces the full one)")
     parser.add_argument("--quick", action="store_true",
                         help=f"small sizes (seconds), for tests; written to {QUICK_OUT} unless --out is given")
@@ -42,7 +44,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate, build the report, write it (or print the README table)."""
-    out = Path(args.out or (QUICK_OUT if args.quick else DEFAULT_OUT))
+    out = Path(args.out or default_out(QUICK_OUT if args.quick else DEFAULT_OUT))
     if args.readme_table:
         path = out / "report.json"
         if not path.is_file():

@@ -39,8 +39,8 @@ def register(parser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="readings/network-lr only: smoke-test sizes (under a minute for readings)")
     parser.add_argument("--cache", default=None, metavar="DIR",
-                        help="readings/network-lr only: results cache folder (default: figures/out, where "
-                        "clop-verify report reads it)")
+                        help="readings/network-lr only: result cache folder (default: $XDG_CACHE_HOME/clop-verify/"
+                        "results or $CLOP_VERIFY_RESULTS_CACHE, where clop-verify report reads it)")
     add_training_arguments(parser, losses=LOSSES, default_seeds=10,
                            loss_default="the four of Table 5; infonce for lr/ablation")
     parser.add_argument("--similarity", choices=SIMILARITIES, default="cosine", help="CLOP similarity (default cosine)")
@@ -120,12 +120,13 @@ def run_cached(args) -> int:
         os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {SINGLE_THREADED_EIGEN}".strip()
     from results import experiments
     from results.io import to_jsonable
+    from results.settings import Settings
 
     if args.seeds != 10 or args.loss or args.lr or args.optimizer or args.steps is not None:
         raise ValueError(f"--experiment {args.experiment} takes only --quick, --cache, --out and --json "
                          "(its readings, seeds and sizes are declared in simulations.training.readings)")
     out = None if args.out is None else output_folder(args.out)
-    cache = experiments.DEFAULT_DIR if args.cache is None else str(output_folder(args.cache, "--cache"))
+    cache = Settings() if args.cache is None else Settings(cache_dir=output_folder(args.cache, "--cache"))
     if args.experiment == "readings":
         result = experiments.load("readings", args.quick, cache)
         params = experiments.parameters("readings", args.quick)

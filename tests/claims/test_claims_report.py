@@ -81,11 +81,14 @@ def test_complete_collapse_has_the_common_rotation_as_zero_modes():
 
 
 def test_report_files_and_findings_table(tmp_path, monkeypatch):
-    # The CLOP claims cache their experiments under ./figures/out: run in tmp_path so the test leaves
-    # nothing in the working tree.
-    monkeypatch.chdir(tmp_path)
+    # The report reads and writes no file of the current folder (the CLOP claims cache their
+    # experiments in the result cache, not under ./figures/out).
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
     ids = ["section3_2.optima", "lemma2", "theorem2", "figure3.bound_value", "table5.dcl"]
     report = build_report(quick=True, only=ids, progress=False)
+    assert list(cwd.iterdir()) == []
     tmp_path = tmp_path / "report"
     tmp_path.mkdir()
     assert [c["id"] for c in report["claims"]] == ids

@@ -101,7 +101,7 @@ def test_nc003_claims_have_computed_verdicts(tmp_path, monkeypatch):
     from claims import build_report
     from claims.registry import VERDICTS
 
-    monkeypatch.chdir(tmp_path)  # the shared experiments cache under ./figures/out
+    monkeypatch.chdir(tmp_path)  # nothing may land in the current folder
     ids = ["nc003.etf_optimal", "nc003.hard_lower_bound", "nc003.adam_nc_with_normalisation", "nc003.dc_without",
            "nc003.clop_orthonormal"]
     report = build_report(quick=True, only=ids, progress=False)

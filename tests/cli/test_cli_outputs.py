@@ -15,14 +15,16 @@ import claims
 import figures.generate
 import simulations
 from clop_verify import cli
+from results.settings import default_out
 
 
 @pytest.mark.parametrize("argv, expected", [
-    (["figures", "fig3_spectra", "--quick"], Path("figures/out/quick")),
-    (["figures", "fig3_spectra"], Path("figures/out")),
+    (["figures", "fig3_spectra", "--quick"], default_out("figures/out/quick")),
+    (["figures", "fig3_spectra"], default_out("figures/out")),
     (["figures", "fig3_spectra", "--quick", "--out", "figures/out"], Path("figures/out")),  # asked explicitly
 ])
 def test_figures_quick_defaults_to_its_own_folder(argv, expected, tmp_path, monkeypatch):
+    # The defaults are folders of the checkout, not of the current folder (here an empty tmp_path).
     seen = {}
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(figures.generate, "regenerate", lambda names, out, **kw: seen.update(out=Path(out)) or {})
@@ -31,8 +33,8 @@ def test_figures_quick_defaults_to_its_own_folder(argv, expected, tmp_path, monk
 
 
 @pytest.mark.parametrize("argv, expected", [
-    (["report", "--quick"], Path("report/quick")),
-    (["report"], Path("report")),
+    (["report", "--quick"], default_out("report/quick")),
+    (["report"], default_out("report")),
     (["report", "--quick", "--out", "report"], Path("report")),
 ])
 def test_report_quick_defaults_to_its_own_folder(argv, expected, tmp_path, monkeypatch):
