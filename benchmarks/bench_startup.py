@@ -9,7 +9,7 @@ Usage::
 
     python benchmarks/bench_startup.py [--repeats 3] [-- ARGS...]
 
-Default command: ``clop-verify simulate --k 30 --lr 2.0 2.1 --steps 1000`` (issue 10's example).
+Default command: ``clop-verify simulate --k 30 --lr 2.0 2.1 --steps 1000`` (the command the README's start-up section times).
 """
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
-"""Regenerate the paper's figures: one small module per figure, each with ``main(out_dir, quick=False)``.
+"""Regenerate the paper's figures: one small module per figure, each with ``main(out, quick=False)``.
 
 :data:`FIGURES` lists the figure modules in the order ``clop-verify figures`` draws them. Each writes
 ``NAME.png``, ``NAME.pdf`` and ``NAME.json`` (plotted numbers + parameters + metadata).
 """
 
 #: Every figure of the toolkit, in drawing order: paper 001 Figures 3 and 4 and the rule / temperature
-#: sweeps (issue 4), then the CLOP-loss figures (issue 6).
+#: sweeps, then the CLOP-loss figures.
 FIGURES: tuple[str, ...] = (
     "fig3_spectra",
     "fig3_tightness",

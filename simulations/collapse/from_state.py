@@ -1,6 +1,6 @@
 r"""Runs of the collapse dynamics from a *given* state: near complete collapse or spread (Theorem 1's stability).
 
-:func:`simulate` always starts from random embeddings. The stability result of
+:func:`simulations.simulate` always starts from random embeddings. The stability result of
 :mod:`theory.stability` needs runs started a small distance from complete collapse (all
 :math:`x_i = u`) as well, to see whether small deviations grow or shrink at learning rates just below
 and above each derived edge (paper 001, Section 3.1, Appendix D). :func:`near_collapse` builds such a

@@ -193,8 +193,11 @@ def compile_count() -> int:
 
     A call with new learning rates (same lengths and static parameters) must not increase it.
 
-    Example:
-        >>> compile_count() >= 0
+    Example (new learning rates, same shapes: nothing is traced again):
+        >>> _ = simulate(3, [0.5], m=3, steps=2)
+        >>> before = compile_count()
+        >>> _ = simulate(3, [0.7], m=3, steps=2)
+        >>> compile_count() == before
         True
     """
     return _COMPILES["count"]
@@ -430,8 +433,10 @@ def blas_single_threaded():
     the previous setting on exit), like :func:`float64_scope`; without threadpoolctl it does nothing.
 
     Example:
+        >>> from threadpoolctl import threadpool_info
         >>> with blas_single_threaded():
-        ...     pass
+        ...     sorted({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
+        [1]
     """
     import contextlib
 
@@ -523,7 +528,7 @@ def simulate(
     Each run starts from :func:`initial_embeddings` with key ``jax.random.key(seed)`` and applies
     ``steps`` updates of ``rule`` (:mod:`simulations.collapse.dynamics`). Complete collapse of the final state
     is judged by ``collapse_criterion``: None for the default "all embeddings equal",
-    :math:`\sigma_2 < 10^{-3}\sigma_1` and :math:`\|\mu\| > 1-10^{-3}` (:func:`metrics.is_completely_collapsed`;
+    :math:`\sigma_2 < 10^{-3}\sigma_1` and :math:`\|\mu\| > 1-10^{-3}` (:func:`simulations.metrics.is_completely_collapsed`;
     the mean's norm excludes co-linear embeddings of opposite signs), a float for another relative
     tolerance, or a callable ``spectrum[..., n] -> bool[...]``.
 

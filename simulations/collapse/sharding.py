@@ -32,9 +32,9 @@ AXIS = "runs"
 def device_count() -> int:
     """Number of devices the batch is split over (all devices JAX sees).
 
-    Example:
-        >>> device_count() >= 1
-        True
+    Example (a batch padded for the devices splits evenly over them):
+        >>> pad_batch(5, device_count()) % device_count()
+        0
     """
     return jax.device_count()
 

@@ -34,7 +34,7 @@ __all__ = [
     "run_digits", "raw_pixel_baseline", "digits_table",
 ]
 
-#: Losses of the digits experiment (issue 6).
+#: Losses of the digits experiment: InfoNCE (unsupervised) and SupCon (supervised).
 DIGITS_LOSSES = ("infonce", "supcon")
 
 
@@ -123,7 +123,7 @@ def _labelled_mask(k_lab: jax.Array, n: int, n_lab: int) -> jax.Array:
 
 @functools.partial(jax.jit, static_argnames=("n_lab", "knn_k"))
 def _raw_knn(keys: jax.Array, z: jax.Array, y: jax.Array, *, n_lab: int, knn_k: int):
-    """Each trial's labelled mask (as in :func:`_trial`) and the k-NN accuracy of ``z`` under it, in one program."""
+    """Each trial's labelled mask (as in :func:`simulations.training.driver._trial`) and the k-NN accuracy of ``z`` under it, in one program."""
 
     def one(key):
         labelled = _labelled_mask(jax.random.split(key, 4)[0], z.shape[0], n_lab)

@@ -21,7 +21,7 @@ the single-scan, single-loss programs have not hung. Only the batch size and the
 change shapes: :func:`readings_grid` runs one group per (batch size, 1000-step run), each compiled
 once per loss.
 
-**Network learning-rate thresholds** (:func:`network_lr_sweep`, item 3 of issue 13): InfoNCE with
+**Network learning-rate thresholds** (:func:`network_lr_sweep`): InfoNCE with
 and without CLOP, SGD with momentum 0 and 0.9, temperatures 0.1, 0.5, 1, on the synthetic data and
 on scikit-learn's digits; a run *collapses* when the effective rank of its L2-normalised embeddings
 of the clean inputs is below :data:`COLLAPSE_RANK` (fixed before any sweep) or it diverged.

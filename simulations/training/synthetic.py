@@ -112,10 +112,13 @@ class SyntheticConfig(NamedTuple):
 
 
 def make_synthetic_data(key: jax.Array, config: SyntheticConfig = SyntheticConfig()):
-    r"""Points on ``num_classes`` random lines through the origin plus Gaussian noise, with a labelled mask.
+    r"""Points on ``num_classes`` lines through the origin plus Gaussian noise, with a labelled mask.
 
-    .. math:: x_i = t_i\,u_{y_i} + \xi_i,\quad t_i\sim U(-1,1),\quad \xi_i\sim\mathcal N(0,\sigma^2 I),
-        \quad y_i = i \bmod k
+    .. math:: x_i = t_i\,u_{y_i} + \xi_i,\quad \xi_i\sim\mathcal N(0,\sigma^2 I),\quad y_i = i \bmod k
+
+    with :math:`t_i = \pm 1` with equal probability (``config.positions="sign"``, the default) or
+    :math:`t_i\sim U(-1, 1)` (``"uniform"``), and directions :math:`u_c` a random orthonormal frame
+    (``config.directions="orthonormal"``, the default) or independent random unit vectors (``"random"``).
 
     Args:
         key: data key.

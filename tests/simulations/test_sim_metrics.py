@@ -16,10 +16,18 @@ def test_nonfinite_spectrum_is_not_collapsed():
     assert not bool(metrics.is_completely_collapsed(jnp.array([jnp.nan, 0.0, 0.0])))
 
 
-def test_antipodal_colinear_embeddings_are_collapsed():
+def test_colinear_embeddings_with_an_antipode_are_rank_one_but_not_completely_collapsed():
+    # Complete collapse means all embeddings equal (README, "Complete collapse now means ..."):
+    # sigma_2 < 1e-3 sigma_1 *and* |mean| > 1 - 1e-3. One antipode keeps the rank at one but the
+    # mean's norm at 1/2.
     z = jnp.array([0.6, 0.8, 0.0])
     X = jnp.stack([z, -z, z, z], axis=1)
-    assert bool(metrics.is_completely_collapsed(metrics.singular_spectrum(X)))
+    s, n = metrics.singular_spectrum(X), metrics.mean_norm(X)
+    assert bool(metrics.is_completely_collapsed(s))  # the spectrum alone: rank one
+    assert abs(float(n) - 0.5) < 1e-12
+    assert not bool(metrics.is_completely_collapsed(s, mean_norm=n))
+    equal = jnp.stack([z, z, z, z], axis=1)
+    assert bool(metrics.is_completely_collapsed(metrics.singular_spectrum(equal), mean_norm=metrics.mean_norm(equal)))
 
 
 def test_ranks_and_mean_norm():
