@@ -5,9 +5,13 @@ Each module in :mod:`clop_verify.commands` exposes ``NAME``, ``HELP``, ``registe
 symbolic commands start quickly. :func:`main` first sets the process-wide JAX settings
 (:func:`clop_verify.runtime.configure_jax`: float64, persistent compilation cache). Arguments are
 validated where they are parsed
-(:mod:`clop_verify.validation`); a :class:`ValueError` raised for bad input, or an argparse error,
-becomes one line on stderr and exit status 2, with no traceback. A closed output pipe
-(``clop-verify ... | head``) ends the command quietly.
+(:mod:`clop_verify.validation`); a :class:`clop_verify.errors.UsageError` (the user's mistake), an
+argparse error or a write the disk refused (no space, quota, read-only) becomes one line on stderr and
+exit status 2, with no traceback. Any other exception is a bug: its traceback is printed, then a line
+saying so, and the exit status is 1. A flag given a list takes each value once (repeats are dropped,
+the first occurrence keeps its place: ``--seeds 5 5 5`` is ``--seeds 5``). A closed output pipe
+(``clop-verify ... | head``) ends the command quietly. Ctrl-C ends every command within about two
+seconds (:func:`clop_verify.interrupt.install`).
 """
 from __future__ import annotations
 
@@ -50,6 +54,29 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str):  # noqa: D401 - argparse API
         self.exit(2, f"{self.prog}: error: {message}\n")
 
+    def parse_known_args(self, args=None, namespace=None):
+        """argparse's, then :func:`unique_lists` on the result (one policy for repeated values)."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        return unique_lists(namespace), extras
+
+
+#: What ``--help`` says about repeated values (the policy of :func:`unique_lists`).
+REPEATS_POLICY = ("A value repeated in a list (--seeds 5 5, --only lemma2 lemma2, a flag given twice) is "
+                  "taken once, in the order first given.")
+
+
+def unique_lists(namespace: argparse.Namespace) -> argparse.Namespace:
+    """Drop repeated values from every list-valued argument, keeping the first occurrence's place.
+
+    Example:
+        >>> unique_lists(argparse.Namespace(seeds=[5, 5, 5], only=["b", "a", "b"], k=3)).__dict__
+        {'seeds': [5], 'only': ['b', 'a'], 'k': 3}
+    """
+    for name, value in vars(namespace).items():
+        if isinstance(value, list):
+            setattr(namespace, name, list(dict.fromkeys(value)))
+    return namespace
+
 
 def _commands():
     return [importlib.import_module(f"clop_verify.commands.{name}") for name in COMMANDS]
@@ -69,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
             "learning-rate bound derived with sympy, JAX simulators of complete and rank-(k-1) "
             "collapse, the paper's figures and a claims report."
         ),
-        epilog="Example: clop-verify bound --k 3 10 30",
+        epilog="Example: clop-verify bound --k 3 10 30\n\n" + REPEATS_POLICY,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
@@ -78,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
             module.NAME,
             help=module.HELP.replace("%", "%%"),  # argparse %-formats help strings
             description=getattr(module, "DESCRIPTION", module.HELP),
-            epilog=getattr(module, "EXAMPLE", None),
+            epilog=(getattr(module, "EXAMPLE", None) or "") + "\n\n" + REPEATS_POLICY,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.register(p)
@@ -96,7 +123,7 @@ def _silence_stdout() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``clop-verify``; returns the process exit status (2 for bad input).
+    """Entry point of ``clop-verify``; returns the process exit status (2 for bad input, 1 for a bug).
 
     Example:
         >>> main(["bound", "--k", "30"])
@@ -104,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
            30        0           2.071429   2.033254
         0
     """
+    from clop_verify.errors import DISK_ERRNOS, UsageError, disk_error_text
     from clop_verify.runtime import configure_jax
 
     configure_jax()
@@ -112,22 +140,52 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return 2
+    from clop_verify import interrupt
+
     try:
+        interrupt.install(f"clop-verify {args.command}")
         from clop_verify.runtime import initialize_distributed
 
-        initialize_distributed()  # several processes (jax.distributed) when CLOP_VERIFY_COORDINATOR is set
+        with _usage_from_environment():
+            initialize_distributed()  # several processes (jax.distributed) when CLOP_VERIFY_COORDINATOR is set
         status = int(args._run(args) or 0)
         sys.stdout.flush()
         return status
-    except ValueError as exc:
+    except UsageError as exc:
         print(f"clop-verify {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        _silence_stdout()
-        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            _silence_stdout()
+            return EXIT_BROKEN_PIPE
+        if exc.errno in DISK_ERRNOS:
+            print(f"clop-verify {args.command}: error: {disk_error_text(exc)}", file=sys.stderr)
+            return 2
+        _report_bug(args.command)
+        return 1
     except KeyboardInterrupt:
         print(f"clop-verify {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # noqa: BLE001 - anything else is a bug: keep its traceback
+        _report_bug(args.command)
+        return 1
+    finally:
+        interrupt.uninstall()
+
+
+def _usage_from_environment():
+    from clop_verify.errors import user_input
+
+    return user_input()
+
+
+def _report_bug(command: str) -> None:
+    """Print the current exception's traceback and a line saying it is a bug (exit status 1)."""
+    import traceback
+
+    traceback.print_exc(file=sys.stderr)
+    print(f"clop-verify {command}: internal error: this is a bug in clop-verify, not a problem with the "
+          "input; please report it with the traceback above", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

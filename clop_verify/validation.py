@@ -4,8 +4,9 @@ The CLI validates each argument once, where it is parsed, and passes checked val
 library functions. Numbers are checked by argparse ``type=`` callables built here (:func:`real`,
 :func:`integer`), names by argparse ``choices=``, output folders by :func:`output_folder` (before any
 work starts), and the size of a run by :func:`check_memory` / :func:`memory_budget` (before anything
-is allocated). Every failure is one line naming the flag and the accepted range; :mod:`clop_verify.cli`
-turns it into exit status 2 without a traceback.
+is allocated). Every failure is one line naming the flag and the accepted range, raised as
+:class:`clop_verify.errors.UsageError`; :mod:`clop_verify.cli` turns it into exit status 2 without a
+traceback.
 
 A flag's accepted range is the mathematical one (a learning rate is a finite real number
 :math:`\eta > 0`) intersected with what a run can hold: integers are bounded so that a typo such as
@@ -18,6 +19,8 @@ import math
 import os
 from pathlib import Path
 from typing import Callable
+
+from clop_verify.errors import UsageError
 
 __all__ = [
     "MAX_SEED",
@@ -32,6 +35,8 @@ __all__ = [
     "check_memory",
     "format_bytes",
     "check_rule_tau",
+    "check_tau",
+    "MIN_TAU",
     "check_float32_range",
     "RULES", "DTYPES", "INITS", "LOSSES", "DIGITS_LOSSES", "PROTOTYPES", "SIMILARITIES", "OPTIMIZERS",
     "CLOP_SWITCH",
@@ -142,7 +147,10 @@ def output_folder(path: str | os.PathLike, flag: str = "--out") -> Path:
     """
     from results.io import check_output_folder
 
-    return check_output_folder(path, flag)
+    try:
+        return check_output_folder(path, flag)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def format_bytes(n: float) -> str:
@@ -205,18 +213,18 @@ def check_memory(needed: float, what: str, remedy: str, budget: int | None = Non
         budget: bytes allowed (default :func:`memory_budget`).
 
     Raises:
-        ValueError: with the estimate, the budget and the remedy.
+        UsageError: with the estimate, the budget and the remedy.
 
     Example:
         >>> check_memory(1e3, "tiny", "nothing", budget=10**6)
         >>> check_memory(9.6e9, "--k 20000 x --m 20000 embeddings", "lower --k or --m", budget=10**9)
         Traceback (most recent call last):
         ...
-        ValueError: --k 20000 x --m 20000 embeddings need about 9.6 GB, more than the 1 GB this run may use (half the available memory); lower --k or --m
+        clop_verify.errors.UsageError: --k 20000 x --m 20000 embeddings need about 9.6 GB, more than the 1 GB this run may use (half the available memory); lower --k or --m
     """
     budget = memory_budget() if budget is None else budget
     if needed > budget:
-        raise ValueError(f"{what} need about {format_bytes(needed)}, more than the {format_bytes(budget)} "
+        raise UsageError(f"{what} need about {format_bytes(needed)}, more than the {format_bytes(budget)} "
                          f"this run may use (half the available memory); {remedy}")
 
 
@@ -242,20 +250,40 @@ OPTIMIZERS = ("adam", "sgd")
 CLOP_SWITCH = {"off": False, "on": True}
 
 
+#: Smallest temperature whose reciprocal is a finite float64 (1/tau overflows below it): 1 / 1.797e308.
+MIN_TAU = 1.0 / 1.7976931348623157e308
+
+
+def check_tau(tau: float | None, flag: str = "--tau") -> None:
+    """A temperature must be finite, > 0, and large enough that 1/tau is finite (tau >= :data:`MIN_TAU`).
+
+    Example:
+        >>> check_tau(0.5)
+        >>> check_tau(1e-320)
+        Traceback (most recent call last):
+        ...
+        clop_verify.errors.UsageError: --tau must be a finite real number >= 5.56e-309 (1/tau must be finite); got 1e-320
+    """
+    if tau is not None and not (math.isfinite(tau) and tau >= MIN_TAU):
+        raise UsageError(f"{flag} must be a finite real number >= {MIN_TAU:.3g} (1/tau must be finite); got {tau!r}")
+
+
 def check_rule_tau(rule: str, tau: float | None) -> None:
-    """``--tau`` belongs to ``--rule infonce`` and only to it: refuse it missing there, or given elsewhere.
+    """``--tau`` belongs to ``--rule infonce`` and only to it: refuse it missing there, or given elsewhere
+    (and refuse a tau whose reciprocal overflows, :func:`check_tau`).
 
     Example:
         >>> check_rule_tau("infonce", 0.5)
         >>> check_rule_tau("paper", 0.5)
         Traceback (most recent call last):
         ...
-        ValueError: --tau applies only to --rule infonce (the temperature of InfoNCE); got --rule paper --tau 0.5
+        clop_verify.errors.UsageError: --tau applies only to --rule infonce (the temperature of InfoNCE); got --rule paper --tau 0.5
     """
     if rule == "infonce" and tau is None:
-        raise ValueError("--rule infonce needs --tau, a finite real number > 0 (the InfoNCE temperature)")
+        raise UsageError("--rule infonce needs --tau, a finite real number > 0 (the InfoNCE temperature)")
     if rule != "infonce" and tau is not None:
-        raise ValueError(f"--tau applies only to --rule infonce (the temperature of InfoNCE); got --rule {rule} --tau {tau:g}")
+        raise UsageError(f"--tau applies only to --rule infonce (the temperature of InfoNCE); got --rule {rule} --tau {tau:g}")
+    check_tau(tau)
 
 
 def check_float32_range(flag: str, values, dtype: str) -> None:
@@ -265,12 +293,12 @@ def check_float32_range(flag: str, values, dtype: str) -> None:
         >>> check_float32_range("--lr", [1e39], "float32")
         Traceback (most recent call last):
         ...
-        ValueError: --lr must be at most 3.4028e+38 with --dtype float32 (larger values become inf there); got 1e+39
+        clop_verify.errors.UsageError: --lr must be at most 3.4028e+38 with --dtype float32 (larger values become inf there); got 1e+39
     """
     if dtype != "float32":
         return
     limit = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max
     for value in values:
         if abs(value) > limit:
-            raise ValueError(f"{flag} must be at most {limit:.5g} with --dtype float32 (larger values become inf there); "
+            raise UsageError(f"{flag} must be at most {limit:.5g} with --dtype float32 (larger values become inf there); "
                              f"got {value:g}")
