@@ -1,6 +1,7 @@
-"""Where ``clop-verify`` writes and what its tables say (issue 11, items 3 and 8).
+"""Where ``clop-verify`` writes and what its tables say (issue 11, items 3 and 8; issue 23).
 
-* ``--quick`` never writes where the full results live unless ``--out`` says so.
+* ``--quick`` and partial runs (a subset of figures, ``report --only``) never write where the full
+  results live unless ``--out`` says so.
 * A run that became non-finite is printed as such, neither collapsed nor not collapsed.
 * The threshold table says when nothing collapsed up to the end of the search grid.
 """
@@ -19,10 +20,14 @@ from clop_verify import cli
 
 @pytest.mark.parametrize("argv, expected", [
     (["figures", "fig3_spectra", "--quick"], Path("figures/out/quick")),
-    (["figures", "fig3_spectra"], Path("figures/out")),
+    (["figures", "fig3_spectra"], Path("figures/out/partial")),  # a subset of the figures
+    (["figures", "fig3_spectra", "fig3_spectra"], Path("figures/out/partial")),
+    (["figures"], Path("figures/out")),  # every figure: the full command
+    (["figures", *figures.FIGURES], Path("figures/out")),
+    (["figures", "--quick"], Path("figures/out/quick")),
     (["figures", "fig3_spectra", "--quick", "--out", "figures/out"], Path("figures/out")),  # asked explicitly
 ])
-def test_figures_quick_defaults_to_its_own_folder(argv, expected, tmp_path, monkeypatch):
+def test_figures_quick_and_partial_default_to_their_own_folders(argv, expected, tmp_path, monkeypatch):
     seen = {}
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(figures.generate, "regenerate", lambda names, out, **kw: seen.update(out=Path(out)) or {})
@@ -33,9 +38,12 @@ def test_figures_quick_defaults_to_its_own_folder(argv, expected, tmp_path, monk
 @pytest.mark.parametrize("argv, expected", [
     (["report", "--quick"], Path("report/quick")),
     (["report"], Path("report")),
+    (["report", "--only", "lemma2"], Path("report/partial")),
+    (["report", "--only", "lemma2", "--quick"], Path("report/quick")),
     (["report", "--quick", "--out", "report"], Path("report")),
+    (["report", "--only", "lemma2", "--out", "elsewhere"], Path("elsewhere")),
 ])
-def test_report_quick_defaults_to_its_own_folder(argv, expected, tmp_path, monkeypatch):
+def test_report_quick_and_partial_default_to_their_own_folders(argv, expected, tmp_path, monkeypatch):
     seen = {}
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(claims, "build_report", lambda quick, out_dir, only: {"summary": {}, "seconds": 0.0})
