@@ -214,5 +214,8 @@ def mean_shift_factor(eta, k):
     """
     k = check_k(k).astype(float)
     eta = check_eta(eta)
-    # sqrt(1 + eta^2/(k-1)) as hypot(1, eta/sqrt(k-1)): eta^2 would overflow for eta > 1.3e154
-    return _scalar_or_array(np.abs(1.0 - eta) / np.hypot(1.0, eta / np.sqrt(k - 1.0)))
+    # sqrt(1 + eta^2/(k-1)) as hypot(1, eta/sqrt(k-1)) where eta^2 would overflow (eta > 1.3e154)
+    with np.errstate(over="ignore"):
+        direct = np.abs(1.0 - eta) / np.sqrt(1.0 + eta**2 / (k - 1.0))
+        safe = np.abs(1.0 - eta) / np.hypot(1.0, eta / np.sqrt(k - 1.0))
+    return _scalar_or_array(np.where(eta < 1e150, direct, safe))
