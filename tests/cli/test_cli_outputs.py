@@ -84,3 +84,17 @@ def test_threshold_table_says_nothing_collapsed_up_to_the_grid_end(capsys, monke
     assert "k=3: no trial collapsed at any learning rate up to 32, the end of the search grid" in out
     assert cli.main(["threshold", "--k", "3", "--m", "4", "--trials", "1", "--steps", "1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["results"][0]["nothing_collapsed_up_to"] == 32.0
+
+
+def test_threshold_bound_column_is_the_bound_of_the_rule_that_ran(capsys, monkeypatch):
+    """The trial's reproducer: ``threshold --rule infonce --tau 0.5`` printed the paper rule's 2.25 at k = 10."""
+    result = simulations.ThresholdResult(
+        k=10, threshold=32.0, bracket=(32.0, float("inf")), m=10, trials=1, steps=1, rule="infonce", tau=0.5, seed=0,
+        rtol=1e-3, monotone=True, passing_above=(), evaluations=(), rounds=0, seconds=0.0)
+    monkeypatch.setattr(simulations, "collapse_thresholds", lambda ks, **kw: [result])
+    assert cli.main(["bound", "--k", "10", "--rule", "infonce", "--tau", "0.5", "--json"]) == 0
+    bound = json.loads(capsys.readouterr().out)["bounds"][0]["eta_max"]
+    assert cli.main(["threshold", "--k", "10", "--m", "10", "--trials", "1", "--steps", "1", "--rule", "infonce",
+                     "--tau", "0.5", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["results"][0]
+    assert row["eta_max"] == pytest.approx(bound) and bound == pytest.approx(1.024, abs=1e-3)
