@@ -131,7 +131,6 @@ def main(argv: list[str] | None = None) -> int:
            30        0           2.071429   2.033254
         0
     """
-    from clop_verify.errors import DISK_ERRNOS, UsageError, disk_error_text
     from clop_verify.runtime import configure_jax
 
     configure_jax()
@@ -140,34 +139,57 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return 2
-    from clop_verify import interrupt
 
-    try:
-        interrupt.install(f"clop-verify {args.command}")
+    def body() -> int:
         from clop_verify.runtime import initialize_distributed
 
         with _usage_from_environment():
             initialize_distributed()  # several processes (jax.distributed) when CLOP_VERIFY_COORDINATOR is set
-        status = int(args._run(args) or 0)
+        return int(args._run(args) or 0)
+
+    return guarded(f"clop-verify {args.command}", body)
+
+
+def guarded(label: str, body) -> int:
+    """Run ``body()`` (returning an exit status) under the CLI's error policy; used by every entry point.
+
+    :class:`~clop_verify.errors.UsageError` and a write the disk refused: one line ``LABEL: error: ...``,
+    status 2. A closed stdout: quiet, 141. Ctrl-C: ``LABEL: interrupted``, 130, within about a second
+    (:mod:`clop_verify.interrupt`). Anything else: the traceback, a line saying it is a bug, status 1.
+
+    Example:
+        >>> from clop_verify.errors import UsageError
+        >>> def bad():
+        ...     raise UsageError("--n must be >= 1; got 0")
+        >>> guarded("demo", bad)
+        2
+    """
+    from clop_verify import interrupt
+    from clop_verify.errors import DISK_ERRNOS, UsageError, disk_error_text
+
+    try:
+        interrupt.install(label)
+        status = int(body() or 0)
         sys.stdout.flush()
         return status
     except UsageError as exc:
-        print(f"clop-verify {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{label}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             _silence_stdout()
             return EXIT_BROKEN_PIPE
         if exc.errno in DISK_ERRNOS:
-            print(f"clop-verify {args.command}: error: {disk_error_text(exc)}", file=sys.stderr)
+            print(f"{label}: error: {disk_error_text(exc)}", file=sys.stderr)
             return 2
-        _report_bug(args.command)
+        _report_bug(label)
         return 1
     except KeyboardInterrupt:
-        print(f"clop-verify {args.command}: interrupted", file=sys.stderr)
+        print(f"{label}: interrupted", file=sys.stderr, flush=True)
+        interrupt.end_after_interrupt()  # a real Ctrl-C: status 130 now, without the interpreter's teardown
         return 130
     except Exception:  # noqa: BLE001 - anything else is a bug: keep its traceback
-        _report_bug(args.command)
+        _report_bug(label)
         return 1
     finally:
         interrupt.uninstall()
@@ -179,12 +201,12 @@ def _usage_from_environment():
     return user_input()
 
 
-def _report_bug(command: str) -> None:
+def _report_bug(label: str) -> None:
     """Print the current exception's traceback and a line saying it is a bug (exit status 1)."""
     import traceback
 
     traceback.print_exc(file=sys.stderr)
-    print(f"clop-verify {command}: internal error: this is a bug in clop-verify, not a problem with the "
+    print(f"{label}: internal error: this is a bug in clop-verify, not a problem with the "
           "input; please report it with the traceback above", file=sys.stderr)
 
 

@@ -13,14 +13,14 @@ wraps a computation, so that a ``ValueError`` raised inside one stays a bug with
 from __future__ import annotations
 
 import contextlib
-import errno
 from typing import Iterator
+
+from results.io import DISK_ERRNOS
 
 __all__ = ["UsageError", "user_input", "DISK_ERRNOS", "disk_error_text"]
 
-#: ``errno`` values that mean the disk, not the program, refused a write: no space left, quota exceeded,
-#: read-only file system. A command ends on them with one line and exit status 2.
-DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+# DISK_ERRNOS (results.io): the disk, not the program, refused a write (no space, quota, read-only file
+# system); a command ends on them with one line and exit status 2.
 
 
 class UsageError(ValueError):

@@ -4,10 +4,11 @@ Python delivers ``KeyboardInterrupt`` only when the main thread runs Python code
 program (one chunk of the readings grid took most of a minute) keeps it in C++ until the program ends.
 :func:`install` therefore also lets the C signal handler write to a pipe
 (:func:`signal.set_wakeup_fd`, which works whatever the main thread is doing), and a watchdog thread
-reading that pipe gives the main thread :data:`GRACE_SECONDS` to end by itself (the usual
-``KeyboardInterrupt`` path: staged result files removed, "interrupted", exit 130). If it has not, the
-watchdog removes the files :mod:`results.io` is still staging, prints the same line and ends the
-process with status 130. Nothing half-written is left either way: results are staged beside their
+reading that pipe gives the main thread :data:`GRACE_SECONDS` to handle it (the usual
+``KeyboardInterrupt`` path: staged result files removed, "interrupted", then
+:func:`end_after_interrupt` ends the process without the interpreter's teardown, which can wait on a
+compiled call still running). If it has not, the watchdog removes the files :mod:`results.io` is
+still staging, prints the "interrupted" line and ends the process with status 130. Nothing half-written is left either way: results are staged beside their
 target and moved into place only when complete.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ import signal
 import sys
 import threading
 
-__all__ = ["GRACE_SECONDS", "install", "uninstall"]
+__all__ = ["GRACE_SECONDS", "install", "uninstall", "end_after_interrupt"]
 
 #: Seconds the main thread gets to handle Ctrl-C itself before the watchdog ends the process.
 GRACE_SECONDS = 1.0
@@ -68,12 +69,28 @@ def uninstall() -> None:
     _state.clear()
 
 
+def end_after_interrupt() -> None:
+    """Called once a command has handled Ctrl-C and printed its line: end the process now (status 130) if
+    a real SIGINT arrived, without the interpreter's teardown.
+
+    Teardown can wait for a compiled call still running in XLA's threads (seconds) or crash in it, and a
+    watchdog thread cannot act once teardown has begun. A ``KeyboardInterrupt`` raised without a signal
+    (a test) returns normally.
+    """
+    if not _state or not _signalled.wait(0.2):  # the watchdog reads the signal's byte within microseconds
+        return
+    _said.set()
+    _end("")
+
+
 def _watch(read_fd: int, done: threading.Event, label: str) -> None:
     try:
         while True:
             data = os.read(read_fd, 64)
             if not data:  # uninstalled
                 return
+            if signal.SIGINT in data:
+                _signalled.set()
             if signal.SIGINT in data and not done.wait(GRACE_SECONDS):
                 _end(label)
     except OSError:  # pragma: no cover - the pipe went away
@@ -85,6 +102,11 @@ def _watch(read_fd: int, done: threading.Event, label: str) -> None:
             pass
 
 
+#: Set once the main thread has printed its own "interrupted" line; set by the watchdog when SIGINT arrives.
+_said = threading.Event()
+_signalled = threading.Event()
+
+
 def _end(label: str) -> None:
     """Remove what is being staged, say so, and end the process now (status 130, as a shell reports Ctrl-C)."""
     try:
@@ -94,8 +116,10 @@ def _end(label: str) -> None:
     except Exception:  # noqa: BLE001 - ending matters more than tidying
         pass
     try:
-        sys.stderr.write(f"{label}: interrupted\n")
+        if not _said.is_set():
+            sys.stderr.write(f"{label}: interrupted\n")
         sys.stderr.flush()
+        sys.stdout.flush()
     except Exception:  # noqa: BLE001
         pass
     os._exit(130)
