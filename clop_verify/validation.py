@@ -254,8 +254,9 @@ CLOP_SWITCH = {"off": False, "on": True}
 MIN_TAU = 1.0 / 1.7976931348623157e308
 
 
-def check_tau(tau: float | None, flag: str = "--tau") -> None:
-    """A temperature must be finite, > 0, and large enough that 1/tau is finite (tau >= :data:`MIN_TAU`).
+def check_tau(tau: float | None, flag: str = "--tau", dtype: str = "float64") -> None:
+    """A temperature must be finite, > 0, and large enough that 1/tau is finite in ``dtype``
+    (tau >= :data:`MIN_TAU` in float64, >= 2.94e-39 in float32).
 
     Example:
         >>> check_tau(0.5)
@@ -263,9 +264,15 @@ def check_tau(tau: float | None, flag: str = "--tau") -> None:
         Traceback (most recent call last):
         ...
         clop_verify.errors.UsageError: --tau must be a finite real number >= 5.56e-309 (1/tau must be finite); got 1e-320
+        >>> check_tau(1e-40, dtype="float32")
+        Traceback (most recent call last):
+        ...
+        clop_verify.errors.UsageError: --tau must be a finite real number >= 2.94e-39 with --dtype float32 (1/tau must be finite); got 1e-40
     """
-    if tau is not None and not (math.isfinite(tau) and tau >= MIN_TAU):
-        raise UsageError(f"{flag} must be a finite real number >= {MIN_TAU:.3g} (1/tau must be finite); got {tau!r}")
+    smallest = MIN_TAU if dtype != "float32" else 1.0 / 3.4028234663852886e38
+    where = " with --dtype float32" if dtype == "float32" else ""
+    if tau is not None and not (math.isfinite(tau) and tau >= smallest):
+        raise UsageError(f"{flag} must be a finite real number >= {smallest:.3g}{where} (1/tau must be finite); got {tau!r}")
 
 
 def check_rule_tau(rule: str, tau: float | None) -> None:

@@ -7,8 +7,8 @@ import time
 
 from clop_verify.errors import UsageError, user_input
 from clop_verify.validation import (
-    DTYPES, INITS, MAX_SIZE, MAX_STEPS, RULES, check_float32_range, check_memory, check_rule_tau, integer, output_folder,
-    real, seed,
+    DTYPES, INITS, MAX_SIZE, MAX_STEPS, RULES, check_float32_range, check_memory, check_rule_tau, check_tau, integer,
+    output_folder, real, seed,
 )
 
 NAME = "simulate"
@@ -94,6 +94,7 @@ def run(args) -> int:
         raise UsageError(f"--record-every must be at most --steps ({args.steps}); got {args.record_every}")
     check_float32_range("--lr", args.lr, args.dtype)
     check_float32_range("--tau", [args.tau or 0.0], args.dtype)
+    check_tau(args.tau, dtype=args.dtype)
     out = None if args.out is None else output_folder(args.out)
 
     import simulations

@@ -56,3 +56,10 @@ def test_cli_refuses_tau_1e_320_with_one_line(capsys):
         assert cli.main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "--tau must be a finite real number >= 5.56e-309" in err[0], err
+
+
+def test_float32_simulation_refuses_a_tau_whose_reciprocal_overflows_there(capsys):
+    from clop_verify import cli
+
+    assert cli.main(["simulate", "--k", "3", "--lr", "1", "--rule", "infonce", "--tau", "1e-40", "--dtype", "float32"]) == 2
+    assert "--tau must be a finite real number >= 2.94e-39 with --dtype float32" in capsys.readouterr().err
