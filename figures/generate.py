@@ -91,12 +91,12 @@ def check_formats(formats: Iterable[str] | None) -> tuple[str, ...]:
         >>> check_formats(["jpg"])
         Traceback (most recent call last):
         ...
-        ValueError: --format must be among png, pdf, svg; got 'jpg'
+        ValueError: formats must be among png, pdf, svg; got 'jpg'
     """
     formats = list(formats or ("png", "pdf"))
     for fmt in formats:
         if fmt not in FORMATS:
-            raise ValueError(f"--format must be among {', '.join(FORMATS)}; got {fmt!r}")
+            raise ValueError(f"formats must be among {', '.join(FORMATS)}; got {fmt!r}")
     return tuple(dict.fromkeys(formats))
 
 
