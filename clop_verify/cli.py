@@ -8,8 +8,9 @@ validated where they are parsed
 (:mod:`clop_verify.validation`); a :class:`clop_verify.errors.UsageError` (the user's mistake), an
 argparse error or a write the disk refused (no space, quota, read-only) becomes one line on stderr and
 exit status 2, with no traceback. Any other exception is a bug: its traceback is printed, then a line
-saying so, and the exit status is 1. A flag given a list takes each value once (repeats are dropped,
-the first occurrence keeps its place: ``--seeds 5 5 5`` is ``--seeds 5``). A closed output pipe
+saying so, and the exit status is 1. Each flag is given once (a second occurrence is refused), and a
+flag given a list takes each value once (repeats are dropped, the first occurrence keeps its place:
+``--seeds 5 5 5`` is ``--seeds 5``). A closed output pipe
 (``clop-verify ... | head``) ends the command quietly. Ctrl-C ends every command within about two
 seconds (:func:`clop_verify.interrupt.install`).
 """
@@ -54,15 +55,41 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str):  # noqa: D401 - argparse API
         self.exit(2, f"{self.prog}: error: {message}\n")
 
+    def add_argument(self, *args, **kwargs):
+        """argparse's, with the action refusing to be given twice (:data:`REPEATS_POLICY`)."""
+        action = super().add_argument(*args, **kwargs)
+        if action.option_strings and not isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+            action.__class__ = _given_once(type(action))
+        return action
+
     def parse_known_args(self, args=None, namespace=None):
         """argparse's, then :func:`unique_lists` on the result (one policy for repeated values)."""
         namespace, extras = super().parse_known_args(args, namespace)
+        if hasattr(namespace, _SEEN):
+            delattr(namespace, _SEEN)
         return unique_lists(namespace), extras
 
 
-#: What ``--help`` says about repeated values (the policy of :func:`unique_lists`).
-REPEATS_POLICY = ("A value repeated in a list (--seeds 5 5, --only lemma2 lemma2, a flag given twice) is "
-                  "taken once, in the order first given.")
+#: What ``--help`` says about repeated flags and values (the policy of :class:`OneLineParser`).
+REPEATS_POLICY = ("Each flag is given once (a second --k, --seeds or --only is refused); a value repeated in its "
+                  "list is taken once, in the order first given (--seeds 5 5 5 is --seeds 5).")
+
+_SEEN = "_flags_given"
+_ONCE_CLASSES: dict = {}
+
+
+def _given_once(cls):
+    """A subclass of the argparse action ``cls`` that refuses a second occurrence of its flag (one line, exit 2)."""
+    if cls not in _ONCE_CLASSES:
+        def __call__(self, parser, namespace, values, option_string=None):
+            seen = namespace.__dict__.setdefault(_SEEN, set())
+            if self.dest in seen:
+                parser.error(f"argument {'/'.join(self.option_strings)}: given twice; give it once, with all its values")
+            seen.add(self.dest)
+            cls.__call__(self, parser, namespace, values, option_string)
+
+        _ONCE_CLASSES[cls] = type(f"Once{cls.__name__}", (cls,), {"__call__": __call__})
+    return _ONCE_CLASSES[cls]
 
 
 def unique_lists(namespace: argparse.Namespace) -> argparse.Namespace:

@@ -40,8 +40,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                         "--only, so that a quick or partial report never replaces the full one)")
     parser.add_argument("--quick", action="store_true",
                         help=f"small sizes (seconds), for tests; written to {QUICK_OUT} unless --out is given")
-    parser.add_argument("--only", nargs="+", action="extend", metavar="ID",
-                        help=f"run only these claim ids (repeatable: the lists add up, each id once); written to "
+    parser.add_argument("--only", nargs="+", metavar="ID",
+                        help=f"run only these claim ids (each id once); written to "
                         f"{PARTIAL_OUT} unless --out is given")
     parser.add_argument("--readme-table", action="store_true",
                         help="print the findings table of OUT/report.json (markdown) and exit; runs nothing")

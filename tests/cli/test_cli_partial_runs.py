@@ -72,9 +72,17 @@ def test_partial_report_never_touches_the_committed_one(tmp_path, monkeypatch):
     assert [c["id"] for c in written["claims"]] == ["section3_2.optima"]  # the repeated id once
 
 
-def test_repeated_values_are_taken_once_and_help_says_so(capsys):
+def test_repeated_values_are_taken_once_repeated_flags_refused_and_help_says_so(capsys):
     args = cli.build_parser().parse_args(["simulate", "--k", "3", "--lr", "1", "1", "--seeds", "5", "5", "5"])
-    assert args.seeds == [5] and args.lr == [1.0]
+    assert args.seeds == [5] and args.lr == [1.0] and not hasattr(args, "_flags_given")
+    for argv, flag in ((["simulate", "--k", "3", "--k", "4", "--lr", "1"], "--k"),
+                       (["report", "--only", "lemma2", "--only", "theorem2"], "--only"),
+                       (["bound", "--k", "3", "--json", "--json"], "--json")):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(argv)
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"clop-verify {argv[0]}: error: argument {flag}: given twice; give it once, with all its values"]
     with pytest.raises(SystemExit):
         cli.main(["report", "--help"])
-    assert "taken once" in capsys.readouterr().out
+    assert "Each flag is given once" in capsys.readouterr().out
