@@ -24,6 +24,9 @@ __all__ = ["GRACE_SECONDS", "install", "uninstall", "end_after_interrupt"]
 GRACE_SECONDS = 1.0
 
 _state: dict = {}
+#: Set when the main thread has printed its own "interrupted" line; set by the watchdog when SIGINT arrives.
+_said = threading.Event()
+_signalled = threading.Event()
 
 
 def install(label: str) -> bool:
@@ -49,6 +52,8 @@ def install(label: str) -> bool:
         os.close(read_fd)
         os.close(write_fd)
         return False
+    _said.clear()
+    _signalled.clear()
     done = threading.Event()
     thread = threading.Thread(target=_watch, args=(read_fd, done, label), name="clop-verify-interrupt", daemon=True)
     _state.update(read_fd=read_fd, write_fd=write_fd, previous=previous, done=done, thread=thread)
@@ -101,10 +106,6 @@ def _watch(read_fd: int, done: threading.Event, label: str) -> None:
         except OSError:
             pass
 
-
-#: Set once the main thread has printed its own "interrupted" line; set by the watchdog when SIGINT arrives.
-_said = threading.Event()
-_signalled = threading.Event()
 
 
 def _end(label: str) -> None:
