@@ -17,7 +17,6 @@ Usage: python benchmarks/bench_simulate.py [--quick] [--devices N]
 """
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import time
@@ -82,13 +81,14 @@ def time_numpy(k, batch, steps, reference, repeats=2):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from clop_verify.cli import OneLineParser
+    from clop_verify.validation import integer
+
+    parser = OneLineParser(prog="benchmarks/bench_simulate.py", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps (a smoke run, noisier numbers)")
-    parser.add_argument("--devices", type=int, default=os.cpu_count() or 1,
+    parser.add_argument("--devices", type=integer(1, 4096), default=os.cpu_count() or 1,
                         help="JAX CPU devices to split the runs over (default: one per core, here %(default)s)")
     args = parser.parse_args(argv)
-    if args.devices < 1:
-        parser.error(f"--devices must be >= 1; got {args.devices}")
     os.environ["JAX_NUM_CPU_DEVICES"] = str(args.devices)  # read when JAX starts its CPU backend
     os.environ["JAX_ENABLE_X64"] = "1"  # float64 arrays for the NumPy comparison's inputs
     import jax
@@ -116,4 +116,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from clop_verify.cli import guarded
+
+    raise SystemExit(guarded("bench_simulate", main))

@@ -13,7 +13,6 @@ Default command: ``clop-verify simulate --k 30 --lr 2.0 2.1 --steps 1000`` (the 
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
@@ -34,12 +33,13 @@ def timed(argv: list[str], env: dict) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="calls after the first (default 3)")
+    from clop_verify.cli import OneLineParser
+    from clop_verify.validation import integer
+
+    parser = OneLineParser(prog="benchmarks/bench_startup.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=integer(1, 1000), default=3, help="calls after the first, 1 to 1000 (default 3)")
     parser.add_argument("args", nargs="*", help="the clop-verify arguments (after --)")
     args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error(f"--repeats must be >= 1; got {args.repeats}")
     command = args.args or DEFAULT_ARGS
     folder = tempfile.mkdtemp(prefix="clop-verify-jax-cache-")
     try:
@@ -60,4 +60,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from clop_verify.cli import guarded
+
+    sys.exit(guarded("bench_startup", main))

@@ -17,7 +17,6 @@ Usage: python benchmarks/bench_threshold.py [--k 100 300 1000] [--dtype float64|
 """
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import time
@@ -41,11 +40,15 @@ def stepping_rate(k: int, m: int, dtype: str = "float64") -> float:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--k", type=int, nargs="+", default=[100, 300, 1000])
+    from clop_verify.cli import OneLineParser
+    from clop_verify.validation import integer
+
+    parser = OneLineParser(prog="benchmarks/bench_threshold.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--k", type=integer(3, 10**6), nargs="+", default=[100, 300, 1000],
+                        help="numbers of class embeddings, 3 to 10^6 (default 100 300 1000)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default float64")
     parser.add_argument("--reference", action="store_true", help="also time the unoptimised search")
-    parser.add_argument("--devices", type=int, default=1, help="JAX CPU devices (default 1)")
+    parser.add_argument("--devices", type=integer(1, 4096), default=1, help="JAX CPU devices, 1 to 4096 (default 1)")
     args = parser.parse_args(argv)
     os.environ["JAX_NUM_CPU_DEVICES"] = str(args.devices)
     from clop_verify.runtime import configure_jax
@@ -77,4 +80,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from clop_verify.cli import guarded
+
+    raise SystemExit(guarded("bench_threshold", main))

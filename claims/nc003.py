@@ -39,10 +39,25 @@ _FIGURES = ("nc_vs_dc",)
 _DIR = None  # the default results.settings.Settings: the result cache the figures fill too
 
 
-def _float_dtype():
-    import jax
+#: The dtype the verdicts and their tolerances are computed in (an explicit argument of every check below,
+#: never read from the process's x64 flag).
+DTYPE = "float64"
 
-    return "float64" if jax.config.jax_enable_x64 else "float32"
+
+def _checked_dtype(dtype: str) -> str:
+    """``dtype`` itself, once JAX is known to compute in it (float64 needs x64 enabled: refused, not downcast)."""
+    import warnings
+
+    import jax.numpy as jnp
+
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be float32 or float64; got {dtype!r}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # JAX's truncation warning: the error below says it
+        computed = jnp.zeros((), dtype=dtype).dtype
+    if computed != dtype:
+        raise ValueError(f"dtype {dtype} needs JAX's 64-bit mode (jax_enable_x64); it would compute in float32")
+    return dtype
 
 
 def chebyshev_identity(M: int = 3) -> dict:
@@ -95,7 +110,7 @@ def _risk_fn(psi: str, hardening: str, normalised: bool = True, self_positive: b
 
 
 def risk_table(k: int = 4, n: int = 3, d: int = 8, tau: float = 0.5, betas=(1.0, 5.0), draws: int = 5,
-               seed: int = 0) -> list[dict]:
+               seed: int = 0, dtype: str = DTYPE) -> list[dict]:
     r"""Risks of constructed arrangements (unit sphere) for every risk, loss :math:`\psi` and hardening.
 
     Arrangements: :data:`simulations.neural_collapse.model.ARRANGEMENTS` (``random`` and ``etf_spread``
@@ -114,7 +129,7 @@ def risk_table(k: int = 4, n: int = 3, d: int = 8, tau: float = 0.5, betas=(1.0,
 
     from simulations.neural_collapse.model import ARRANGEMENTS, HARDENINGS, PSIS, arrangement
 
-    dtype = _float_dtype()
+    dtype = _checked_dtype(dtype)
     names, Zs = [], []
     root = jax.random.key(seed)
     for name in ARRANGEMENTS:
@@ -147,14 +162,14 @@ def risk_table(k: int = 4, n: int = 3, d: int = 8, tau: float = 0.5, betas=(1.0,
 
 
 def _minimise(k, n, d, tau, betas, seeds, steps, psis, hardenings, losses=("SCL", "HSCL", "UCL", "HUCL"),
-              self_positive: bool = False, normalisations=("sphere",)) -> list[dict]:
+              self_positive: bool = False, normalisations=("sphere",), dtype: str = DTYPE) -> list[dict]:
     """Adam from ``seeds`` random starts per normalisation, identical views; final risk against the ETF's (unit norm)."""
     import jax.numpy as jnp
 
     from simulations import collapse_metrics as cm
     from simulations.neural_collapse.model import UFMConfig, arrangement, grid_runs, train
 
-    dtype = _float_dtype()
+    dtype = _checked_dtype(dtype)
     eps = float(np.finfo(dtype).eps)
     etf = jnp.asarray(arrangement("etf", k, n, d), dtype=dtype)
     labels = jnp.repeat(jnp.arange(k), n)
@@ -250,7 +265,7 @@ def _pair_fn(psi: str, hardening: str, normalised: bool):
 
 
 def lower_bound_samples(instances: int = 200, seed: int = 0, betas_range=(0.0, 10.0),
-                        normalised: bool = True, psis=None, hardenings=None) -> dict:
+                        normalised: bool = True, psis=None, hardenings=None, dtype: str = DTYPE) -> dict:
     r"""Random representations and hardness levels: the smallest HSCL - SCL and HUCL - UCL gap found.
 
     Instances come in two shapes (k = 3, n = 2 and k = 4, n = 3, d = 4), features Gaussian with a random
@@ -273,7 +288,7 @@ def lower_bound_samples(instances: int = 200, seed: int = 0, betas_range=(0.0, 1
     from simulations.neural_collapse.model import HARDENINGS, NORMALISATIONS, PSIS, normalise_features
 
     rng = np.random.default_rng(seed)
-    dtype = _float_dtype()
+    dtype = _checked_dtype(dtype)
     tol_units = ETF_TOL_EPS * float(np.finfo(dtype).eps)
     worst, min_gap, violations, evals = None, np.inf, 0, 0
     for k, n in ((3, 2), (4, 3)):

@@ -254,7 +254,8 @@ def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
 
 
 def write_report(report: dict, out_dir=DEFAULT_OUT) -> list[Path]:
-    """Write ``report.json`` and ``report.md`` into ``out_dir`` atomically; return their paths.
+    """Write ``report.json`` and ``report.md`` into ``out_dir`` as one set (both or, on failure, neither;
+    :func:`results.io.atomic_set`); return their paths.
 
     Example:
         >>> import tempfile
@@ -263,12 +264,11 @@ def write_report(report: dict, out_dir=DEFAULT_OUT) -> list[Path]:
         >>> [p.name for p in write_report(r, d)]
         ['report.json', 'report.md']
     """
-    from results.io import atomic_open, save_json
+    from results.io import atomic_set, save_json
 
     out_dir = Path(out_dir)
     text = render_markdown(report, out_dir)
-    json_path = save_json(out_dir / "report.json", report)
-    md_path = out_dir / "report.md"
-    with atomic_open(md_path, "w") as handle:
-        handle.write(text)
-    return [json_path, md_path]
+    with atomic_set(out_dir) as stage:
+        save_json(stage("report.json"), report)
+        stage("report.md").write_text(text, encoding="utf-8")
+    return [out_dir / "report.json", out_dir / "report.md"]

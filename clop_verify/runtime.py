@@ -75,6 +75,8 @@ def configure_jax() -> Path | None:
         os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(folder))
         os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
         os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+    if folder is not None:
+        _watch_for_damaged_cache(folder)
     if "jax" in sys.modules:  # already started (e.g. an interactive session): apply what still can be
         import jax
 
@@ -83,6 +85,60 @@ def configure_jax() -> Path | None:
             jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
             jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     return folder
+
+
+#: The start of the warning JAX gives for each cache entry it cannot read (a damaged or truncated file).
+DAMAGED_CACHE_WARNING = "Error reading persistent compilation cache entry"
+
+
+def clear_compilation_cache(folder: Path) -> int:
+    """Delete JAX's entries (``*-cache``, ``*-atime``) from ``folder``; return how many. Other files are kept.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> for name in ("jit_f-ab12-cache", "jit_f-ab12-atime", "notes.txt"):
+        ...     _ = (d / name).write_text("x")
+        >>> clear_compilation_cache(d), sorted(p.name for p in d.iterdir())
+        (2, ['notes.txt'])
+    """
+    removed = 0
+    for path in folder.iterdir():
+        if path.is_file() and path.name.startswith("jit") and path.name.endswith(("-cache", "-atime")):
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def _watch_for_damaged_cache(folder: Path) -> None:
+    """Replace JAX's warning per damaged cache entry (25-50 per command, on every later command) by one line.
+
+    The first such warning clears the cache folder's JAX entries (:func:`clear_compilation_cache`; the
+    programs are compiled again and written afresh) and says so once; the other warnings of the process
+    are dropped. Every other warning is shown as before.
+    """
+    import warnings
+
+    if getattr(warnings.showwarning, "_clop_verify_cache_hook", False):
+        return
+    original = warnings.showwarning
+    said = []
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if str(message).startswith(DAMAGED_CACHE_WARNING):
+            if not said:
+                said.append(True)
+                removed = clear_compilation_cache(folder)
+                print(f"clop-verify: the JAX compilation cache in {folder} had damaged entries; cleared it "
+                      f"({removed} files): programs are compiled again, results do not depend on it", file=sys.stderr)
+            return
+        original(message, category, filename, lineno, file, line)
+
+    showwarning._clop_verify_cache_hook = True
+    warnings.showwarning = showwarning
 
 
 def initialize_distributed(environ: dict | None = None) -> bool:

@@ -4,8 +4,9 @@ The CLI validates each argument once, where it is parsed, and passes checked val
 library functions. Numbers are checked by argparse ``type=`` callables built here (:func:`real`,
 :func:`integer`), names by argparse ``choices=``, output folders by :func:`output_folder` (before any
 work starts), and the size of a run by :func:`check_memory` / :func:`memory_budget` (before anything
-is allocated). Every failure is one line naming the flag and the accepted range; :mod:`clop_verify.cli`
-turns it into exit status 2 without a traceback.
+is allocated). Every failure is one line naming the flag and the accepted range, raised as
+:class:`clop_verify.errors.UsageError`; :mod:`clop_verify.cli` turns it into exit status 2 without a
+traceback.
 
 A flag's accepted range is the mathematical one (a learning rate is a finite real number
 :math:`\eta > 0`) intersected with what a run can hold: integers are bounded so that a typo such as
@@ -19,6 +20,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from clop_verify.errors import UsageError
 from theory import definitions
 from theory.definitions import RULES
 
@@ -35,6 +37,8 @@ __all__ = [
     "check_memory",
     "format_bytes",
     "check_rule_tau",
+    "check_tau",
+    "MIN_TAU",
     "check_float32_range",
     "RULES", "DTYPES", "INITS", "LOSSES", "DIGITS_LOSSES", "PROTOTYPES", "SIMILARITIES", "OPTIMIZERS",
     "CLOP_SWITCH",
@@ -145,7 +149,10 @@ def output_folder(path: str | os.PathLike, flag: str = "--out") -> Path:
     """
     from results.io import check_output_folder
 
-    return check_output_folder(path, flag)
+    try:
+        return check_output_folder(path, flag)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def format_bytes(n: float) -> str:
@@ -208,18 +215,18 @@ def check_memory(needed: float, what: str, remedy: str, budget: int | None = Non
         budget: bytes allowed (default :func:`memory_budget`).
 
     Raises:
-        ValueError: with the estimate, the budget and the remedy.
+        UsageError: with the estimate, the budget and the remedy.
 
     Example:
         >>> check_memory(1e3, "tiny", "nothing", budget=10**6)
         >>> check_memory(9.6e9, "--k 20000 x --m 20000 embeddings", "lower --k or --m", budget=10**9)
         Traceback (most recent call last):
         ...
-        ValueError: --k 20000 x --m 20000 embeddings need about 9.6 GB, more than the 1 GB this run may use (half the available memory); lower --k or --m
+        clop_verify.errors.UsageError: --k 20000 x --m 20000 embeddings need about 9.6 GB, more than the 1 GB this run may use (half the available memory); lower --k or --m
     """
     budget = memory_budget() if budget is None else budget
     if needed > budget:
-        raise ValueError(f"{what} need about {format_bytes(needed)}, more than the {format_bytes(budget)} "
+        raise UsageError(f"{what} need about {format_bytes(needed)}, more than the {format_bytes(budget)} "
                          f"this run may use (half the available memory); {remedy}")
 
 
@@ -243,17 +250,47 @@ OPTIMIZERS = ("adam", "sgd")
 CLOP_SWITCH = {"off": False, "on": True}
 
 
+#: Smallest temperature whose reciprocal is a finite float64 (1/tau overflows below it): 1 / 1.797e308.
+MIN_TAU = 1.0 / 1.7976931348623157e308
+
+
+def check_tau(tau: float | None, flag: str = "--tau", dtype: str = "float64") -> None:
+    """A temperature must be finite, > 0, and large enough that 1/tau is finite in ``dtype``
+    (tau >= :data:`MIN_TAU` in float64, >= 2.94e-39 in float32).
+
+    Example:
+        >>> check_tau(0.5)
+        >>> check_tau(1e-320)
+        Traceback (most recent call last):
+        ...
+        clop_verify.errors.UsageError: --tau must be a finite real number >= 5.56e-309 (1/tau must be finite); got 1e-320
+        >>> check_tau(1e-40, dtype="float32")
+        Traceback (most recent call last):
+        ...
+        clop_verify.errors.UsageError: --tau must be a finite real number >= 2.94e-39 with --dtype float32 (1/tau must be finite); got 1e-40
+    """
+    smallest = MIN_TAU if dtype != "float32" else 1.0 / 3.4028234663852886e38
+    where = " with --dtype float32" if dtype == "float32" else ""
+    if tau is not None and not (math.isfinite(tau) and tau >= smallest):
+        raise UsageError(f"{flag} must be a finite real number >= {smallest:.3g}{where} (1/tau must be finite); got {tau!r}")
+
+
 def check_rule_tau(rule: str, tau: float | None) -> None:
-    """``--tau`` belongs to ``--rule infonce`` and only to it (:func:`theory.definitions.check_rule_tau`, worded with flags).
+    """``--tau`` belongs to ``--rule infonce`` and only to it (:func:`theory.definitions.check_rule_tau`, worded
+    with flags), and a tau whose reciprocal overflows is refused (:func:`check_tau`).
 
     Example:
         >>> check_rule_tau("infonce", 0.5)
         >>> check_rule_tau("paper", 0.5)
         Traceback (most recent call last):
         ...
-        ValueError: --tau applies only to --rule infonce (rule paper has no temperature); got --tau 0.5
+        clop_verify.errors.UsageError: --tau applies only to --rule infonce (rule paper has no temperature); got --tau 0.5
     """
-    definitions.check_rule_tau(rule, tau, names=("--rule", "--tau"))
+    try:
+        definitions.check_rule_tau(rule, tau, names=("--rule", "--tau"))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    check_tau(tau)
 
 
 def check_float32_range(flag: str, values, dtype: str) -> None:
@@ -263,12 +300,12 @@ def check_float32_range(flag: str, values, dtype: str) -> None:
         >>> check_float32_range("--lr", [1e39], "float32")
         Traceback (most recent call last):
         ...
-        ValueError: --lr must be at most 3.4028e+38 with --dtype float32 (larger values become inf there); got 1e+39
+        clop_verify.errors.UsageError: --lr must be at most 3.4028e+38 with --dtype float32 (larger values become inf there); got 1e+39
     """
     if dtype != "float32":
         return
     limit = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max
     for value in values:
         if abs(value) > limit:
-            raise ValueError(f"{flag} must be at most {limit:.5g} with --dtype float32 (larger values become inf there); "
+            raise UsageError(f"{flag} must be at most {limit:.5g} with --dtype float32 (larger values become inf there); "
                              f"got {value:g}")

@@ -4,7 +4,7 @@ Every figure module computes its data through the public ``theory`` / ``simulati
 :func:`results.cache.cached`, keyed on parameters and code), draws it with matplotlib (Agg), and calls
 :func:`save_figure`, which writes ``NAME.png``, ``NAME.pdf`` and ``NAME.json`` (the plotted numbers,
 the parameters, :func:`results.io.run_metadata` and the fingerprint of the code that computed them)
-atomically.
+as one set (:func:`results.io.atomic_set`): all of them or, on a failure such as a full disk, none.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 from results.cache import code_fingerprint
-from results.io import atomic_open, run_metadata, save_json
+from results.io import atomic_set, run_metadata, save_json
 
 __all__ = ["save_figure", "caption"]
 
@@ -35,7 +35,7 @@ def save_figure(
     *,
     depends_on: Iterable,
 ) -> list[Path]:
-    """Write ``NAME.<fmt>`` for each format plus ``NAME.json`` atomically; close the figure.
+    """Write ``NAME.<fmt>`` for each format plus ``NAME.json`` as one set (all or none); close the figure.
 
     The JSON holds ``{"figure": name, "data": data, "metadata": run_metadata(params)}``, the metadata
     with ``code``: :func:`results.cache.code_fingerprint` of ``depends_on``, the roots of the code that
@@ -48,14 +48,14 @@ def save_figure(
     import matplotlib.pyplot as plt
 
     out_dir = Path(out_dir)
-    written = []
-    for fmt in formats:
-        path = out_dir / f"{name}.{fmt}"
-        with atomic_open(path, "wb") as handle:
-            fig.savefig(handle, format=fmt, dpi=150, bbox_inches="tight")
-        written.append(path)
-    plt.close(fig)
     metadata = run_metadata(params)
     metadata["code"] = code_fingerprint(depends_on)
-    written.append(save_json(out_dir / f"{name}.json", {"figure": name, "data": data, "metadata": metadata}))
-    return written
+    try:
+        with atomic_set(out_dir) as stage:
+            for fmt in formats:
+                with open(stage(f"{name}.{fmt}"), "wb") as handle:
+                    fig.savefig(handle, format=fmt, dpi=150, bbox_inches="tight")
+            save_json(stage(f"{name}.json"), {"figure": name, "data": data, "metadata": metadata})
+    finally:
+        plt.close(fig)
+    return [out_dir / f"{name}.{fmt}" for fmt in formats] + [out_dir / f"{name}.json"]

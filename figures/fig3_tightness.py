@@ -220,12 +220,13 @@ def main(out: Settings | str | os.PathLike, quick: bool = False, formats=("png",
 
 
 def _cli(argv=None) -> int:
-    """``python -m figures.fig3_tightness [--k-max K] [--quick] [--out DIR]``: the figure with larger k."""
+    """``python -m figures.fig3_tightness [--k-max K] [--quick] --out DIR``: the figure with larger k."""
     import sys
     import time
 
-    from clop_verify.cli import OneLineParser
+    from clop_verify.cli import OneLineParser, guarded
     from clop_verify.runtime import configure_jax
+    from clop_verify.validation import output_folder
 
     configure_jax()
     parser = OneLineParser(prog="python -m figures.fig3_tightness", description=_cli.__doc__)
@@ -234,16 +235,16 @@ def _cli(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     parser.add_argument("--out", default=None, metavar="DIR", required=True, help="output folder")
     args = parser.parse_args(argv)
-    start = time.perf_counter()
-    try:
-        written = main(args.out, quick=args.quick, k_max=args.k_max)
-    except KeyboardInterrupt:
-        print("fig3_tightness: interrupted", file=sys.stderr)
-        return 130
-    for path in written:
-        print(path)
-    print(f"fig3_tightness: {time.perf_counter() - start:.1f} s", file=sys.stderr)
-    return 0
+
+    def body() -> int:
+        out = output_folder(args.out)  # before any work: a file, an unwritable or an empty path is one line
+        start = time.perf_counter()
+        for path in main(out, quick=args.quick, k_max=args.k_max):
+            print(path)
+        print(f"fig3_tightness: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+        return 0
+
+    return guarded("fig3_tightness", body)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Sequence, TextIO
 
 from figures import FIGURES, _common
 from results.cache import cached
-from results.io import check_output_folder
+from results.io import check_output_folder, is_disk_error
 from results.settings import Settings
 
 __all__ = [
@@ -91,12 +91,12 @@ def check_formats(formats: Iterable[str] | None) -> tuple[str, ...]:
         >>> check_formats(["jpg"])
         Traceback (most recent call last):
         ...
-        ValueError: --format must be among png, pdf, svg; got 'jpg'
+        ValueError: formats must be among png, pdf, svg; got 'jpg'
     """
     formats = list(formats or ("png", "pdf"))
     for fmt in formats:
         if fmt not in FORMATS:
-            raise ValueError(f"--format must be among {', '.join(FORMATS)}; got {fmt!r}")
+            raise ValueError(f"formats must be among {', '.join(FORMATS)}; got {fmt!r}")
     return tuple(dict.fromkeys(formats))
 
 
@@ -120,7 +120,9 @@ def regenerate(
 
     All input is validated before anything is written (the folder with
     :func:`results.io.check_output_folder`). A figure that raises, or whose module cannot be
-    imported, is reported (with its traceback) and the others still run.
+    imported, is reported (with its traceback) and the others still run; a write the disk refuses
+    (:data:`results.io.DISK_ERRNOS`) ends the whole run, each figure written being a complete set or
+    nothing (:func:`results.io.atomic_set`).
 
     Args:
         names: figure names (see :data:`ALL_FIGURES`); ``None`` or empty for all.
@@ -159,7 +161,9 @@ def regenerate(
         try:
             module = importlib.import_module(f"figures.{name}")
             written = module.main(settings, quick=quick, formats=formats)
-        except Exception as exc:  # one failing figure does not stop the others
+        except Exception as exc:  # one failing figure does not stop the others ...
+            if is_disk_error(exc):  # ... but a full or read-only disk stops them all (nothing half-written)
+                raise
             traceback.print_exc(file=stream)
             print(f"{head}: FAILED ({type(exc).__name__}: {exc})", file=stream, flush=True)
             continue

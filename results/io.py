@@ -1,27 +1,87 @@
-"""Atomic result files and the metadata every result carries.
+"""Atomic result files and result sets, and the metadata every result carries.
 
 A result is written to a temporary file in the target folder and moved into place with
 :func:`os.replace`, so a reader never sees a half-written file and an interrupted run leaves nothing
-behind. :func:`run_metadata` records what is needed to reproduce a number: parameters, seeds, the
+behind. A result *set* (a figure's PNG, PDF and JSON; ``report.json`` with ``report.md``) is staged
+whole in a hidden folder inside the target (:func:`atomic_set`) and its files are moved into place only
+once every one of them is complete; on any failure (a full disk: ``ENOSPC``, ``EDQUOT``, ``EROFS``,
+see :data:`DISK_ERRNOS`) the staged files and any folder the writer created are removed, so the
+target holds the old set or the new one, never a mixture. :func:`run_metadata` records what is needed to reproduce a number: parameters, seeds, the
 versions of jax, jaxlib, numpy and sympy, the backend and its devices, the float precision and the git
 revision of the checkout.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import io
 import json
 import os
 import platform
+import shutil
 import subprocess
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-__all__ = ["check_output_folder", "atomic_open", "save_json", "save_npz", "run_metadata", "git_revision", "to_jsonable"]
+__all__ = ["check_output_folder", "atomic_open", "atomic_set", "discard_staged", "DISK_ERRNOS", "is_disk_error",
+           "save_json", "save_npz", "run_metadata", "git_revision", "dirty_outside", "to_jsonable"]
+
+#: ``errno`` values meaning the disk refused a write (no space, quota exceeded, read-only file system).
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+#: Temporary files and staging folders being written now; :func:`discard_staged` removes them (the
+#: Ctrl-C watchdog of :mod:`clop_verify.interrupt` calls it before ending the process).
+_STAGED: set = set()
+
+
+def is_disk_error(exc: BaseException) -> bool:
+    """True for an :class:`OSError` whose errno is in :data:`DISK_ERRNOS`.
+
+    Example:
+        >>> is_disk_error(OSError(errno.ENOSPC, "No space left on device")), is_disk_error(OSError(errno.ENOENT, "x"))
+        (True, False)
+    """
+    return isinstance(exc, OSError) and exc.errno in DISK_ERRNOS
+
+
+def discard_staged() -> None:
+    """Remove every temporary file and staging folder still being written (best effort)."""
+    for path in list(_STAGED):
+        with contextlib.suppress(OSError):
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        _STAGED.discard(path)
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and missing parents; return the ones created, deepest first (to undo)."""
+    missing = []
+    for part in (folder, *folder.parents):
+        if part.exists():
+            break
+        missing.append(part)
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _name_target(exc: BaseException, target: Path) -> None:
+    """Give an OSError without a file name the target's (so its message says where the write failed)."""
+    if isinstance(exc, OSError) and not exc.filename:
+        with contextlib.suppress(AttributeError, TypeError):
+            exc.filename = str(target)
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def check_output_folder(path: str | os.PathLike, flag: str = "--out") -> Path:
@@ -44,7 +104,13 @@ def check_output_folder(path: str | os.PathLike, flag: str = "--out") -> Path:
         Traceback (most recent call last):
         ...
         ValueError: --out must be a folder that can be written; got '.../file/sub', but .../file is a file
+        >>> check_output_folder("")
+        Traceback (most recent call last):
+        ...
+        ValueError: --out must be a folder that can be written; got an empty path ''
     """
+    if not str(path).strip():
+        raise ValueError(f"{flag} must be a folder that can be written; got an empty path {str(path)!r}")
     path = Path(path)
     absolute = Path(os.path.abspath(path))
     for part in (absolute, *absolute.parents):
@@ -78,19 +144,92 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[io.IOBase
         True
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result file gets the usual permissions
+    created = _make_folders(path.parent)
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except BaseException:
+        _remove_empty(created)
+        raise
+    _STAGED.add(tmp)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a result file gets the usual permissions
         with os.fdopen(fd, mode) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        _remove_empty(created)
+        _name_target(exc, path)
         raise
+    finally:
+        _STAGED.discard(tmp)
+
+
+@contextlib.contextmanager
+def atomic_set(folder: str | os.PathLike) -> Iterator[Callable[[str], Path]]:
+    """Write a set of files into ``folder`` all together or not at all.
+
+    Yields ``stage(name) -> Path``: write each file of the set to the path it returns (a hidden staging
+    folder inside ``folder``, so on the same file system). When the block ends normally every staged
+    file is flushed to disk, then moved onto ``folder/name`` with :func:`os.replace`; if the block (or a
+    flush) raises, the staged files are removed, the folders this call created are removed again, and
+    ``folder`` keeps exactly what it held before.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp()) / "out"
+        >>> with atomic_set(d) as stage:
+        ...     _ = stage("a.txt").write_text("A")
+        ...     _ = save_json(stage("a.json"), {"a": 1})
+        >>> sorted(p.name for p in d.iterdir())
+        ['a.json', 'a.txt']
+        >>> try:
+        ...     with atomic_set(d) as stage:
+        ...         _ = stage("a.txt").write_text("B")
+        ...         raise OSError(errno.ENOSPC, "No space left on device")
+        ... except OSError:
+        ...     pass
+        >>> sorted(p.name for p in d.iterdir()), (d / "a.txt").read_text()
+        (['a.json', 'a.txt'], 'A')
+    """
+    folder = Path(folder)
+    created = _make_folders(folder)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".staging.", dir=folder))
+    except BaseException:
+        _remove_empty(created)
+        raise
+    _STAGED.add(str(staging))
+    names: list[str] = []
+
+    def stage(name: str) -> Path:
+        if Path(name).name != name:
+            raise ValueError(f"a staged file is named by its file name alone; got {name!r}")
+        names.append(name)
+        return staging / name
+
+    try:
+        yield stage
+        for name in dict.fromkeys(names):
+            path = staging / name
+            if not path.exists():
+                raise FileNotFoundError(errno.ENOENT, "staged file was not written", str(folder / name))
+            with open(path, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.chmod(path, 0o666 & ~_umask())
+        for name in dict.fromkeys(names):
+            os.replace(staging / name, folder / name)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(created)
+        _name_target(exc, folder)
+        raise
+    finally:
+        _STAGED.discard(str(staging))
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _umask() -> int:
@@ -190,6 +329,41 @@ def git_revision(start: str | os.PathLike | None = None) -> str | None:
         cwd=start, capture_output=True, text=True, timeout=5,
     ).stdout.strip()
     return rev + ("-dirty" if dirty else "")
+
+
+def dirty_outside(exclude: tuple[str, ...] = (), start: str | os.PathLike | None = None) -> list[str] | None:
+    """Tracked files of the checkout that differ from its commit, outside the folders ``exclude``.
+
+    ``exclude`` names folders relative to the checkout's root (the result folders a command is about
+    to rewrite). Returns the changed paths (empty for a clean tree), or ``None`` outside a checkout.
+
+    Example:
+        >>> import tempfile
+        >>> dirty_outside(start=tempfile.mkdtemp()) is None
+        True
+    """
+    start = Path(start) if start is not None else Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "-z"], cwd=start,
+                             capture_output=True, text=True, timeout=10)
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=start, capture_output=True, text=True,
+                             timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0 or top.returncode != 0:
+        return None
+    entries = [e for e in out.stdout.split("\0") if e]
+    changed = []
+    skip_next = False
+    for entry in entries:
+        if skip_next:  # the source path of a rename
+            skip_next = False
+            continue
+        status, name = entry[:2], entry[3:]
+        skip_next = "R" in status or "C" in status
+        if not any(name == folder or name.startswith(folder.rstrip("/") + "/") for folder in exclude):
+            changed.append(name)
+    return changed
 
 
 def _version(module_name: str) -> str | None:

@@ -39,21 +39,30 @@ def check_k(k) -> np.ndarray:
     Raises:
         ValueError: naming ``k`` and the accepted range.
 
+    Returns:
+        int64 values, or float64 ones where a k is beyond int64 (``1e30``, ``10**30``), never wrapped.
+
     Example:
         >>> check_k([3, 10]).tolist()
         [3, 10]
+        >>> check_k(10**30).tolist(), check_k(1e300).tolist()
+        (1e+30, 1e+300)
         >>> check_k(2)
         Traceback (most recent call last):
         ...
         ValueError: k must be an integer > 2 (Theorem 1 assumes m >= k > 2); got 2
     """
     arr = np.asarray(k)
+    if arr.dtype == object and arr.size and all(isinstance(v, int) and not isinstance(v, bool) for v in arr.ravel()):
+        arr = arr.astype(float)  # Python integers beyond int64: their float value (exact enough for any bound)
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
         raise ValueError(f"k must be an integer > 2 (Theorem 1 assumes m >= k > 2); got {_shown(k)}")
     if not np.all(np.isfinite(arr)) or not np.all(np.equal(np.mod(arr, 1), 0)):
         raise ValueError(f"k must be an integer > 2 (Theorem 1 assumes m >= k > 2); got {_shown(k)}")
     if np.any(arr <= 2):
         raise ValueError(f"k must be an integer > 2 (Theorem 1 assumes m >= k > 2); got {_shown(k)}")
+    if np.any(np.abs(arr) > 2**62):  # beyond int64: keep the (integral) float values, never wrap around
+        return arr.astype(float)
     return arr.astype(np.int64)
 
 
@@ -157,10 +166,14 @@ def paper_eta_max(k):
     Example:
         >>> round(paper_eta_max(30), 4)     # the "2.03" quoted in Section 3.1
         2.0333
+        >>> paper_eta_max(1e200)            # k**3 would overflow: the limit 2, not nan
+        2.0
     """
     k = check_k(k).astype(float)
-    value = (2 * k**3 - 5 * k**2 + 5 * k - 2) / (k**3 - 3 * k**2 + 4 * k - 2)
-    return _scalar_or_array(value)
+    with np.errstate(over="ignore", invalid="ignore"):  # k**3 overflows beyond ~5.6e102: divide by k**3 there
+        value = (2 * k**3 - 5 * k**2 + 5 * k - 2) / (k**3 - 3 * k**2 + 4 * k - 2)
+        scaled = (2 - 5 / k + 5 / k**2 - 2 / k**3) / (1 - 3 / k + 4 / k**2 - 2 / k**3)
+    return _scalar_or_array(np.where(k < 1e100, value, scaled))
 
 
 def expected_update_norm_sq(eta, k):
@@ -169,10 +182,13 @@ def expected_update_norm_sq(eta, k):
     Example:
         >>> expected_update_norm_sq(2.0, 5)
         2.0
+        >>> expected_update_norm_sq(1e200, 3)
+        inf
     """
     k = check_k(k).astype(float)
     eta = check_eta(eta)
-    return _scalar_or_array(1.0 + eta**2 / (k - 1.0))
+    with np.errstate(over="ignore"):  # eta**2 beyond the float range: the value is inf, and it is
+        return _scalar_or_array(1.0 + eta**2 / (k - 1.0))
 
 
 def mean_shift_factor(eta, k):
@@ -193,7 +209,13 @@ def mean_shift_factor(eta, k):
         0.0
         >>> round(mean_shift_factor(2 * 29 / 28, 30), 12)   # at eta_max(30): exactly 1
         1.0
+        >>> round(mean_shift_factor(1e200, 3), 6)    # eta^2 overflows; the factor tends to sqrt(k - 1)
+        1.414214
     """
     k = check_k(k).astype(float)
     eta = check_eta(eta)
-    return _scalar_or_array(np.abs(1.0 - eta) / np.sqrt(1.0 + eta**2 / (k - 1.0)))
+    # sqrt(1 + eta^2/(k-1)) as hypot(1, eta/sqrt(k-1)) where eta^2 would overflow (eta > 1.3e154)
+    with np.errstate(over="ignore"):
+        direct = np.abs(1.0 - eta) / np.sqrt(1.0 + eta**2 / (k - 1.0))
+        safe = np.abs(1.0 - eta) / np.hypot(1.0, eta / np.sqrt(k - 1.0))
+    return _scalar_or_array(np.where(eta < 1e150, direct, safe))

@@ -53,6 +53,10 @@ def check_rule_tau(rule: str, tau=None, *, names: tuple[str, str] = ("rule", "ta
         Traceback (most recent call last):
         ...
         ValueError: --tau must be a finite real number > 0 for --rule infonce (the InfoNCE temperature); got none
+        >>> check_rule_tau("infonce", 1e-320)
+        Traceback (most recent call last):
+        ...
+        ValueError: tau must be at least 5.56e-309 for rule infonce (1/tau must be a finite float); got 1e-320
     """
     rule_name, tau_name = names
     if rule not in RULES:
@@ -71,6 +75,10 @@ def check_rule_tau(rule: str, tau=None, *, names: tuple[str, str] = ("rule", "ta
         got = "none" if tau is None else repr(tau)
         raise ValueError(f"{tau_name} must be a finite real number > 0 for {rule_name} {rule} "
                          f"(the InfoNCE temperature); got {got}")
+    with np.errstate(divide="ignore", over="ignore"):
+        if not np.all(np.isfinite(1.0 / value)):
+            raise ValueError(f"{tau_name} must be at least {1 / np.finfo(float).max:.3g} for {rule_name} {rule} "
+                             f"(1/tau must be a finite float); got {tau!r}")
 
 
 #: A trained network's run collapses when the effective rank of its normalised embeddings is below this

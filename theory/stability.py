@@ -287,8 +287,12 @@ def _infonce_scale(kk, tau_value):
     """:math:`\\eta_{\\rm eff}/\\eta = \\frac{2}{\\tau}\\frac{k-1}{e^{1/\\tau}+k-1}`, overflow-safe for small tau."""
     t = np.asarray(tau_value, dtype=float)
     # (k-1)/(e^{1/t} + k-1) = 1/(1 + e^{1/t - log(k-1)})
-    with np.errstate(over="ignore"):  # e^{1/t} overflows to inf for t < ~1/709: the scale is then 0
-        return (2.0 / t) / (1.0 + np.exp(1.0 / t - np.log(kk - 1.0)))
+    with np.errstate(over="ignore", invalid="ignore"):  # e^{1/t} overflows to inf for t < ~1/709: the scale is then 0
+        direct = (2.0 / t) / (1.0 + np.exp(1.0 / t - np.log(kk - 1.0)))
+        # where 2/t itself overflows (t < 1.1e-308) inf/inf is nan: the same value in logs, exp(-huge) = 0
+        x = 1.0 / t - np.log(kk - 1.0)
+        logs = np.exp(np.log(2.0) - np.log(t) - (np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))))
+    return np.where(np.isfinite(direct), direct, logs)
 
 
 def effective_eta(eta_value, k_value, rule: str = "paper", tau_value=None):
@@ -330,10 +334,15 @@ def spread_mean_factor(eta_value, k_value, rule: str = "paper", tau_value=None):
     Example (paper 001, Appendix D; the same for ``autodiff``):
         >>> spread_mean_factor(1.0, 30), round(spread_mean_factor(2.0, 30, "autodiff"), 4)
         (0.0, 0.9374)
+        >>> round(spread_mean_factor(1e200, 3), 6)   # eta^2 overflows; the factor tends to sqrt(k - 1)
+        1.414214
     """
     e = np.asarray(effective_eta(eta_value, k_value, rule, tau_value))
     kk = check_k(k_value).astype(float)
-    return _out(np.abs(1.0 - e) / np.sqrt(1.0 + e**2 / (kk - 1.0)))
+    with np.errstate(over="ignore"):  # e^2 overflows for e > 1.3e154: hypot(1, e/sqrt(k-1)) there
+        direct = np.abs(1.0 - e) / np.sqrt(1.0 + e**2 / (kk - 1.0))
+        safe = np.abs(1.0 - e) / np.hypot(1.0, e / np.sqrt(kk - 1.0))
+    return _out(np.where(np.abs(e) < 1e150, direct, safe))
 
 
 def collapse_growth_factor(eta_value, k_value, rule: str = "paper", tau_value=None):
@@ -359,7 +368,8 @@ def collapse_growth_factor(eta_value, k_value, rule: str = "paper", tau_value=No
             return _out((1.0 + ee / (kk - 1.0)) / np.abs(1.0 - ee))
     if rule == "autodiff":
         return _out(1.0 + ee * kk / (kk - 1.0))
-    return _out(1.0 + 2.0 * ee / np.asarray(tau_value, dtype=float) * np.ones_like(kk))
+    with np.errstate(over="ignore"):  # eta/tau beyond the float range: the factor is inf
+        return _out(1.0 + 2.0 * ee / np.asarray(tau_value, dtype=float) * np.ones_like(kk))
 
 
 def _eta_per_eff(kk, rule, tau_value):

@@ -41,7 +41,10 @@ def run(args) -> int:
         fields["steps"] = args.steps
     if args.lr is not None:
         fields["learning_rate"] = args.lr[0]
-    config = D.DigitsConfig(**fields).validate()
+    from clop_verify.errors import user_input
+
+    with user_input():
+        config = D.DigitsConfig(**fields).validate()
     rows = config.subsample or 1797  # sklearn's digits: 1797 images of 8 x 8 pixels
     check_training_size(rows, config.batch_size, (64, config.hidden, config.hidden, config.embed_dim), args.seeds, len(clop))
     result = D.digits_table(args.loss or D.DIGITS_LOSSES, clop, args.seeds, config, prototypes=args.prototypes, lam=args.lam,

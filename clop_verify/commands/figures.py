@@ -11,10 +11,12 @@ from figures import FIGURES
 from clop_verify.validation import output_folder
 from results.settings import default_out
 
-#: Where full-size figures go (the README embeds them) and where --quick writes by default, inside the
-#: checkout (results.settings.default_out), whatever the current folder.
+#: Where the full set of full-size figures goes (the README embeds them), where --quick writes by default,
+#: and where a subset of the figures goes by default (clop_verify.outputs: only a full run replaces them);
+#: folders of the checkout (results.settings.default_out), whatever the current folder.
 DEFAULT_OUT = "figures/out"
 QUICK_OUT = "figures/out/quick"
+PARTIAL_OUT = "figures/out/partial"
 #: Image formats a figure can be saved in.
 FORMATS = ("png", "pdf", "svg")
 
@@ -32,9 +34,12 @@ DESCRIPTION = (
 )
 EXAMPLE = (
     "Examples:\n"
-    "  clop-verify figures                      # all figures into figures/out/\n"
+    "  clop-verify figures                      # all figures into figures/out/ (from a clean checkout)\n"
+    "  clop-verify figures fig3_spectra         # one figure, full size, into figures/out/partial/\n"
     "  clop-verify figures fig3_spectra --quick  # small sizes, into figures/out/quick/\n"
-    "  clop-verify figures fig3_spectra --quick --out /tmp/figs --format png"
+    "  clop-verify figures fig3_spectra --quick --out /tmp/figs --format png\n\n"
+    f"Only the full command (every figure, no --quick) writes {DEFAULT_OUT}/ by default, and only from a checkout "
+    "without uncommitted changes, so that the committed figures carry a clean git revision."
 )
 
 
@@ -45,8 +50,8 @@ def register(parser) -> None:
         help=f"figures to draw (default: all): {' '.join(FIGURES)}",
     )
     parser.add_argument("--out", default=None, metavar="DIR",
-                        help=f"output folder (default: {DEFAULT_OUT} of the checkout, or {QUICK_OUT} with --quick, so that "
-                        "quick results never replace the full ones)")
+                        help=f"output folder (default: {DEFAULT_OUT} of the checkout for every figure, {QUICK_OUT} with --quick, "
+                        f"{PARTIAL_OUT} for a subset, so that quick or partial results never replace the full ones)")
     parser.add_argument("--quick", action="store_true",
                         help=f"small sizes for a smoke test (well under a minute); written to {QUICK_OUT} unless --out is given")
     parser.add_argument("--no-cache", action="store_true", help="recompute every simulation instead of loading cached results")
@@ -58,11 +63,16 @@ def register(parser) -> None:
 
 def run(args) -> int:
     """Validate everything, then regenerate; exit status 1 if a figure failed."""
-    out = output_folder(args.out or default_out(QUICK_OUT if args.quick else DEFAULT_OUT))
-
     from figures import generate
 
-    names = generate.check_names(args.names)
+    from clop_verify.errors import user_input
+    from clop_verify.outputs import check_clean_for, default_folder
+
+    with user_input():
+        names = generate.check_names(args.names)
+    partial = set(names) != set(generate.figure_names())
+    out = output_folder(args.out or default_out(default_folder(DEFAULT_OUT, quick=args.quick, partial=partial)))
+    check_clean_for(out)
     results = generate.regenerate(names, out, quick=args.quick, use_cache=not args.no_cache,
                                 formats=tuple(dict.fromkeys(args.format)))
     return 0 if len(results) == len(names) else 1

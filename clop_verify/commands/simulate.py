@@ -5,9 +5,10 @@ import json
 import sys
 import time
 
+from clop_verify.errors import UsageError, user_input
 from clop_verify.validation import (
-    DTYPES, INITS, MAX_SIZE, MAX_STEPS, RULES, check_float32_range, check_memory, check_rule_tau, integer, output_folder,
-    real, seed,
+    DTYPES, INITS, MAX_SIZE, MAX_STEPS, RULES, check_float32_range, check_memory, check_rule_tau, check_tau, integer,
+    output_folder, real, seed,
 )
 
 NAME = "simulate"
@@ -90,13 +91,14 @@ def check_size(args) -> None:
 def run(args) -> int:
     check_rule_tau(args.rule, args.tau)
     if args.record_every is not None and args.record_every > args.steps:
-        raise ValueError(f"--record-every must be at most --steps ({args.steps}); got {args.record_every}")
+        raise UsageError(f"--record-every must be at most --steps ({args.steps}); got {args.record_every}")
     check_float32_range("--lr", args.lr, args.dtype)
     check_float32_range("--tau", [args.tau or 0.0], args.dtype)
+    check_tau(args.tau, dtype=args.dtype)
     out = None if args.out is None else output_folder(args.out)
 
     import simulations
-    from results.io import run_metadata, save_json, save_npz, to_jsonable
+    from results.io import atomic_set, run_metadata, save_json, save_npz, to_jsonable
 
     check_size(args)
     n_runs, start = len(args.lr) * len(args.seeds), time.perf_counter()
@@ -110,11 +112,12 @@ def run(args) -> int:
     print(f"simulate: done in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
     runs = run_summaries(result)
     if out is not None:
-        save_npz(out / "simulation.npz", spectra=result.spectra, mean_norm=result.mean_norm,
-                 collapsed=result.collapsed, finite=result.finite, final=result.final,
-                 record_steps=result.record_steps, lrs=result.lrs, seeds=result.seeds)
-        save_json(out / "simulation.json", {"metadata": run_metadata(result.parameters(), dtype=args.dtype),
-                                            "runs": runs})
+        with atomic_set(out) as stage:  # both files or neither
+            save_npz(stage("simulation.npz"), spectra=result.spectra, mean_norm=result.mean_norm,
+                     collapsed=result.collapsed, finite=result.finite, final=result.final,
+                     record_steps=result.record_steps, lrs=result.lrs, seeds=result.seeds)
+            save_json(stage("simulation.json"), {"metadata": run_metadata(result.parameters(), dtype=args.dtype),
+                                                 "runs": runs})
     if args.json:
         print(json.dumps(to_jsonable({"runs": runs}), indent=2))
         return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from clop_verify.shared import add_training_arguments, check_training_size, clop_values, print_rows, write_result
+from clop_verify.errors import UsageError, user_input
 from clop_verify.validation import LOSSES, OPTIMIZERS, SIMILARITIES, output_folder, real
 
 NAME = "synthetic"
@@ -58,10 +59,10 @@ def run(args) -> int:
     if args.experiment in ("readings", "network-lr"):
         return run_cached(args)
     if args.quick or args.cache is not None:
-        raise ValueError(f"--quick and --cache apply to --experiment readings or network-lr; got {args.experiment}")
+        raise UsageError(f"--quick and --cache apply to --experiment readings or network-lr; got {args.experiment}")
     clop = clop_values(args.clop)
     if args.experiment == "table" and args.lr is not None and len(args.lr) != 1:
-        raise ValueError(f"--lr takes one value for --experiment table; got {len(args.lr)}")
+        raise UsageError(f"--lr takes one value for --experiment table; got {len(args.lr)}")
     out = None if args.out is None else output_folder(args.out)
 
     from simulations.training import synthetic as S
@@ -73,7 +74,8 @@ def run(args) -> int:
         fields["steps"] = args.steps
     if args.experiment == "table" and args.lr is not None:
         fields["learning_rate"] = args.lr[0]
-    config = S.SyntheticConfig(**fields).validate()  # names the bad field, before anything runs
+    with user_input():
+        config = S.SyntheticConfig(**fields).validate()  # names the bad field, before anything runs
     settings = {"table": len(clop), "lr": 2 * len(args.lr or range(9)), "ablation": 10}[args.experiment]
     check_training_size(config.n, config.batch_size, (config.dim, config.hidden, config.hidden, config.dim),
                         args.seeds, settings)
@@ -123,7 +125,7 @@ def run_cached(args) -> int:
     from results.settings import Settings
 
     if args.seeds != 10 or args.loss or args.lr or args.optimizer or args.steps is not None:
-        raise ValueError(f"--experiment {args.experiment} takes only --quick, --cache, --out and --json "
+        raise UsageError(f"--experiment {args.experiment} takes only --quick, --cache, --out and --json "
                          "(its readings, seeds and sizes are declared in simulations.training.readings)")
     out = None if args.out is None else output_folder(args.out)
     cache = Settings() if args.cache is None else Settings(cache_dir=output_folder(args.cache, "--cache"))

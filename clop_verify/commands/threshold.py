@@ -14,7 +14,9 @@ DESCRIPTION = (
     "on the sphere of R^m, --steps steps) ends completely collapsed (all embeddings equal: sigma_2 < 1e-3\n"
     "sigma_1 and |mean| > 1 - 1e-3; k = 2 never collapses, its runs end at the antipodal pair): bracketed\n"
     "from a neutral grid (powers of sqrt 2 from 1/4 to 32) and refined to relative width --rtol, and\n"
-    "printed beside eta_max(k) = 2(k-1)/(k-2) (derived) and the paper's printed closed form."
+    "printed beside the derived bound of the rule that ran (eta_max(k) = 2(k-1)/(k-2) for --rule paper and\n"
+    "autodiff, tau(e^(1/tau)+k-1)/(k-2) for --rule infonce, as clop-verify bound prints them) and the paper's\n"
+    "printed closed form (for its own rule)."
 )
 EXAMPLE = (
     "example:\n  clop-verify threshold --k 3 5 10 30 100 --m 100 --trials 5 --steps 2000\n"
@@ -70,6 +72,7 @@ def run(args) -> int:
 
     import theory
     from simulations import collapse_thresholds
+    from theory import stability
     from results.io import run_metadata, save_json, to_jsonable
 
     check_size(args)
@@ -82,7 +85,8 @@ def run(args) -> int:
         row = {"k": r.k, "threshold": r.threshold, "bracket": list(r.bracket),
                # no learning rate of the grid made a trial collapse: the threshold is only a lower bound
                "nothing_collapsed_up_to": r.bracket[0] if above_grid else None,
-               "eta_max": theory.eta_max(r.k) if r.k > 2 else float("inf"),
+               # the bound of the rule that ran (InfoNCE's depends on tau), as `bound --rule R --tau T` prints it
+               "eta_max": stability.eta_max(r.k, rule=args.rule, tau_value=args.tau) if r.k > 2 else float("inf"),
                "paper_eta_max": theory.paper_eta_max(r.k) if r.k > 2 else None,
                "monotone": r.monotone, "passing_above": list(r.passing_above), "seconds": r.seconds,
                "element_steps": r.element_steps, "element_steps_per_second": r.rate}

@@ -40,7 +40,9 @@ def test_diagnose_reports_and_writes_json_and_png(emb_files, capsys):
         assert {"singular_values", "effective_rank", "rankme", "nc1", "nc2"} <= rep.keys()
         assert rep["k"] == 4 and len(rep["singular_values"]) == 6
         assert rep["orthonormal_distance"] < 1e-2  # built 1e-3 away from orthonormal means
-        assert rep["eta_max"] == pytest.approx(3.0) and rep["rate_compared"] == pytest.approx(2.5)  # 2(k-1)/(k-2), k = 4; lr / tau
+        # with --tau the bound is InfoNCE's at that tau, tau (e^(1/tau) + k - 1)/(k - 2), compared with lr itself
+        assert rep["eta_max"] == pytest.approx(0.2 * (np.exp(5.0) + 3) / 2) and rep["rate_compared"] == pytest.approx(0.5)
+        assert rep["rule"] == "infonce" and "Papyan" in rep["definitions"]["nc1"]
     assert sorted(p.name for p in out.iterdir()) == ["diagnose.json", "spectrum.png"]  # no temp files
 
 

@@ -40,8 +40,9 @@ INTS = ["0", "1", "2", "3", "5", "30", "-1", "1e3", "1.5", "x", "", "2147483648"
         "1000000001", "99999999999999999999"]
 
 
-class Reached(Exception):
-    """Raised by the stubs: validation passed and the command started its work."""
+class Reached(BaseException):
+    """Raised by the stubs: validation passed and the command started its work (a BaseException, so that
+    the CLI's handler of unexpected exceptions, which reports them as bugs with exit status 1, lets it by)."""
 
 
 def _real(low=None, high=None, low_open=False, high_open=False, allow_inf=False):
