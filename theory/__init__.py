@@ -17,7 +17,7 @@ from theory.bounds import eta_max, expected_update_norm_sq, mean_shift_factor, p
 
 __all__ = ["eta_max", "paper_eta_max", "mean_shift_factor", "expected_update_norm_sq", "derive", "errata"]
 
-_SUBMODULES = {"derivation", "comparison", "printed", "montecarlo", "bounds", "stability"}
+_SUBMODULES = {"derivation", "comparison", "printed", "montecarlo", "bounds", "stability", "clop"}
 
 
 def derive():
