@@ -1,0 +1,84 @@
+"""CLOP's critical lambda (theory.clop, theory.stability.clop_lambda_min): symbolic checks and the calculators."""
+import numpy as np
+import pytest
+
+from theory import clop
+from theory.stability import clop_lambda_min
+
+
+def test_derivation_checks_two_ways():
+    # sympy differences simplify to 0, and the full [m, k] update maps the state to its sign flip
+    assert clop.check_two_ways(samples=10) == {name: True for name in clop.check_two_ways(samples=1)}
+
+
+def test_collapse_is_not_a_fixed_point_for_positive_lambda():
+    # from x_i = u the updated vectors differ by eta*lambda*(c_i - c_j): nonzero for eta, lambda > 0
+    assert str(clop.derive_clop()["collapse_split"]) == "eta*lambda"
+
+
+@pytest.mark.parametrize("k", [3, 10, 30])
+def test_lambda_min_is_zero_up_to_eta_star_and_increases_to_its_limit(k):
+    es = 2 * (k - 1) / (k - 2)
+    etas = np.concatenate([np.linspace(0.1, es, 20), es * np.geomspace(1.0001, 1e4, 200)])
+    lam = clop_lambda_min(etas, k)
+    assert lam.shape == etas.shape
+    assert np.all(lam[etas <= es] == 0)
+    above = lam[etas > es]
+    assert np.all(above > 0) and np.all(np.diff(above) > 0)  # strictly increasing above eta*
+    limit = clop.clop_lambda_limit(k)
+    assert above[-1] < limit and above[-1] > limit * (1 - 1e-3)  # 1e4 eta*: within 0.1 % of the limit
+    assert limit < 1
+
+
+def test_lambda_limit_expansion():
+    # lambda_inf = 2(k-2)/sqrt(4k^2-11k+8) = 1 - 5/(8k) + O(1/k^2): the remainder times k^2 stays bounded
+    ks = np.array([10, 100, 1000, 10000])
+    remainder = clop.clop_lambda_limit(ks) - (1 - 5 / (8 * ks))
+    assert np.all(np.abs(remainder * ks**2) < 5)
+    assert np.allclose(clop.clop_lambda_limit(ks), 2 * (ks - 2) / np.sqrt(4 * ks**2 - 11 * ks + 8), rtol=1e-14)
+
+
+def test_lambda_min_broadcasts_and_rules():
+    grid = clop_lambda_min(np.array([[3.0], [6.0]]), np.array([3, 10, 30]))
+    assert grid.shape == (2, 3)
+    assert np.all(clop_lambda_min([5.0, 50.0], 3, "autodiff") == 0)
+    assert np.all(clop_lambda_min([5.0, 50.0], 3, "infonce", 0.5) == 0)
+    with pytest.raises(ValueError, match="tau"):
+        clop_lambda_min(5.0, 3, "infonce")
+    with pytest.raises(ValueError, match="eta"):
+        clop_lambda_min(-1.0, 3)
+
+
+@pytest.mark.parametrize("k", [3, 10, 30])
+def test_eta_min_inverts_lambda_min(k):
+    lams = np.array([0.01, 0.1, 0.3, 0.5]) * clop.clop_lambda_limit(k)
+    etas = clop.clop_eta_min(lams, k)
+    np.testing.assert_allclose(clop_lambda_min(etas, k), lams, rtol=1e-9)  # bisection to 1e-12 relative in eta
+    assert clop.clop_eta_min(clop.clop_lambda_limit(k), k) == np.inf
+
+
+def test_reduced_map_near_state_is_period_two_and_attracts_in_gamma_only_below_lambda_c():
+    # below lambda_c: the three-scalar map flips gamma and keeps (alpha, beta); above it, from the same
+    # start, gamma decays (escape to the prototypes)
+    for k, ratio in [(3, 1.5), (10, 3.0), (30, 1.2)]:
+        eta = ratio * 2 * (k - 1) / (k - 2)
+        lc = clop.clop_lambda_critical(eta, k)
+        for factor, persists in [(0.9, True), (1.1, False)]:
+            state = (0.0, 0.0, 1.0)  # complete collapse on a direction outside the prototypes' span
+            # 16000 steps: the common (alpha-gamma) mode relaxes slowly near eta* (measured at k = 30,
+            # eta = 1.2 eta*: the gap to gamma* shrinks 35-fold per 4000 steps, 2e-6 after 4000, 5e-11 after 16000)
+            for _ in range(16000):
+                state = clop.reduced_step(state, eta, k, factor * lc)
+            gamma = abs(state[2])
+            if persists:
+                assert gamma == pytest.approx(clop.near_collapse_state(eta, k, factor * lc)[2], abs=1e-9)
+            else:
+                assert gamma < 1e-9
+
+
+def test_lambda_table_scales():
+    rows = {(r["k"], r["lambda"], r["scale"]): r for r in clop.lambda_table([0.1, 1.0, 1.5], [3, 10, 30])}
+    for k in (3, 10, 30):
+        assert rows[(k, 1.0, "sum")]["prevents_at_every_eta"]  # lambda_inf(k) < 1
+        assert not rows[(k, 1.0, "mean")]["prevents_at_every_eta"]  # 1/k < lambda_inf(k)
+        assert not rows[(k, 0.1, "sum")]["prevents_at_every_eta"]
