@@ -104,6 +104,9 @@ def run(args) -> int:
     check_rule_tau(args.rule, args.tau)
     if args.record_every is not None and args.record_every > args.steps:
         raise ValueError(f"--record-every must be at most --steps ({args.steps}); got {args.record_every}")
+    if args.clop_lambda and args.k > args.m:
+        raise ValueError(f"--clop-lambda > 0 needs --k <= --m (k orthonormal prototypes in R^m); got --k {args.k}, "
+                         f"--m {args.m}")
     check_float32_range("--lr", args.lr, args.dtype)
     check_float32_range("--tau", [args.tau or 0.0], args.dtype)
     out = None if args.out is None else output_folder(args.out)
