@@ -22,7 +22,7 @@ from simulations.collapse.dynamics import check_rule, clop_rule_step, normalize_
 from simulations.collapse.runner import float64_scope
 
 __all__ = ["near_collapse", "spread_start", "run_from", "run_clop_from", "separation", "mean_cosine_gap",
-           "outside_prototypes"]
+           "outside_prototypes", "clop_end_states"]
 
 
 def near_collapse(key, k: int, m: int, distance: float, *, dtype="float64") -> np.ndarray:
@@ -231,3 +231,38 @@ def outside_prototypes(X, C) -> np.ndarray:
     mean = X.mean(axis=-1)
     inside = np.einsum("...mk,...k->...m", C, np.einsum("...mk,...m->...k", C, mean))
     return np.linalg.norm(mean - inside, axis=-1)
+
+
+def clop_end_states(k: int, etas, lams, *, m: int, seeds=(0,), steps: int = 2000, near_distance: float = 1e-4,
+                    rule: str = "paper", tau=None, dtype="float64") -> dict:
+    r"""End states with CLOP's term at every ``(etas[p], lams[p])`` pair, from near collapse and from the sphere.
+
+    Seed s gives the near-collapse start ``near_collapse(key(s), ...)``, the uniform start
+    ``spread_start(key(s), ...)`` and the prototypes ``orthonormal_prototypes(fold_in(key(s),
+    PROTOTYPE_STREAM))`` (as :func:`simulations.simulate` draws them); all starts run in one call of
+    :func:`run_clop_from`.
+
+    Returns:
+        ``{"outside": [2, P, S], "mean_cos": [2, P, S]}`` (index 0: near-collapse start, 1: uniform):
+        the mean's component outside the prototypes' span (:func:`outside_prototypes`, the order
+        parameter of :mod:`theory.clop`) and the mean pairwise cosine of the end state.
+
+    Example:
+        >>> d = clop_end_states(3, [6.0, 6.0], [0.18, 0.22], m=8, steps=1500)
+        >>> (d["outside"][:, :, 0] > 1e-3).tolist()     # lambda_c(6, 3) = 0.2036
+        [[True, False], [True, False]]
+    """
+    from simulations.collapse.dynamics import orthonormal_prototypes
+    from simulations.collapse.runner import clop_prototype_key
+
+    keys = [jax.random.key(int(s)) for s in seeds]
+    starts = np.stack([near_collapse(kk, k, m, near_distance, dtype=dtype) for kk in keys]
+                      + [spread_start(kk, k, m, dtype=dtype) for kk in keys])
+    with float64_scope(dtype):
+        protos = np.stack([np.asarray(orthonormal_prototypes(clop_prototype_key(kk), m, k, dtype)) for kk in keys] * 2)
+    out = run_clop_from(starts, protos, etas, lams, steps=steps, rule=rule, tau=tau, dtype=dtype)  # [P, 2S, m, k]
+    S = len(keys)
+    outside = outside_prototypes(out, protos)
+    mean_cos = 1.0 - mean_cosine_gap(out)
+    split = lambda a: np.stack([a[:, :S], a[:, S:]])  # noqa: E731  [2, P, S]
+    return {"outside": split(outside), "mean_cos": split(mean_cos)}
