@@ -341,6 +341,13 @@ def clop_paper_step(X: jax.Array, C: jax.Array, eta, lam) -> jax.Array:
     (:math:`-\partial_{x_i}\lambda(1 - x_i^\top c_i) = \lambda c_i`). At ``lam = 0`` this is
     :func:`paper_step` (to rounding). Theory: :func:`theory.clop.clop_lambda_critical`.
 
+    Scale of ``lam`` (per class embedding, the convention of every ``clop_*`` rule): Eq. 4 prints
+    :math:`\lambda\sum_{i\in\mathcal S}(1 - s(z_i, c_{y_i}))`, a sum over labelled samples; with the
+    :math:`n_c` labelled samples of class c merged on :math:`x_c` their gradients add, so the printed
+    :math:`\lambda` is ``lam = n_c * lambda`` here (``lam = lambda`` with one labelled embedding per class).
+    The authors' released loss takes the mean over the N labelled samples: ``lam = lambda * n_c / N``,
+    i.e. :math:`\lambda/k` for balanced classes (:func:`theory.clop.per_embedding_lambda`).
+
     Args:
         X: ``[m, k]`` unit columns. C: ``[m, k]`` orthonormal prototypes. eta, lam: step and CLOP weight
             per class embedding (traced scalars).

@@ -82,3 +82,41 @@ def test_lambda_table_scales():
         assert rows[(k, 1.0, "sum")]["prevents_at_every_eta"]  # lambda_inf(k) < 1
         assert not rows[(k, 1.0, "mean")]["prevents_at_every_eta"]  # 1/k < lambda_inf(k)
         assert not rows[(k, 0.1, "sum")]["prevents_at_every_eta"]
+
+
+def _two_step_jacobian(eta, k, lam, m):
+    """Finite-difference Jacobian of two full [m, k] CLOP steps at the near-collapsed state (numpy, float64)."""
+    a, b, g = clop.near_collapse_state(eta, k, lam)
+    C = np.eye(m)[:, :k]
+    e = C.mean(1) * np.sqrt(k)
+    d = (C - C.mean(1, keepdims=True)) / np.sqrt(1 - 1 / k)
+    w = np.eye(m)[:, k]
+    X = a * e[:, None] + b * d + g * w[:, None]
+
+    def step(Z):
+        Y = Z - eta / (k - 1) * (Z.sum(1, keepdims=True) - Z) + eta * lam * C
+        return Y / np.linalg.norm(Y, axis=0)
+
+    def two(Z):
+        Z = Z / np.linalg.norm(Z, axis=0)
+        return step(step(Z)).ravel()
+
+    base, h = two(X), 1e-7
+    J = np.stack([(two(X + h * np.eye(m * k)[j].reshape(m, k)) - base) / h for j in range(m * k)], axis=1)
+    return X, base.reshape(m, k), np.abs(np.linalg.eigvals(J))
+
+
+@pytest.mark.parametrize("k,ratio,lam_frac", [(3, 1.2, 0.1), (3, 3.0, 0.5), (10, 1.2, 0.1), (10, 3.0, 0.5)])
+def test_near_collapsed_state_is_linearly_stable(k, ratio, lam_frac):
+    # Two steps return the state exactly; the two-step Jacobian's eigenvalues: 1 for the rotations of w
+    # inside the prototypes' complement (a symmetry, m = k + 2 leaves one such plane), (p/(eta-1))^2 for the
+    # zero-sum modes (derived factor squared), the rest inside the unit circle (the slow common modes,
+    # 1 - O(lambda^2)). Tolerance 1e-5: forward differences with h = 1e-7 (error ~ h times the curvature).
+    eta = ratio * 2 * (k - 1) / (k - 2)
+    lam = lam_frac * clop.clop_lambda_critical(eta, k)
+    X, X2, ev = _two_step_jacobian(eta, k, lam, k + 2)
+    np.testing.assert_allclose(X2, X, atol=1e-13)
+    assert ev.max() < 1 + 1e-5
+    p = 1 + eta / (k - 1)
+    assert np.any(np.abs(ev - (p / (eta - 1)) ** 2) < 1e-5)
+    assert np.sum(ev > 1 - 1e-5) == 1  # only the symmetry is neutral
