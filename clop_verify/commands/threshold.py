@@ -18,7 +18,8 @@ DESCRIPTION = (
     "--clop-lambda L > 0 adds CLOP's term per class embedding (prototypes drawn from each trial's key,\n"
     "k <= m): a trial then fails when a near-collapsed state persists (the mean's component outside the\n"
     "prototypes' span stays above 1e-3), every run is stepped to the end, and the derived edge\n"
-    "theory.clop.clop_eta_min(L, k) is printed beside the measured one."
+    "theory.clop.clop_eta_min(L, k) is printed beside the measured one (paper rule; for autodiff and\n"
+    "infonce the test also flags their large-step state, a common direction that is not a collapse)."
 )
 EXAMPLE = (
     "example:\n  clop-verify threshold --k 3 5 10 30 100 --m 100 --trials 5 --steps 2000\n"
