@@ -43,7 +43,8 @@ def register(parser) -> None:
                         help="relative bracket width (0 < rtol < 1; default 1e-3)")
     parser.add_argument("--dtype", choices=("auto", "float64", "float32"), default="auto",
                         help="auto (default): float32 for --rule paper, whose searches found the float64 thresholds "
-                             "at every k tested (3 to 1000) in half the memory traffic, float64 otherwise")
+                             "at every k tested (3 to 1000) in half the memory traffic, float64 otherwise "
+                             "(and with --clop-lambda, where that was not shown)")
     parser.add_argument("--clop-lambda", type=real(0), default=0.0, metavar="L",
                         help="CLOP's weight per class embedding, >= 0 (default 0: no prototype term)")
     parser.add_argument("--out", default=None, metavar="DIR", help="write DIR/threshold.json with metadata")
