@@ -48,9 +48,16 @@ three scalars
     to the common ones at :math:`O(\beta^*)`; the tests compute the whole Jacobian of two steps at the
     state and find every other eigenvalue inside the unit circle up to the neutral rotations of w.)
 (d) *It exists* only while :math:`\alpha^{*2} + \beta^{*2} \le 1`. At equality :math:`\gamma^* = 0`: it
-    meets the :math:`\gamma = 0` state aligned with the prototypes (a pitchfork), and above it the common
-    component decays (the embeddings escape to the prototypes). Hence the critical
-    per-class-embedding :math:`\lambda`, in closed form,
+    meets the :math:`\gamma = 0` state aligned with the prototypes (a pitchfork). That aligned state is the
+    fixed point :math:`\alpha = a/(s - q)`, :math:`\beta = b/(s - p)` with :math:`a = \eta\lambda/\sqrt k`,
+    :math:`b = \eta\lambda\delta` and its normaliser s the root above p of
+    :math:`F(s) = a^2/(s-q)^2 + b^2/(s-p)^2 = 1`; on it the common component :math:`\gamma` is multiplied by
+    :math:`|q|/s` per step. F decreases on :math:`(p, \infty)` and :math:`F(\eta-1) = \alpha^{*2} + \beta^{*2}
+    = (\lambda/\lambda_c)^2`, so :math:`s > \eta - 1 = |q|` exactly when :math:`\lambda > \lambda_c`: above
+    the curve the aligned state attracts and the common component decays (the embeddings escape to the
+    prototypes), below it the aligned state repels it and the near-collapsed state is where the runs end
+    (:func:`aligned_state`, an exchange of stability). Hence the critical per-class-embedding
+    :math:`\lambda`, in closed form,
 
     .. math::
         \lambda_c(\eta, k) = \frac{1}{\eta}\left[\frac{1}{4k(\eta-1)^2}
@@ -94,6 +101,7 @@ __all__ = [
     "check_two_ways",
     "reduced_step",
     "near_collapse_state",
+    "aligned_state",
     "clop_lambda_critical",
     "clop_lambda_limit",
     "clop_eta_min",
@@ -220,6 +228,14 @@ def check_two_ways(samples: int = 20, seed: int = 0) -> dict[str, bool]:
         ok_crit &= bool(abs(a2**2 + b2**2 - 1) < 1e-12)
     out["simulated_map"] = ok_map
     out["critical_closes_gamma"] = ok_crit
+    # exchange of stability: on the aligned state gamma shrinks (|q|/s < 1) exactly above lambda_c
+    ok_swap = True
+    for kk, ratio in [(3, 1.5), (10, 3.0), (30, 1.2)]:
+        ee = ratio * 2 * (kk - 1) / (kk - 2)
+        lc = float(clop_lambda_critical(ee, kk))
+        factors = [aligned_state(ee, kk, f * lc)[3] for f in (0.9, 1.0, 1.1)]
+        ok_swap &= factors[0] > 1 > factors[2] and abs(factors[1] - 1) < 1e-9
+    out["exchange_of_stability"] = bool(ok_swap)
     return out
 
 
@@ -264,6 +280,40 @@ def near_collapse_state(eta_value, k_value, lam_value):
         b = e * lv * (kk - 1) * np.sqrt(1 - 1 / kk) / ((kk - 2) * (e - es))
         g = np.sqrt(1 - a**2 - b**2)
     return tuple(float(v) if np.ndim(v) == 0 else v for v in (a, b, g))
+
+
+def aligned_state(eta_value, k_value, lam_value):
+    r"""The prototype-aligned fixed point :math:`(\alpha, \beta, 0)` of the ``paper`` rule with CLOP, and its normaliser s.
+
+    :math:`\alpha = a/(s-q)`, :math:`\beta = b/(s-p)`, s the root above :math:`p = 1 + \eta/(k-1)` of
+    :math:`a^2/(s-q)^2 + b^2/(s-p)^2 = 1` (:math:`a = \eta\lambda/\sqrt k`, :math:`b = \eta\lambda\sqrt{1-1/k}`,
+    :math:`q = 1-\eta`), solved by bisection (the left side decreases in s). A common component
+    :math:`\gamma` grows or shrinks on it by :math:`|q|/s` per step: below one exactly when
+    :math:`\lambda > \lambda_c(\eta, k)` (module docstring, (d)). For :math:`\eta > 1` and :math:`\lambda > 0`.
+
+    Returns:
+        ``(alpha, beta, s, gamma_factor)``, floats for scalar input.
+
+    Example (k = 3, eta = 6: lambda_c = 0.2036):
+        >>> [round(aligned_state(6.0, 3, lam)[3], 4) for lam in (0.18, 0.25)]
+        [1.0238, 0.9562]
+    """
+    e = np.asarray(eta_value, dtype=float)
+    kk = np.asarray(k_value, dtype=float)
+    lv = np.asarray(lam_value, dtype=float)
+    e, kk, lv = np.broadcast_arrays(e, kk, lv)
+    p, q = 1 + e / (kk - 1), 1 - e
+    a, b = e * lv / np.sqrt(kk), e * lv * np.sqrt(1 - 1 / kk)
+    lo = np.maximum(p, q) + 0.0
+    hi = lo + a + b + 1.0  # F(hi) < (a^2 + b^2) / (a + b + 1)^2 < 1
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        with np.errstate(divide="ignore"):
+            big = a**2 / (mid - q) ** 2 + b**2 / (mid - p) ** 2 > 1
+        lo, hi = np.where(big, mid, lo), np.where(big, hi, mid)
+    sv = 0.5 * (lo + hi)
+    out = (a / (sv - q), b / (sv - p), sv, np.abs(q) / sv)
+    return tuple(float(v) if np.ndim(v) == 0 else v for v in out)
 
 
 def clop_lambda_critical(eta_value, k_value):

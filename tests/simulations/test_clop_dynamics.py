@@ -88,6 +88,10 @@ def test_below_and_above_the_critical_lambda_from_both_starts(k):
             # (measured at most 1e-14 at 3000 steps; the runner's persistence criterion is 1e-3)
             assert np.all(gamma[i] < 1e-6), (eta, lam, gamma[i])
             assert np.all(separation(out[i]) > 0.5)  # far from collapse: spread along the prototypes
+            if lc > 0:  # ended on the derived aligned state: 1 - mean cos = 1 - alpha^2 + beta^2/(k-1)
+                a, b, _, factor = clop.aligned_state(eta, k, lam)
+                assert factor < 1  # gamma shrinks there by |1 - eta|/s per step
+                np.testing.assert_allclose(gap[i], 1 - a**2 + b**2 / (k - 1), atol=1e-6)  # measured <= 2e-15
 
 
 @pytest.mark.parametrize("rule,tau", [("autodiff", None), ("infonce", 0.5)])
