@@ -3,12 +3,14 @@ both starts against the derived critical lambda of theory.clop: below (0.9x) a n
 persists with the derived common component and spread, above (1.1x) the embeddings escape to the
 prototypes (paper 001, Section 4, Eq. 4)."""
 import functools
+import json
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from cpu_devices import run_with_cpu_devices
 from simulations.collapse import dynamics as D
 from simulations.collapse import runner
 from simulations.collapse.from_state import (
@@ -165,3 +167,20 @@ def test_float32_runs_land_on_the_same_side_of_the_curve():
         gamma = outside_prototypes(r.final, r.prototypes)
         expected = clop.near_collapse_state(eta, k, factor * lc)[2] if persists else 0.0
         np.testing.assert_allclose(gamma, expected, atol=1e-5)
+
+
+_TWO_DEVICES = r"""
+import json, jax, simulations
+r = simulations.simulate(3, [4.5, 6.0], m=8, seeds=(0, 7), steps=300, record_every=100, clop_lambda=0.2)
+print(json.dumps({"devices": jax.device_count(), "spectra": r.spectra.tolist(), "final": r.final.tolist(),
+                  "prototypes": r.prototypes.tolist(), "collapsed": r.collapsed.tolist()}))
+"""
+
+
+def test_clop_runs_split_over_two_devices_give_the_same_numbers():
+    several = json.loads(run_with_cpu_devices(_TWO_DEVICES, devices=2, timeout=240).strip().splitlines()[-1])
+    one = simulate(3, [4.5, 6.0], m=8, seeds=(0, 7), steps=300, record_every=100, clop_lambda=0.2)
+    assert several["devices"] == 2 and several["collapsed"] == one.collapsed.tolist()
+    # 1e-12 as in test_sim_runner: the same per-run program, only the batch per device differs
+    for key in ("spectra", "final", "prototypes"):
+        np.testing.assert_allclose(np.asarray(several[key]), getattr(one, key), atol=1e-12)
