@@ -88,7 +88,8 @@ def check_size(args) -> None:
     from simulations import simulation_memory
 
     runs = len(args.lr) * len(args.seeds)
-    need = simulation_memory(args.k, args.m, runs, args.steps, args.record_every, args.dtype)
+    need = simulation_memory(args.k, args.m, runs, args.steps, args.record_every, args.dtype,
+                             **({"clop": True} if args.clop_lambda else {}))
     many = f" for {runs} runs (--lr x --seeds)" if runs > 1 else ""
     if need["records"] >= need["embeddings"]:
         what = (f"--steps {args.steps} / --record-every {args.record_every}: {need['n_records']} records of "

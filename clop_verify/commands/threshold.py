@@ -68,7 +68,8 @@ def check_size(args) -> None:
 
     runs = REFINE_POINTS * args.trials  # one batch: REFINE_POINTS learning rates x every trial
     for k in args.k:
-        need = simulation_memory(k, args.m, runs, args.steps, None, search_dtype(args))
+        need = simulation_memory(k, args.m, runs, args.steps, None, search_dtype(args),
+                                 **({"clop": True} if args.clop_lambda else {}))
         check_memory(need["total"], f"--k {k} x --m {args.m} embeddings for {REFINE_POINTS} learning rates x "
                      f"--trials {args.trials}", "lower --trials, --k or --m")
 

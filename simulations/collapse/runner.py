@@ -751,7 +751,8 @@ def one_step_mean_shift(k, etas, *, m=100, seeds=tuple(range(8)), rule="paper", 
     return result.mean_norm[..., 1] / result.mean_norm[..., 0]
 
 
-def simulation_memory(k: int, m: int, runs: int, steps: int, record_every: int | None, dtype: str = "float64") -> dict:
+def simulation_memory(k: int, m: int, runs: int, steps: int, record_every: int | None, dtype: str = "float64",
+                      clop: bool = False) -> dict:
     r"""Estimated peak memory (bytes) of :func:`simulate` for ``runs`` (learning rate, seed) pairs, before running.
 
     With :math:`n=\min(m,k)`, :math:`R` records (:func:`record_schedule`), :math:`b` bytes per number
@@ -760,7 +761,8 @@ def simulation_memory(k: int, m: int, runs: int, steps: int, record_every: int |
     state and the SVD workspace; the records) and the host gathers
     :math:`2b\,\mathrm{runs}\,(mk + R(n+1))` (every chunk, then their concatenation) plus
     :math:`8\,\mathrm{runs}\,k^2` for the pairwise cosines of a summary. An estimate, not a bound: it
-    is meant to refuse, with the flag to change, problems that cannot fit at all.
+    is meant to refuse, with the flag to change, problems that cannot fit at all. ``clop=True``: CLOP's
+    runs (``clop_lambda > 0``), whose state and final arrays carry the k prototypes beside the k embeddings.
 
     Returns:
         ``{"embeddings": bytes of the k x m terms, "records": bytes of the record terms,
@@ -775,6 +777,8 @@ def simulation_memory(k: int, m: int, runs: int, steps: int, record_every: int |
     """
     b = np.dtype(dtype).itemsize
     n = min(m, k)
+    if clop:  # CLOP's state carries the k prototypes too: 2k columns wherever the k embeddings were
+        return _clop_memory(k, m, runs, steps, record_every, dtype)
     if record_every is None:
         n_records = 1
     else:
@@ -785,3 +789,11 @@ def simulation_memory(k: int, m: int, runs: int, steps: int, record_every: int |
     records = b * chunk * n_records * (n + 1) + 2 * b * runs * n_records * (n + 1)
     return {"embeddings": float(embeddings), "records": float(records), "total": float(embeddings + records),
             "n_records": int(n_records)}
+
+
+def _clop_memory(k, m, runs, steps, record_every, dtype) -> dict:
+    """:func:`simulation_memory` with CLOP: the embeddings' terms for 2k columns, the records' for k."""
+    both = simulation_memory(2 * k, m, runs, steps, record_every, dtype)
+    plain = simulation_memory(k, m, runs, steps, record_every, dtype)
+    return {"embeddings": both["embeddings"], "records": plain["records"],
+            "total": both["embeddings"] + plain["records"], "n_records": plain["n_records"]}

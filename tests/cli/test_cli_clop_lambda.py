@@ -77,3 +77,12 @@ def test_simulate_with_clop_reports_the_common_component(capsys):
         assert runs[0]["collapsed"] is persists and runs[0]["clop_lambda"] == lam
         expected = clop.near_collapse_state(eta, k, lam)[2] if persists else 0.0
         assert np.isclose(runs[0]["outside_prototypes"], expected, atol=1e-3)
+
+
+def test_memory_estimate_counts_the_prototypes():
+    from simulations.collapse.runner import simulation_memory
+
+    plain = simulation_memory(30, 100, 10, 1000, None)
+    with_clop = simulation_memory(30, 100, 10, 1000, None, clop=True)
+    # the state and the final arrays hold 2k columns with CLOP: more than twice the embeddings' bytes
+    assert with_clop["embeddings"] > 2 * plain["embeddings"] and with_clop["records"] == plain["records"]
