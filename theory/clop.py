@@ -80,6 +80,21 @@ without CLOP (:mod:`theory.stability`); CLOP's gradient through the normalisatio
 :math:`\lambda(I-uu^\top)(c_i - \bar c)` to their already repelling linearisation, so
 :math:`\lambda_c = 0` for them (checked with the simulator, not derived further).
 
+*The spread state with the term* (Theorem 1's one-step heuristic, limit :math:`m\to\infty` at fixed k, every
+rule, :math:`\eta_{\rm eff}` of :func:`theory.stability.effective_eta`; the term's step is :math:`\eta\lambda`
+and its gradient through the normalisation tends to :math:`\lambda c_i` there): the mean gains
+:math:`\eta\lambda\bar c` and every norm :math:`\eta^2\lambda^2`, so
+
+.. math::
+    \rho_\lambda^2 = \frac{(1-\eta_{\rm eff})^2 + \eta^2\lambda^2}{1 + \eta_{\rm eff}^2/(k-1) + \eta^2\lambda^2}.
+
+:math:`\rho_\lambda \le 1` reduces to Theorem 1's :math:`(1-\eta_{\rm eff})^2 \le 1 + \eta_{\rm eff}^2/(k-1)`:
+the term does not move the spread state's edge. It moves the best step (argmin of :math:`\rho_\lambda`): for
+``paper`` and ``autodiff`` :math:`\eta_{\rm best} = \frac{2-k+\sqrt{k^2+4\lambda^2(k-1)^2}}{2(1+\lambda^2(k-1))}`
+(1 at :math:`\lambda = 0`, below 1 for :math:`\lambda > 0`); for ``infonce`` the same with :math:`\lambda/s`,
+divided by s, where :math:`s = \eta_{\rm eff}/\eta` (:func:`spread_mean_factor_clop`, :func:`eta_best_clop`).
+A growing mean is now partly a pull towards :math:`\bar c`, so this factor no longer measures collapse.
+
 Why the critical :math:`\lambda` has a closed form: the prototypes break the permutation symmetry of
 the classes only jointly with themselves, so the symmetric states are invariant and carry the whole
 question in three scalars; the near-collapsed state is an exact period-2 orbit of that map whose
@@ -106,6 +121,8 @@ __all__ = [
     "clop_lambda_limit",
     "clop_eta_min",
     "per_embedding_lambda",
+    "spread_mean_factor_clop",
+    "eta_best_clop",
     "lambda_table",
 ]
 
@@ -421,3 +438,45 @@ def lambda_table(lams=(0.1, 1.0, 1.5), ks=(3, 10, 30)) -> list[dict]:
                              "collapse_persists_above": float(eta_min),
                              "collapse_persists_above_over_eta_star": float(eta_min / es)})
     return rows
+
+
+def spread_mean_factor_clop(eta_value, k_value, lam_value, rule: str = "paper", tau_value=None):
+    r"""One-step factor on the mean's norm from the spread state with CLOP's term (m -> infinity), any rule.
+
+    .. math:: \rho_\lambda = \sqrt{\frac{(1-\eta_{\rm eff})^2 + \eta^2\lambda^2}{1 + \eta_{\rm eff}^2/(k-1) + \eta^2\lambda^2}}
+
+    Example (lambda = 0 is Theorem 1's factor; the edge eta* = 4 at k = 3 keeps rho = 1 for every lambda):
+        >>> from theory.stability import spread_mean_factor
+        >>> round(spread_mean_factor_clop(2.5, 10, 0.0), 12) == round(spread_mean_factor(2.5, 10), 12)
+        True
+        >>> [round(spread_mean_factor_clop(4.0, 3, lam), 12) for lam in (0.0, 0.5, 3.0)]
+        [1.0, 1.0, 1.0]
+    """
+    from theory.stability import effective_eta
+
+    eff = np.asarray(effective_eta(eta_value, k_value, rule, tau_value), dtype=float)
+    e = check_eta(eta_value)
+    kk = check_k(k_value).astype(float)
+    lv = np.asarray(lam_value, dtype=float)
+    value = np.sqrt(((1 - eff) ** 2 + (e * lv) ** 2) / (1 + eff**2 / (kk - 1) + (e * lv) ** 2))
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def eta_best_clop(k_value, lam_value, rule: str = "paper", tau_value=None):
+    r"""The step minimising :func:`spread_mean_factor_clop`; at :math:`\lambda = 0` the toolkit's ``eta_best``.
+
+    .. math:: \eta_{\rm best} = \frac{2-k+\sqrt{k^2+4\mu^2(k-1)^2}}{2s\,(1+\mu^2(k-1))},\qquad \mu = \lambda/s,
+
+    :math:`s = \eta_{\rm eff}/\eta` (1 for ``paper`` and ``autodiff``).
+
+    Example:
+        >>> round(eta_best_clop(10, 0.0), 12), round(eta_best_clop(10, 1.0), 4)
+        (1.0, 0.6296)
+    """
+    from theory.stability import effective_eta
+
+    kk = check_k(k_value).astype(float)
+    scale = np.asarray(effective_eta(1.0, kk, rule, tau_value), dtype=float)
+    mu = np.asarray(lam_value, dtype=float) / scale
+    value = (2 - kk + np.sqrt(kk**2 + 4 * mu**2 * (kk - 1) ** 2)) / (2 * scale * (1 + mu**2 * (kk - 1)))
+    return float(value) if np.ndim(value) == 0 else value

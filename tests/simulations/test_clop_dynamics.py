@@ -184,3 +184,21 @@ def test_clop_runs_split_over_two_devices_give_the_same_numbers():
     # 1e-12 as in test_sim_runner: the same per-run program, only the batch per device differs
     for key in ("spectra", "final", "prototypes"):
         np.testing.assert_allclose(np.asarray(several[key]), getattr(one, key), atol=1e-12)
+
+
+@pytest.mark.parametrize("rule,tau", [("paper", None), ("autodiff", None), ("infonce", 0.5)])
+def test_spread_state_one_step_factor_with_clop(rule, tau):
+    # theory.clop.spread_mean_factor_clop is the m -> infinity limit; at m = 2000 the measured mean over
+    # 16 seeds sat within 0.003 of it (se 0.001-0.004); 0.01 + 3 se is the toolkit's finite-m allowance for
+    # this kind of law (claims.stability.LAW_ATOL), fixed before this test was written
+    k, m, S = 10, 2000, 16
+    keys = [jax.random.key(s) for s in range(S)]
+    starts = np.stack([spread_start(kk, k, m) for kk in keys])
+    with float64_scope("float64"):
+        protos = np.stack([np.asarray(D.orthonormal_prototypes(runner.clop_prototype_key(kk), m, k)) for kk in keys])
+    etas, lams = np.array([0.5, 1.0, 2.0, 3.0]), np.array([0.5, 0.5, 1.0, 1.0])
+    out = run_clop_from(starts, protos, etas, lams, steps=1, rule=rule, tau=tau)
+    ratio = np.linalg.norm(out.mean(-1), axis=-1) / np.linalg.norm(starts.mean(-1), axis=-1)
+    se = ratio.std(1, ddof=1) / np.sqrt(S)
+    derived = clop.spread_mean_factor_clop(etas, k, lams, rule, tau)
+    assert np.all(np.abs(ratio.mean(1) - derived) < 0.01 + 3 * se)

@@ -120,3 +120,20 @@ def test_near_collapsed_state_is_linearly_stable(k, ratio, lam_frac):
     p = 1 + eta / (k - 1)
     assert np.any(np.abs(ev - (p / (eta - 1)) ** 2) < 1e-5)
     assert np.sum(ev > 1 - 1e-5) == 1  # only the symmetry is neutral
+
+
+@pytest.mark.parametrize("rule,tau", [("paper", None), ("autodiff", None), ("infonce", 0.5), ("infonce", 2.0)])
+def test_spread_edge_unchanged_and_best_step_is_the_argmin(rule, tau):
+    from theory import stability
+
+    for k in (3, 10, 30):
+        edge = stability.eta_max(k, 0.0, rule, tau)
+        # rho_lambda <= 1 is Theorem 1's condition: the lambda^2 terms cancel, the edge does not move
+        assert np.allclose(clop.spread_mean_factor_clop(edge, k, [0.1, 1.0, 5.0], rule, tau), 1.0, atol=1e-12)
+        for lam in (0.0, 0.3, 1.0):
+            grid = np.linspace(1e-3, 3 * edge, 400001)
+            argmin = grid[np.argmin(clop.spread_mean_factor_clop(grid, k, lam, rule, tau))]
+            best = clop.eta_best_clop(k, lam, rule, tau)
+            assert abs(argmin - best) <= 2 * (grid[1] - grid[0])  # grid resolution
+            if lam == 0:
+                assert best == pytest.approx(stability.eta_best(k, rule, tau), rel=1e-12)
