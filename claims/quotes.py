@@ -265,6 +265,29 @@ QUOTES: dict[str, list[dict]] = {
 }
 
 
+# ---- BEGIN CLOP's own theory at the class-embedding level (claims.clop_theory) ----------------------
+_CLOP_PULL = _q("001", "Section 4",
+                "the CLOP loss introduces a supervised “pulling force” that prevents collapse by isolating labeled "
+                "embeddings into their own dimensions.")
+_CLOP_STABLE = _q("001", "Section 1",
+                  "Specifically, we show that CLOP is significantly more stable across different learning rates and "
+                  "smaller batch sizes.")
+_CLOP_LAMBDA_1 = _q("001", "Section 5",
+                    "we introduce our novel loss function, CLOP, which incorporates a hand-tuned hyperparameter, "
+                    r"$\lambda = 1$, as defined in the formulation (see Eq. (4)).")
+_CLOP_EQ4 = _q("001", "Section 4, Eq. (4)",
+               r"$$\mathcal{L}_{\text{CLOP}} = \mathcal{L}_{\text{CL}} + \lambda \sum_{i=1}^{|\mathcal{S}|} "
+               r"(1 - s(\mathbf{z}_i, \mathbf{c}_{y_i})), \quad (4)$$")
+QUOTES["clop.prevents_collapse"] = [_CLOP_PULL, _CLOP_STABLE, _CLOP_LAMBDA_1, _CLOP_EQ4]
+QUOTES["clop.lambda_range"] = [
+    _q("001", "Section 5, Ablation Study on λ Tuning",
+       "We observe that the performance remains stable for λ values ranging from 0.1 to 1.5, with $\\lambda = 1.0$ "
+       "and $\\lambda = 1.5$ yielding the best overall performance."),
+    _CLOP_EQ4,
+]
+# ---- END CLOP theory --------------------------------------------------------------------------------------------
+
+
 def papers_dir() -> Path | None:
     """The folder holding the paper files: ``$CLOP_PAPERS_DIR``, ``./shared/papers`` or ``/work/shared/papers``.
 

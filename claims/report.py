@@ -24,7 +24,7 @@ __all__ = ["CLAIM_ORDER", "CLAIM_MODULES", "CLOP_CLAIMS", "DEFAULT_OUT", "FIGURE
 
 #: Modules whose import registers claims.
 CLAIM_MODULES = ("claims.lemma1", "claims.theorem1", "claims.geometry", "claims.dynamics", "claims.nc003",
-                 "claims.stability")
+                 "claims.stability", "claims.clop_theory")
 
 #: Report order (the issue's order); registered claims not listed here follow at the end.
 CLAIM_ORDER = (

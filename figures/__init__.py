@@ -13,6 +13,7 @@ FIGURES: tuple[str, ...] = (
     "rules_thresholds",
     "temperature",
     "bifurcation",
+    "clop_phase",
     "fig5_embeddings",
     "lr_robustness",
     "digits",

@@ -17,7 +17,7 @@ import importlib
 
 __all__ = ["eta_max", "paper_eta_max", "mean_shift_factor", "expected_update_norm_sq", "derive", "errata"]
 
-_SUBMODULES = {"derivation", "comparison", "printed", "montecarlo", "bounds", "stability", "definitions"}
+_SUBMODULES = {"derivation", "comparison", "printed", "montecarlo", "bounds", "stability", "definitions", "clop"}
 
 #: The calculators served from :mod:`theory.bounds` on first use, so that importing
 #: :mod:`theory.definitions` (as the simulators do) loads no bound.

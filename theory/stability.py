@@ -80,6 +80,7 @@ __all__ = [
     "summary",
     "numpy_step",
     "spread_mean_factor_monte_carlo",
+    "clop_lambda_min",
 ]
 
 #: Temperature (plain symbol so that expressions round-trip through ``str``) and the deviation angle.
@@ -541,3 +542,55 @@ def check_two_ways(rule: str) -> dict[str, bool]:
         num.append(np.isclose(float(d["collapse_factor"].subs(subs)), collapse_growth_factor(ev, kv, rule, t), rtol=1e-10))
     ok["calculators_match_sympy"] = bool(all(num))
     return ok
+
+
+# ----------------------------------------------------------------------------------------------
+# CLOP's prototype term (paper 001, Section 4, Eq. 4; derivation in theory.clop)
+# ----------------------------------------------------------------------------------------------
+
+def clop_lambda_min(eta_value, k_value, rule: str = "paper", tau_value=None):
+    r"""Smallest per-class-embedding CLOP weight :math:`\lambda` at which no near-collapsed state persists.
+
+    For ``paper`` (Appendix D's update plus :math:`\eta\lambda c_i`, :mod:`theory.clop`): the
+    near-collapsed state (a period-2 orbit with spread :math:`O(\lambda)` and a common component
+    :math:`\gamma^*` outside the prototypes' span) exists while :math:`\alpha^{*2}+\beta^{*2}\le 1`, so
+
+    .. math::
+        \lambda_{\min}(\eta, k) = \frac{1}{\eta}\Big[\frac{1}{4k(\eta-1)^2}
+            + \frac{(k-1)^3}{k(k-2)^2(\eta-\eta^*)^2}\Big]^{-1/2}\ (\eta > \eta^* = \tfrac{2(k-1)}{k-2}),
+        \qquad 0\ (\eta\le\eta^*),
+
+    increasing in :math:`\eta` to :math:`\lambda_\infty(k) = 2(k-2)/\sqrt{4k^2-11k+8} < 1`. For
+    ``autodiff`` and ``infonce`` it is 0 everywhere: they do not collapse at any :math:`\eta`
+    (:func:`collapse_stable_above` is None) and the term keeps it so. :math:`\lambda` is per class
+    embedding; Eq. 4's printed sum with one labelled embedding per class is the same number, the
+    released loss's mean over labelled samples is :math:`k` times it
+    (:func:`theory.clop.per_embedding_lambda`).
+
+    Args:
+        eta_value: learning rate(s), finite, >= 0 (broadcast against ``k_value``).
+        k_value: number(s) of class embeddings, integers > 2.
+        rule: ``paper``, ``autodiff`` or ``infonce``.
+        tau_value: temperature (``infonce`` only; the answer does not depend on it).
+
+    Returns:
+        float for scalar input, else an array.
+
+    Raises:
+        ValueError: invalid ``eta``, ``k``, ``rule`` or ``tau``.
+
+    Example (paper 001, Section 4; Theorem 1's eta* = 4 at k = 3):
+        >>> round(clop_lambda_min(6.0, 3), 4), clop_lambda_min(3.9, 3)
+        (0.2036, 0.0)
+        >>> [round(float(v), 4) for v in clop_lambda_min([2.5, 1e6], 10)]
+        [0.0937, 0.9269]
+        >>> clop_lambda_min(6.0, 3, "infonce", 0.5)
+        0.0
+    """
+    from theory.clop import clop_lambda_critical
+
+    check_rule_tau(rule, tau_value)
+    value = clop_lambda_critical(eta_value, k_value)
+    if rule != "paper":
+        value = np.zeros_like(np.asarray(value, dtype=float))
+    return _out(value)

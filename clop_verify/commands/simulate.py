@@ -19,11 +19,15 @@ DESCRIPTION = (
     "from k embeddings uniform on the unit sphere of R^m, for every learning rate and seed, and reports\n"
     "complete collapse (sigma_2 < 1e-3 sigma_1), the final singular values, the mean's norm and the\n"
     "pairwise cosines. A run that became non-finite is reported as non-finite (JSON: finite=false,\n"
-    "collapsed=null), never as collapsed or not collapsed."
+    "collapsed=null), never as collapsed or not collapsed. --clop-lambda L > 0 adds CLOP's term\n"
+    "L (1 - cos(x_i, c_i)) per class embedding (orthonormal prototypes c_i drawn from each seed, k <= m);\n"
+    "'collapsed' then means that a near-collapsed state persists: the mean's component outside the\n"
+    "prototypes' span stays above 1e-3 (theory.clop derives where: bound --clop-lambda)."
 )
 EXAMPLE = (
     "example:\n  clop-verify simulate --k 30 --lr 2.0 2.1 --seeds 0 1 2 --steps 1000\n"
-    "  clop-verify simulate --k 30 --lr 2.0 --record-every 10 --out runs/k30 --json"
+    "  clop-verify simulate --k 30 --lr 2.0 --record-every 10 --out runs/k30 --json\n"
+    "  clop-verify simulate --k 10 --lr 4.5 --clop-lambda 0.5 --m 40"
 )
 
 
@@ -42,6 +46,8 @@ def register(parser) -> None:
                         help="temperature, > 0; required by --rule infonce and only accepted there")
     parser.add_argument("--dtype", choices=DTYPES, default="float64", help="float precision (default float64)")
     parser.add_argument("--init", choices=INITS, default="sphere", help="initial embeddings (default sphere)")
+    parser.add_argument("--clop-lambda", type=real(0), default=0.0, metavar="L",
+                        help="CLOP's weight per class embedding, >= 0 (default 0: no prototype term)")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="write DIR/simulation.npz (arrays) and DIR/simulation.json (metadata)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -55,6 +61,11 @@ def run_summaries(result) -> list[dict]:
     from simulations import metrics
 
     cosines = np.asarray(metrics.pairwise_cosines(result.final))
+    outside = None
+    if result.clop_lambda:
+        from simulations.collapse.from_state import outside_prototypes
+
+        outside = outside_prototypes(result.final, result.prototypes)
     runs = []
     for i, lr in enumerate(result.lrs):
         for j, seed in enumerate(result.seeds):
@@ -68,6 +79,8 @@ def run_summaries(result) -> list[dict]:
                 "pairwise_cosine": {"mean": float(np.mean(c)) if c.size else None,
                                     "std": float(np.std(c)) if c.size else None},
             })
+            if outside is not None:  # CLOP: the quantity 'collapsed' is judged on (theory.clop's gamma)
+                runs[-1] |= {"clop_lambda": result.clop_lambda, "outside_prototypes": float(outside[i, j])}
     return runs
 
 
@@ -76,7 +89,8 @@ def check_size(args) -> None:
     from simulations import simulation_memory
 
     runs = len(args.lr) * len(args.seeds)
-    need = simulation_memory(args.k, args.m, runs, args.steps, args.record_every, args.dtype)
+    need = simulation_memory(args.k, args.m, runs, args.steps, args.record_every, args.dtype,
+                             **({"clop": True} if args.clop_lambda else {}))
     many = f" for {runs} runs (--lr x --seeds)" if runs > 1 else ""
     if need["records"] >= need["embeddings"]:
         what = (f"--steps {args.steps} / --record-every {args.record_every}: {need['n_records']} records of "
@@ -92,6 +106,9 @@ def run(args) -> int:
     check_rule_tau(args.rule, args.tau)
     if args.record_every is not None and args.record_every > args.steps:
         raise UsageError(f"--record-every must be at most --steps ({args.steps}); got {args.record_every}")
+    if args.clop_lambda and args.k > args.m:
+        raise UsageError(f"--clop-lambda > 0 needs --k <= --m (k orthonormal prototypes in R^m); got --k {args.k}, "
+                         f"--m {args.m}")
     check_float32_range("--lr", args.lr, args.dtype)
     check_float32_range("--tau", [args.tau or 0.0], args.dtype)
     check_tau(args.tau, dtype=args.dtype)
@@ -108,6 +125,7 @@ def run(args) -> int:
     result = simulations.simulate(
         args.k, args.lr, m=args.m, seeds=tuple(args.seeds), steps=args.steps, rule=args.rule, tau=args.tau,
         record_every=args.record_every, dtype=args.dtype, init=args.init,
+        **({"clop_lambda": args.clop_lambda} if args.clop_lambda else {}),
     )
     print(f"simulate: done in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
     runs = run_summaries(result)
@@ -115,7 +133,8 @@ def run(args) -> int:
         with atomic_set(out) as stage:  # both files or neither
             save_npz(stage("simulation.npz"), spectra=result.spectra, mean_norm=result.mean_norm,
                      collapsed=result.collapsed, finite=result.finite, final=result.final,
-                     record_steps=result.record_steps, lrs=result.lrs, seeds=result.seeds)
+                     record_steps=result.record_steps, lrs=result.lrs, seeds=result.seeds,
+                     **({} if result.prototypes is None else {"prototypes": result.prototypes}))
             save_json(stage("simulation.json"), {"metadata": run_metadata(result.parameters(), dtype=args.dtype),
                                                  "runs": runs})
     if args.json:
@@ -138,4 +157,6 @@ def outcome(run: dict) -> str:
     """
     if not run["finite"]:
         return "non-finite"
+    if run.get("clop_lambda"):  # CLOP: a near-collapsed state persists, or the embeddings escaped
+        return "near-collapsed" if run["collapsed"] else "escaped"
     return "collapsed" if run["collapsed"] else "not collapsed"

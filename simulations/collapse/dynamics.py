@@ -33,6 +33,13 @@ __all__ = [
     "normalize_columns",
     "mean_cosine_loss",
     "infonce_loss",
+    "orthonormal_prototypes",
+    "clop_loss",
+    "clop_paper_step",
+    "clop_autodiff_step",
+    "clop_infonce_step",
+    "clop_rule_step",
+    "clop_step",
 ]
 
 _HIGHEST = jax.lax.Precision.HIGHEST
@@ -259,3 +266,143 @@ def step(X: jax.Array, eta, *, rule: str = "paper", tau=None) -> jax.Array:
     """
     check_rule_tau(rule, tau)
     return rule_step(rule)(X, eta, tau)
+
+
+# ----------------------------------------------------------------------------------------------
+# CLOP's prototype term (paper 001, Section 4, Eq. 4; the theory is theory.clop)
+# ----------------------------------------------------------------------------------------------
+
+def orthonormal_prototypes(key, m: int, k: int, dtype="float64") -> jax.Array:
+    r"""``[m, k]`` orthonormal prototypes :math:`c_1, \dots, c_k` from one PRNG key (:math:`k \le m`).
+
+    The Q factor of an ``[m, k]`` standard Gaussian matrix (drawn in float32, like the initial
+    embeddings), with the signs fixed by :math:`\mathrm{diag}(R) > 0`, so the draw is uniform
+    (Haar) on the Stiefel manifold.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> C = orthonormal_prototypes(jax.random.key(0), 5, 3)
+        >>> C.shape, bool(jnp.allclose(C.T @ C, jnp.eye(3), atol=1e-6))
+        ((5, 3), True)
+    """
+    g = jax.random.normal(key, (m, k), dtype=jnp.float32).astype(dtype)
+    q, r = jnp.linalg.qr(g)
+    return q * jnp.where(jnp.diagonal(r) < 0, -1.0, 1.0).astype(dtype)
+
+
+def clop_loss(X: jax.Array, C: jax.Array) -> jax.Array:
+    r"""CLOP's term per class embedding, summed: :math:`\sum_i (1 - \cos(x_i, c_i))`, through the normalisation.
+
+    Eq. 4 of paper 001 prints :math:`\lambda\sum_{i\in\mathcal L}(1 - s(z_i, c_{y_i}))` over labelled
+    samples; with the samples of class i merged on :math:`x_i` this is the per-class-embedding term
+    (see :mod:`theory.clop` for how :math:`\lambda` maps to the printed sum and to the authors'
+    released mean).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> float(clop_loss(jnp.eye(3), jnp.eye(3)))
+        0.0
+    """
+    cos = jnp.sum(normalize_columns(X) * C, axis=-2)
+    return jnp.sum(1.0 - cos, axis=-1)
+
+
+def clop_paper_step(X: jax.Array, C: jax.Array, eta, lam) -> jax.Array:
+    r"""Appendix D's step plus CLOP's pull, the gradient taken without the normalisation, as Appendix D does.
+
+    .. math:: x_i^{(1)} = \mathrm{normalise}\Big(x_i - \frac{\eta}{k-1}\sum_{j\ne i} x_j + \eta\lambda\,c_i\Big)
+
+    (:math:`-\partial_{x_i}\lambda(1 - x_i^\top c_i) = \lambda c_i`). At ``lam = 0`` this is
+    :func:`paper_step` (to rounding). Theory: :func:`theory.clop.clop_lambda_critical`.
+
+    Scale of ``lam`` (per class embedding, the convention of every ``clop_*`` rule): Eq. 4 prints
+    :math:`\lambda\sum_{i\in\mathcal S}(1 - s(z_i, c_{y_i}))`, a sum over labelled samples; with the
+    :math:`n_c` labelled samples of class c merged on :math:`x_c` their gradients add, so the printed
+    :math:`\lambda` is ``lam = n_c * lambda`` here (``lam = lambda`` with one labelled embedding per class).
+    The authors' released loss takes the mean over the N labelled samples: ``lam = lambda * n_c / N``,
+    i.e. :math:`\lambda/k` for balanced classes (:func:`theory.clop.per_embedding_lambda`).
+
+    Args:
+        X: ``[m, k]`` unit columns. C: ``[m, k]`` orthonormal prototypes. eta, lam: step and CLOP weight
+            per class embedding (traced scalars).
+
+    Example (paper 001, Section 4, Eq. 4):
+        >>> import jax.numpy as jnp
+        >>> Y = clop_paper_step(jnp.eye(3), jnp.eye(3), 0.5, 1.0)   # x_1 + 0.5 e_1 - 0.25 (x_2 + x_3)
+        >>> [round(float(v), 4) for v in Y[:, 0]]
+        [0.9733, -0.1622, -0.1622]
+    """
+    k = X.shape[-1]
+    total = jnp.sum(X, axis=-1, keepdims=True)
+    c = eta / (k - 1)
+    return normalize_columns((1 + c) * X - c * total + (eta * lam) * C)
+
+
+def clop_autodiff_step(X: jax.Array, C: jax.Array, eta, lam) -> jax.Array:
+    r""":func:`autodiff_step` plus :math:`\lambda` times :func:`clop_loss`, both differentiated through the normalisation.
+
+    .. math:: X^{(1)} = \mathrm{normalise}\Big(X - \eta\,\tfrac{k}{2}\nabla\bar L(X) - \eta\lambda\,\nabla\mathcal L_{\rm CLOP}(X)\Big)
+
+    (at unit columns the CLOP part is :math:`+\eta\lambda(I - x_ix_i^\top)c_i`).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> bool(jnp.allclose(clop_autodiff_step(jnp.eye(3), jnp.eye(3), 0.5, 0.0), autodiff_step(jnp.eye(3), 0.5)))
+        True
+    """
+    k = X.shape[-1]
+    grad = jax.grad(lambda Z: jnp.sum(mean_cosine_loss(Z)) * (k / 2) + lam * jnp.sum(clop_loss(Z, C)))(X)
+    return normalize_columns(X - eta * grad)
+
+
+def clop_infonce_step(X: jax.Array, C: jax.Array, eta, lam, tau) -> jax.Array:
+    r""":func:`infonce_step` on :math:`\mathcal L_{\rm InfoNCE} + \lambda\,\mathcal L_{\rm CLOP}` (through the normalisation).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> bool(jnp.allclose(clop_infonce_step(jnp.eye(3), jnp.eye(3), 0.1, 0.0, 0.5), infonce_step(jnp.eye(3), 0.1, 0.5)))
+        True
+    """
+    grad = jax.grad(lambda Z: jnp.sum(infonce_loss(Z, tau)) + lam * jnp.sum(clop_loss(Z, C)))(X)
+    return normalize_columns(X - eta * grad)
+
+
+def clop_rule_step(rule: str, *, rows: bool = False) -> Callable:
+    """The CLOP step of ``rule`` with the common signature ``f(X, C, eta, lam, tau)``; ``rows=True``: ``[k, m]`` layout.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> f = clop_rule_step("paper", rows=True)
+        >>> bool(jnp.allclose(f(jnp.eye(3), jnp.eye(3), 0.5, 1.0, None), clop_paper_step(jnp.eye(3), jnp.eye(3), 0.5, 1.0).T))
+        True
+    """
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
+    columns = {
+        "paper": lambda X, C, eta, lam, tau: clop_paper_step(X, C, eta, lam),
+        "autodiff": lambda X, C, eta, lam, tau: clop_autodiff_step(X, C, eta, lam),
+        "infonce": clop_infonce_step,
+    }[rule]
+    if rows:
+        def on_rows(R, P, eta, lam, tau):
+            out = columns(jnp.swapaxes(R, -1, -2), jnp.swapaxes(P, -1, -2), eta, lam, tau)
+            return jnp.swapaxes(out, -1, -2)
+        return on_rows
+    return columns
+
+
+def clop_step(X: jax.Array, C: jax.Array, eta, lam, *, rule: str = "paper", tau=None) -> jax.Array:
+    r"""One update of ``rule`` with CLOP's term :math:`\lambda(1 - s(x_i, c_i))` per class embedding.
+
+    See :func:`clop_paper_step`, :func:`clop_autodiff_step`, :func:`clop_infonce_step`.
+
+    Raises:
+        ValueError: unknown rule, or ``tau`` missing / not positive for ``infonce``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> bool(jnp.allclose(clop_step(jnp.eye(3), jnp.eye(3), 0.5, 0.0), step(jnp.eye(3), 0.5)))
+        True
+    """
+    check_rule_tau(rule, tau)
+    return clop_rule_step(rule)(X, C, eta, lam, tau)

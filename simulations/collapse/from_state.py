@@ -18,11 +18,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulations.collapse.dynamics import normalize_columns, rule_step
+from simulations.collapse.dynamics import clop_rule_step, normalize_columns, rule_step
 from simulations.collapse.runner import float64_scope
 from theory.definitions import check_rule_tau
 
-__all__ = ["near_collapse", "spread_start", "run_from", "separation", "mean_cosine_gap"]
+__all__ = ["near_collapse", "spread_start", "run_from", "run_clop_from", "separation", "mean_cosine_gap",
+           "outside_prototypes", "clop_end_states"]
 
 
 def near_collapse(key, k: int, m: int, distance: float, *, dtype="float64") -> np.ndarray:
@@ -143,3 +144,126 @@ def mean_cosine_gap(X) -> np.ndarray:
     k = X.shape[-1]
     mean_off = (gram.sum(axis=(-2, -1)) - np.trace(gram, axis1=-2, axis2=-1)) / (k * (k - 1))
     return np.maximum(1.0 - mean_off, 0.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# CLOP's prototype term (theory.clop): runs from a given state with prototypes
+# ----------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def _clop_program(rule: str, steps: int, k: int):
+    update = clop_rule_step(rule)
+
+    def one(S, eta, lam, tau):
+        X, C = S[:, :k], S[:, k:]
+        return jax.lax.fori_loop(0, steps, lambda _, Z: update(Z, C, eta, lam, tau), X)
+
+    # (eta, lambda) pairs [L] x starts [B]: outer vmap over the pairs, inner over starts
+    return jax.jit(jax.vmap(jax.vmap(one, in_axes=(0, None, None, None)), in_axes=(None, 0, 0, None)))
+
+
+def run_clop_from(starts, prototypes, etas, lams, *, steps: int, rule: str = "paper", tau=None,
+                  dtype="float64") -> np.ndarray:
+    r"""Like :func:`run_from`, with CLOP's term: every start at every ``(etas[l], lams[l])`` pair; ``[L, B, m, k]``.
+
+    The update (:func:`simulations.collapse.dynamics.clop_step`) is :math:`X \leftarrow XA_t + \eta\lambda C`
+    for ``paper`` and a right multiplication plus a combination of the prototypes for the gradient
+    rules, so a run stays in the span of the start *and* the prototypes: the ``2k`` coordinates of
+    that span are stepped (when ``2k < m``) and mapped back at the end. One compiled program per
+    shape; the pairs are traced and vmapped (a grid of (eta, lambda) is one call).
+
+    Args:
+        starts: ``[B, m, k]`` unit columns. prototypes: ``[B, m, k]`` (or ``[m, k]``) orthonormal columns.
+        etas, lams: learning rates (> 0) and per-class-embedding CLOP weights (>= 0), same length L.
+        steps, rule, tau, dtype: as in :func:`run_from`.
+
+    Raises:
+        ValueError: bad rule/tau, steps, learning rates, weights or shapes.
+
+    Example (theory.clop: at k = 3, eta = 6 the critical lambda is 0.2036):
+        >>> import jax, numpy as np
+        >>> X0 = near_collapse(jax.random.key(1), 3, 5, 1e-4)
+        >>> C = np.eye(5)[:, :3]
+        >>> out = run_clop_from(X0, C, [6.0, 6.0], [0.18, 0.22], steps=2000)
+        >>> [bool(outside_prototypes(x[0], C) > 1e-3) for x in out]
+        [True, False]
+    """
+    check_rule_tau(rule, tau)
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1; got {steps!r}")
+    etas = np.atleast_1d(np.asarray(etas, dtype=float))
+    lams = np.atleast_1d(np.asarray(lams, dtype=float))
+    if etas.ndim != 1 or not np.all(np.isfinite(etas)) or np.any(etas <= 0):
+        raise ValueError(f"etas must be finite real numbers > 0; got {etas.tolist()!r}")
+    if lams.shape != etas.shape or not np.all(np.isfinite(lams)) or np.any(lams < 0):
+        raise ValueError(f"lams must be finite real numbers >= 0, one per eta; got {lams.tolist()!r}")
+    starts = np.asarray(starts, dtype=float)
+    if starts.ndim == 2:
+        starts = starts[None]
+    m, k = starts.shape[-2:]
+    protos = np.broadcast_to(np.asarray(prototypes, dtype=float), starts.shape)
+    if k > m:
+        raise ValueError(f"CLOP needs k <= m orthonormal prototypes; got k={k}, m={m}")
+    both = np.concatenate([starts, protos], axis=-1)  # [B, m, 2k]
+    basis, coords = (np.linalg.qr(both) if 2 * k < m else (None, both))
+    with float64_scope(dtype):
+        out = _clop_program(rule, steps, k)(jnp.asarray(coords, dtype), jnp.asarray(etas, dtype),
+                                            jnp.asarray(lams, dtype), jnp.asarray(1.0 if tau is None else tau, dtype))
+        out = np.asarray(out)
+    return out if basis is None else np.einsum("bmj,lbjk->lbmk", basis, out)
+
+
+def outside_prototypes(X, C) -> np.ndarray:
+    r""":math:`\|(I - CC^\top)\,\bar x\|`: the mean embedding's component outside the prototypes' span.
+
+    On CLOP's near-collapsed state it is the common component :math:`\gamma^*` of
+    :func:`theory.clop.near_collapse_state`; it decays to 0 once the embeddings escape to the prototypes.
+
+    Example:
+        >>> import numpy as np
+        >>> C = np.eye(4)[:, :2]
+        >>> float(outside_prototypes(np.array([[1.0, 0], [0, 1], [0, 0], [0, 0]]), C))
+        0.0
+        >>> float(outside_prototypes(np.tile([[0.0], [0], [1], [0]], (1, 2)), C))
+        1.0
+    """
+    X = np.asarray(X, dtype=float)
+    C = np.asarray(C, dtype=float)
+    mean = X.mean(axis=-1)
+    inside = np.einsum("...mk,...k->...m", C, np.einsum("...mk,...m->...k", C, mean))
+    return np.linalg.norm(mean - inside, axis=-1)
+
+
+def clop_end_states(k: int, etas, lams, *, m: int, seeds=(0,), steps: int = 2000, near_distance: float = 1e-4,
+                    rule: str = "paper", tau=None, dtype="float64") -> dict:
+    r"""End states with CLOP's term at every ``(etas[p], lams[p])`` pair, from near collapse and from the sphere.
+
+    Seed s gives the near-collapse start ``near_collapse(key(s), ...)``, the uniform start
+    ``spread_start(key(s), ...)`` and the prototypes ``orthonormal_prototypes(fold_in(key(s),
+    PROTOTYPE_STREAM))`` (as :func:`simulations.simulate` draws them); all starts run in one call of
+    :func:`run_clop_from`.
+
+    Returns:
+        ``{"outside": [2, P, S], "mean_cos": [2, P, S]}`` (index 0: near-collapse start, 1: uniform):
+        the mean's component outside the prototypes' span (:func:`outside_prototypes`, the order
+        parameter of :mod:`theory.clop`) and the mean pairwise cosine of the end state.
+
+    Example:
+        >>> d = clop_end_states(3, [6.0, 6.0], [0.18, 0.22], m=8, steps=1500)
+        >>> (d["outside"][:, :, 0] > 1e-3).tolist()     # lambda_c(6, 3) = 0.2036
+        [[True, False], [True, False]]
+    """
+    from simulations.collapse.dynamics import orthonormal_prototypes
+    from simulations.collapse.runner import clop_prototype_key
+
+    keys = [jax.random.key(int(s)) for s in seeds]
+    starts = np.stack([near_collapse(kk, k, m, near_distance, dtype=dtype) for kk in keys]
+                      + [spread_start(kk, k, m, dtype=dtype) for kk in keys])
+    with float64_scope(dtype):
+        protos = np.stack([np.asarray(orthonormal_prototypes(clop_prototype_key(kk), m, k, dtype)) for kk in keys] * 2)
+    out = run_clop_from(starts, protos, etas, lams, steps=steps, rule=rule, tau=tau, dtype=dtype)  # [P, 2S, m, k]
+    S = len(keys)
+    outside = outside_prototypes(out, protos)
+    mean_cos = 1.0 - mean_cosine_gap(out)
+    split = lambda a: np.stack([a[:, :S], a[:, S:]])  # noqa: E731  [2, P, S]
+    return {"outside": split(outside), "mean_cos": split(mean_cos)}

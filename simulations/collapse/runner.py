@@ -39,7 +39,7 @@ import numpy as np
 
 from simulations import metrics
 from simulations.collapse import sharding
-from simulations.collapse.dynamics import normalize_columns, paper_step_rows, rule_step
+from simulations.collapse.dynamics import clop_rule_step, normalize_columns, orthonormal_prototypes, paper_step_rows, rule_step
 from theory.definitions import check_rule_tau
 
 __all__ = [
@@ -54,6 +54,8 @@ __all__ = [
     "compile_count",
     "check_simulation_args",
     "simulation_memory",
+    "CLOP_PERSIST_TOL",
+    "PROTOTYPE_STREAM",
 ]
 
 #: Initialisations: ``sphere`` = i.i.d. uniform on the unit sphere (normalised Gaussians, Theorem 1);
@@ -81,15 +83,20 @@ class SimulationResult(NamedTuple):
     dtype: str
     init: str
     collapse_criterion: str  #: description of the criterion used for ``collapsed``
+    clop_lambda: float = 0.0  #: CLOP's per-class-embedding weight (0: no prototype term)
+    prototypes: np.ndarray | None = None  #: [L, S, m, k] orthonormal prototypes (None when clop_lambda = 0)
 
     def parameters(self) -> dict:
-        """The scalar parameters of the run (for metadata)."""
-        return {
+        """The scalar parameters of the run (for metadata; ``clop_lambda`` only when it is not 0)."""
+        params = {
             "k": self.k, "m": self.m, "steps": self.steps, "rule": self.rule, "tau": self.tau,
             "dtype": self.dtype, "init": self.init, "collapse_criterion": self.collapse_criterion,
             "lrs": self.lrs.tolist(), "seeds": self.seeds.tolist(),
             "record_steps": self.record_steps.tolist(),
         }
+        if self.clop_lambda:
+            params["clop_lambda"] = self.clop_lambda
+        return params
 
 
 def _is_int(value) -> bool:
@@ -237,16 +244,26 @@ class _Kernels(NamedTuple):
 
 
 @functools.lru_cache(maxsize=None)
-def _kernels(k, m, init, dtype, n_devices) -> _Kernels:
-    """Start, measure and finish programs (the state is ``[k, n]``, rows = embeddings, n = min(m, k))."""
-    reduce_span = k < m
+def _kernels(k, m, init, dtype, n_devices, clop: bool = False) -> _Kernels:
+    """Start, measure and finish programs (the state is ``[k, n]``, rows = embeddings, n = min(m, k)).
+
+    ``clop=True``: the state is ``[2k, n]``, rows k..2k-1 the run's orthonormal prototypes
+    (:func:`clop_prototype_key`), stepped in the span of embeddings and prototypes (n = min(m, 2k));
+    measurements and the final embeddings take the first k rows, ``finish`` returns all 2k columns."""
+    width = 2 * k if clop else k
+    reduce_span = width < m
     sequential = sequential_linalg()
 
     def measure_one(R):
+        if clop:
+            R = R[:k]
         return metrics.singular_spectrum(R), jnp.linalg.norm(jnp.mean(R, axis=0))
 
     def start_one(key_data):
-        X0 = initial_embeddings(jax.random.wrap_key_data(key_data), k, m, init=init, dtype=dtype)
+        key = jax.random.wrap_key_data(key_data)
+        X0 = initial_embeddings(key, k, m, init=init, dtype=dtype)
+        if clop:
+            X0 = jnp.concatenate([X0, orthonormal_prototypes(clop_prototype_key(key), m, k, dtype)], axis=1)
         if reduce_span:  # step the k x k coordinates R of X = Q R (see the module docstring)
             basis, coords = jnp.linalg.qr(X0)
             return basis, coords.T
@@ -301,20 +318,28 @@ def _apply_steps(rule: str, every: int, X, *, etas, tau):
 
 
 @functools.lru_cache(maxsize=None)
-def _advance(k, n, rule, dtype, n_devices, every, records) -> Callable:
+def _advance(k, n, rule, dtype, n_devices, every, records, clop: bool = False) -> Callable:
     """Compiled ``f(X[B, k, n], etas[B], tau) -> X`` applying ``every`` steps (``records == 0``), or
     ``-> (X, spectra[B, records, n], norms[B, records])`` applying ``records`` times (``every`` steps,
-    then a measurement)."""
+    then a measurement). ``clop=True``: ``f(S[B, 2k, n], etas[B], lams[B], tau)`` on the state of
+    :func:`_kernels` with CLOP (the prototype rows stay put; measurements take the first k rows)."""
     sequential = sequential_linalg()
 
     def measure_one(R):
+        if clop:
+            R = R[:k]
         return metrics.singular_spectrum(R), jnp.linalg.norm(jnp.mean(R, axis=0))
 
     measure = _per_run(measure_one, sequential)
 
-    def batch(X, etas, tau):
+    def batch(X, etas, *rest):
         _COMPILES["count"] += 1  # runs only while tracing
-        advance = functools.partial(_apply_steps, rule, every, etas=etas, tau=tau)
+        if clop:
+            lams, tau = rest
+            advance = functools.partial(_apply_clop_steps, rule, k, every, etas=etas, lams=lams, tau=tau)
+        else:
+            (tau,) = rest
+            advance = functools.partial(_apply_steps, rule, every, etas=etas, tau=tau)
 
         if records == 0:
             return advance(X)
@@ -326,7 +351,7 @@ def _advance(k, n, rule, dtype, n_devices, every, records) -> Callable:
         X, (spectra, norms) = jax.lax.scan(one_record, X, None, length=records)
         return X, jnp.moveaxis(spectra, 0, 1), jnp.moveaxis(norms, 0, 1)
 
-    return jax.jit(sharding.shard_batch(batch, 2, 1, n_devices))
+    return jax.jit(sharding.shard_batch(batch, 3 if clop else 2, 1, n_devices))
 
 
 def _segments(steps: int, record_every: int | None, max_steps: int) -> list[tuple[int, int]]:
@@ -405,9 +430,14 @@ def _criterion(collapse_criterion) -> tuple[Callable, str]:
     raise ValueError(f"collapse_criterion must be None, a relative tolerance in (0, 1) or a callable; got {collapse_criterion!r}")
 
 
-def simulate_keys(k, etas, key_data, *, m, steps, rule, tau, record_every, dtype, init):
+def simulate_keys(k, etas, key_data, *, m, steps, rule, tau, record_every, dtype, init, clop_lambdas=None):
     """Run a flat batch: ``etas[B]`` with raw keys ``key_data[B, 2]`` (uint32). Returns NumPy
     ``(spectra[B, R, n], mean_norm[B, R], final[B, m, k])``. Arguments are assumed valid.
+
+    ``clop_lambdas[B]`` (CLOP's per-class-embedding weights, traced like ``etas``) adds CLOP's term
+    with orthonormal prototypes drawn from each run's key (:func:`clop_prototype_key`); the return
+    value then also holds ``prototypes[B, m, k]``. None (default) is the engine without the term,
+    unchanged.
 
     This is the engine behind :func:`simulate`; the batch is padded to a multiple of the device count
     and un-padded. Every compiled call is short (at most :data:`SEGMENT_ELEMENT_STEPS` element-steps
@@ -418,6 +448,9 @@ def simulate_keys(k, etas, key_data, *, m, steps, rule, tau, record_every, dtype
     caller's dtype defaults are left alone.
     """
     with float64_scope(dtype), blas_single_threaded():
+        if clop_lambdas is not None:
+            return _simulate_keys(k, etas, key_data, m=m, steps=steps, rule=rule, tau=tau, record_every=record_every,
+                                  dtype=dtype, init=init, lams=clop_lambdas)
         return _simulate_keys(k, etas, key_data, m=m, steps=steps, rule=rule, tau=tau,
                               record_every=record_every, dtype=dtype, init=init)
 
@@ -462,26 +495,36 @@ def float64_scope(dtype: str):
     return jax.enable_x64(True) if dtype == "float64" else contextlib.nullcontext()
 
 
-def _simulate_keys(k, etas, key_data, *, m, steps, rule, tau, record_every, dtype, init):
+def _simulate_keys(k, etas, key_data, *, m, steps, rule, tau, record_every, dtype, init, lams=None):
+    """The engine of :func:`simulate_keys`; with ``lams`` (CLOP's weights) the state also carries the
+    prototypes (:func:`_kernels` with ``clop=True``) and the prototypes are returned fourth."""
+    clop = lams is not None
     n_devices = sharding.device_count()
-    n = min(m, k)
-    kernels = _kernels(k, m, init, dtype, n_devices)
+    n = min(m, 2 * k if clop else k)  # the stepped state is rows x n, rows = 2k with CLOP, else k
+    rows = 2 * k if clop else k
+    kernels = _kernels(k, m, init, dtype, n_devices, clop=True) if clop else _kernels(k, m, init, dtype, n_devices)
     B = len(etas)
     # Batches whose state outgrows the CPU caches run in equal chunks of about CHUNK_ELEMENTS
     # elements per device (same shape: one compilation); measured 1e9 -> 1.4e8 element-steps/s at
     # k = 30 when 1000 runs were stepped together.
-    chunk = _chunk_size(B, k, m, n_devices)
+    chunk = _chunk_size(B, rows, n, n_devices) if clop else _chunk_size(B, k, m, n_devices)
+    if clop:
+        lams, _ = _pad_runs(lams, key_data, chunk, dtype)
     etas, key_data = _pad_runs(etas, key_data, chunk, dtype)
     tau_value = sharding.put_replicated(np.asarray(1.0 if tau is None else tau, dtype=dtype), n_devices)
-    plan = _segments(steps, record_every, SEGMENT_ELEMENT_STEPS // (chunk // n_devices * k * n))
+    plan = _segments(steps, record_every, SEGMENT_ELEMENT_STEPS // (chunk // n_devices * rows * n))
     pipeline = _Pipeline()
     parts = []
     for i in range(0, len(etas), chunk):
-        e = sharding.put_batch(etas[i:i + chunk], n_devices)
+        traced = [sharding.put_batch(etas[i:i + chunk], n_devices)]
+        if clop:
+            traced.append(sharding.put_batch(lams[i:i + chunk], n_devices))
         basis, X = pipeline.submit(kernels.start(sharding.put_batch(key_data[i:i + chunk], n_devices)))
         records = [kernels.measure(X)] if record_every is not None else []
         for every, n_records in plan:
-            out = pipeline.submit(_advance(k, n, rule, dtype, n_devices, every, n_records)(X, e, tau_value))
+            advance = (_advance(k, n, rule, dtype, n_devices, every, n_records, clop=True) if clop
+                       else _advance(k, n, rule, dtype, n_devices, every, n_records))
+            out = pipeline.submit(advance(X, *traced, tau_value))
             if n_records:
                 X, spectra, norms = out
                 records.append((spectra, norms))
@@ -491,12 +534,59 @@ def _simulate_keys(k, etas, key_data, *, m, steps, rule, tau, record_every, dtyp
             records = records[-1:]
         parts.append((records, pipeline.submit(kernels.finish(basis, X))))
     parts = sharding.fetch(parts)  # everything was enqueued; fetch once at the end
+    spectra, norms, final = _collect(parts)
+    if clop:
+        return spectra[:B], norms[:B], final[:B, :, :k], final[:B, :, k:]
+    return spectra[:B], norms[:B], final[:B]
+
+
+def _collect(parts):
+    """Concatenate the fetched ``(records, final)`` of every chunk into ``(spectra, norms, final)``."""
     spectra, norms, final = [], [], []
     for records, fin in parts:
         spectra.append(np.concatenate([r[0][:, None] if r[0].ndim == 2 else r[0] for r in records], axis=1))
         norms.append(np.concatenate([r[1][:, None] if r[1].ndim == 1 else r[1] for r in records], axis=1))
         final.append(fin)
-    return (np.concatenate(spectra)[:B], np.concatenate(norms)[:B], np.concatenate(final)[:B])
+    return np.concatenate(spectra), np.concatenate(norms), np.concatenate(final)
+
+
+# ----------------------------------------------------------------------------------------------
+# CLOP's prototype term (paper 001, Section 4; theory.clop): the same engine, state [2k, n]
+# ----------------------------------------------------------------------------------------------
+
+#: ``fold_in`` stream of a run's key from which its prototypes are drawn (its embeddings use the key itself,
+#: so a run with CLOP starts from the same embeddings as the run of the same seed without it).
+PROTOTYPE_STREAM = 0x434C4F50  # "CLOP"
+#: With CLOP (lambda > 0) a run counts as ``collapsed`` when a near-collapsed state persists: the final
+#: mean's component outside the prototypes' span (:func:`simulations.collapse.from_state.outside_prototypes`)
+#: exceeds this. On the near-collapsed state it is gamma* = sqrt(1 - (lambda/lambda_c)^2) (theory.clop):
+#: 0.045 at lambda = 0.999 lambda_c; after escaping it decays geometrically to rounding (below 1e-13
+#: within 3000 steps at 1.1 lambda_c, tests/simulations/test_clop_dynamics.py). For ``autodiff`` and
+#: ``infonce`` the same test flags their large-step state (mean cosine ~0.4 at k = 10, eta = 20), which keeps
+#: a common component that lambda <= 1 does not remove: a common direction, not a collapse.
+CLOP_PERSIST_TOL = 1e-3
+
+
+def clop_prototype_key(key):
+    """The key of a run's prototypes: ``fold_in(key, PROTOTYPE_STREAM)``.
+
+    Example:
+        >>> import jax
+        >>> clop_prototype_key(jax.random.key(0)).shape
+        ()
+    """
+    return jax.random.fold_in(key, PROTOTYPE_STREAM)
+
+
+def _apply_clop_steps(rule: str, k: int, every: int, S, *, etas, lams, tau):
+    """``every`` steps of ``rule`` with CLOP's term on the batch ``S[B, 2k, n]`` (embeddings, then prototypes)."""
+    update = clop_rule_step(rule, rows=True)
+
+    def one_step(S, eta, lam):
+        return jnp.concatenate([update(S[:k], S[k:], eta, lam, tau), S[k:]], axis=0)
+
+    step_all = jax.vmap(one_step)
+    return jax.lax.fori_loop(0, every, lambda _, Z: step_all(Z, etas, lams), S)
 
 
 def seed_key_data(seeds) -> np.ndarray:
@@ -522,6 +612,7 @@ def simulate(
     dtype: str = "float64",
     init: str = "sphere",
     collapse_criterion=None,
+    clop_lambda: float = 0.0,
 ) -> SimulationResult:
     r"""Run the dynamics for every (learning rate, seed) pair and measure collapse.
 
@@ -545,6 +636,12 @@ def simulate(
         dtype: ``float64`` (default; 64-bit mode is enabled for this call only) or ``float32``.
         init: ``sphere`` or ``gaussian`` (see :data:`INITS`).
         collapse_criterion: see above.
+        clop_lambda: CLOP's per-class-embedding weight :math:`\lambda \ge 0`
+            (:func:`simulations.collapse.dynamics.clop_step`, orthonormal prototypes drawn from
+            ``fold_in(key(seed), PROTOTYPE_STREAM)``, k <= m). 0 (default): no term, the same program
+            and results as without the argument. Above 0, ``collapsed`` means that a near-collapsed
+            state persists (:data:`CLOP_PERSIST_TOL`; ``collapse_criterion`` must then be None), as
+            derived in :mod:`theory.clop`.
 
     Returns:
         :class:`SimulationResult` of NumPy arrays.
@@ -562,6 +659,12 @@ def simulate(
     L, S = len(lrs_arr), len(seeds_arr)
     etas = np.repeat(lrs_arr, S)
     key_data = np.tile(seed_key_data(seeds_arr), (L, 1))
+    clop_lambda = check_clop_lambda(clop_lambda, k, m)
+    if clop_lambda:
+        if collapse_criterion is not None:
+            raise ValueError("collapse_criterion applies only without CLOP (clop_lambda = 0)")
+        return _simulate_clop(k, etas, key_data, lrs_arr, seeds_arr, clop_lambda, m=m, steps=steps, rule=rule,
+                              tau=tau, record_every=record_every, dtype=dtype, init=init)
     spectra, norms, final = simulate_keys(
         k, etas, key_data, m=m, steps=steps, rule=rule, tau=tau, record_every=record_every,
         dtype=dtype, init=init,
@@ -578,6 +681,56 @@ def simulate(
         record_steps=record_schedule(steps, record_every), lrs=lrs_arr, seeds=seeds_arr, k=k, m=m,
         steps=steps, rule=rule, tau=None if tau is None else float(tau), dtype=dtype, init=init,
         collapse_criterion=description,
+    )
+
+
+def check_clop_lambda(clop_lambda, k, m) -> float:
+    """Validate CLOP's weight: a finite real >= 0 (k <= m when it is > 0); returns it as a float.
+
+    Example:
+        >>> check_clop_lambda(0, 3, 2), check_clop_lambda(0.5, 3, 4)
+        (0.0, 0.5)
+        >>> check_clop_lambda(0.5, 5, 4)
+        Traceback (most recent call last):
+        ...
+        ValueError: clop_lambda > 0 needs k <= m orthonormal prototypes; got k=5, m=4
+    """
+    try:
+        value = float(clop_lambda)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(clop_lambda, bool) or not (0 <= value < float("inf")):
+        raise ValueError(f"clop_lambda must be a finite real number >= 0; got {clop_lambda!r}")
+    if value and k > m:
+        raise ValueError(f"clop_lambda > 0 needs k <= m orthonormal prototypes; got k={k}, m={m}")
+    return value
+
+
+def _simulate_clop(k, etas, key_data, lrs_arr, seeds_arr, clop_lambda, *, m, steps, rule, tau, record_every,
+                   dtype, init) -> SimulationResult:
+    """:func:`simulate` with CLOP's term (arguments validated)."""
+    from simulations.collapse.from_state import outside_prototypes
+
+    L, S = len(lrs_arr), len(seeds_arr)
+    spectra, norms, final, protos = simulate_keys(
+        k, etas, key_data, m=m, steps=steps, rule=rule, tau=tau, record_every=record_every, dtype=dtype, init=init,
+        clop_lambdas=np.full(len(etas), clop_lambda),
+    )
+    spectra = spectra.reshape(L, S, *spectra.shape[1:])
+    norms = norms.reshape(L, S, -1)
+    final = final.reshape(L, S, m, k)
+    protos = protos.reshape(L, S, m, k)
+    finite = (
+        np.isfinite(final).all(axis=(-2, -1)) & np.isfinite(spectra).all(axis=(-2, -1)) & np.isfinite(norms).all(-1)
+    )
+    collapsed = (outside_prototypes(final, protos) > CLOP_PERSIST_TOL) & finite
+    return SimulationResult(
+        spectra=spectra, mean_norm=norms, collapsed=collapsed, finite=finite, final=final,
+        record_steps=record_schedule(steps, record_every), lrs=lrs_arr, seeds=seeds_arr, k=k, m=m,
+        steps=steps, rule=rule, tau=None if tau is None else float(tau), dtype=dtype, init=init,
+        collapse_criterion=(f"CLOP: a near-collapsed state persists, |(I - C C^T) mean| > {CLOP_PERSIST_TOL:g} "
+                            "(theory.clop)"),
+        clop_lambda=clop_lambda, prototypes=protos,
     )
 
 
@@ -602,7 +755,8 @@ def one_step_mean_shift(k, etas, *, m=100, seeds=tuple(range(8)), rule="paper", 
     return result.mean_norm[..., 1] / result.mean_norm[..., 0]
 
 
-def simulation_memory(k: int, m: int, runs: int, steps: int, record_every: int | None, dtype: str = "float64") -> dict:
+def simulation_memory(k: int, m: int, runs: int, steps: int, record_every: int | None, dtype: str = "float64",
+                      clop: bool = False) -> dict:
     r"""Estimated peak memory (bytes) of :func:`simulate` for ``runs`` (learning rate, seed) pairs, before running.
 
     With :math:`n=\min(m,k)`, :math:`R` records (:func:`record_schedule`), :math:`b` bytes per number
@@ -611,7 +765,8 @@ def simulation_memory(k: int, m: int, runs: int, steps: int, record_every: int |
     state and the SVD workspace; the records) and the host gathers
     :math:`2b\,\mathrm{runs}\,(mk + R(n+1))` (every chunk, then their concatenation) plus
     :math:`8\,\mathrm{runs}\,k^2` for the pairwise cosines of a summary. An estimate, not a bound: it
-    is meant to refuse, with the flag to change, problems that cannot fit at all.
+    is meant to refuse, with the flag to change, problems that cannot fit at all. ``clop=True``: CLOP's
+    runs (``clop_lambda > 0``), whose state and final arrays carry the k prototypes beside the k embeddings.
 
     Returns:
         ``{"embeddings": bytes of the k x m terms, "records": bytes of the record terms,
@@ -626,6 +781,8 @@ def simulation_memory(k: int, m: int, runs: int, steps: int, record_every: int |
     """
     b = np.dtype(dtype).itemsize
     n = min(m, k)
+    if clop:  # CLOP's state carries the k prototypes too: 2k columns wherever the k embeddings were
+        return _clop_memory(k, m, runs, steps, record_every, dtype)
     if record_every is None:
         n_records = 1
     else:
@@ -636,3 +793,11 @@ def simulation_memory(k: int, m: int, runs: int, steps: int, record_every: int |
     records = b * chunk * n_records * (n + 1) + 2 * b * runs * n_records * (n + 1)
     return {"embeddings": float(embeddings), "records": float(records), "total": float(embeddings + records),
             "n_records": int(n_records)}
+
+
+def _clop_memory(k, m, runs, steps, record_every, dtype) -> dict:
+    """:func:`simulation_memory` with CLOP: the embeddings' terms for 2k columns, the records' for k."""
+    both = simulation_memory(2 * k, m, runs, steps, record_every, dtype)
+    plain = simulation_memory(k, m, runs, steps, record_every, dtype)
+    return {"embeddings": both["embeddings"], "records": plain["records"],
+            "total": both["embeddings"] + plain["records"], "n_records": plain["n_records"]}

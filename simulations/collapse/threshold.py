@@ -19,6 +19,12 @@ Definitions used here (collapse need not be monotone in the learning rate, so th
 Each eta's outcome comes from :func:`simulations.collapse.outcomes.run_outcomes`: runs stop as soon
 as their final outcome is certain (proofs there), with the same pass/fail as stepping every run to the
 end, which ``early_stop=False`` still does (the tests compare both).
+
+With CLOP's term (``clop_lambda > 0``, :mod:`theory.clop`) an eta fails when any run keeps a
+near-collapsed state (the final mean's component outside the prototypes' span above
+:data:`~simulations.collapse.runner.CLOP_PERSIST_TOL`); every run is then stepped to the end (the early
+stop's certificates are proved for the plain rules only). The search is otherwise the same; for the
+``paper`` rule its threshold estimates :func:`theory.clop.clop_eta_min`.
 """
 from __future__ import annotations
 
@@ -62,6 +68,7 @@ class ThresholdResult(NamedTuple):
     seconds: float  #: wall time of the search (including compilation)
     element_steps: int = 0  #: work done: runs stepped x steps x k x min(m, k), over the whole search
     element_steps_full: int = 0  #: the same work had every run been stepped to the end
+    clop_lambda: float = 0.0  #: CLOP's per-class-embedding weight (0: none)
 
     @property
     def rate(self) -> float:
@@ -77,7 +84,7 @@ class ThresholdResult(NamedTuple):
             "rounds": self.rounds, "seconds": self.seconds, "element_steps": self.element_steps,
             "element_steps_full": self.element_steps_full,
             "evaluations": [list(e) for e in self.evaluations],
-        }
+        } | ({"clop_lambda": self.clop_lambda} if self.clop_lambda else {})
 
 
 def trial_key_data(seed: int, trials: int) -> np.ndarray:
@@ -98,7 +105,7 @@ def trial_key_data(seed: int, trials: int) -> np.ndarray:
     return np.asarray(jax.random.key_data(folded))
 
 
-def _evaluate(k, etas, keys, *, m, steps, rule, tau, dtype, early_stop=True):
+def _evaluate(k, etas, keys, *, m, steps, rule, tau, dtype, early_stop=True, clop_lambda=0.0):
     """``(n_collapsed, n_nonfinite, element_steps)`` per eta over all trials.
 
     ``early_stop=True``: :func:`simulations.collapse.outcomes.run_outcomes` (runs stop once their
@@ -109,6 +116,9 @@ def _evaluate(k, etas, keys, *, m, steps, rule, tau, dtype, early_stop=True):
     the SVD of its final state, in batches of exactly :data:`REFINE_POINTS` etas.
     """
     T = len(keys)
+    if clop_lambda:
+        return _evaluate_clop(k, etas, keys, m=m, steps=steps, rule=rule, tau=tau, dtype=dtype,
+                              clop_lambda=clop_lambda)
     if early_stop:
         n_devices = sharding.device_count()
         batch = runner._chunk_size(T, k, m, n_devices)  # one eta's trials: runs that tend to stop together
@@ -135,6 +145,23 @@ def _evaluate(k, etas, keys, *, m, steps, rule, tau, dtype, early_stop=True):
     return np.concatenate(n_col)[:n], np.concatenate(n_nan)[:n], work
 
 
+def _evaluate_clop(k, etas, keys, *, m, steps, rule, tau, dtype, clop_lambda):
+    """:func:`_evaluate` with CLOP: every run stepped to the end; "collapsed" = a near-collapsed state persists."""
+    from simulations.collapse.from_state import outside_prototypes
+
+    T = len(keys)
+    etas = np.asarray(etas, dtype=float)
+    all_etas = np.repeat(etas, T)
+    spectra, norms, final, protos = simulate_keys(
+        k, all_etas, np.tile(keys, (len(etas), 1)), m=m, steps=steps, rule=rule, tau=tau, record_every=None,
+        dtype=dtype, init="sphere", clop_lambdas=np.full(len(all_etas), clop_lambda),
+    )
+    finite = np.isfinite(final).all(axis=(-2, -1)) & np.isfinite(spectra).all(axis=(-2, -1))
+    persists = (outside_prototypes(final, protos) > runner.CLOP_PERSIST_TOL) & finite
+    work = len(all_etas) * steps * 2 * k * min(m, 2 * k)
+    return persists.reshape(len(etas), T).sum(1), (~finite).reshape(len(etas), T).sum(1), work
+
+
 def _check_search_args(trials, seed, rtol):
     if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
         raise ValueError(f"trials must be an integer >= 1; got {trials!r}")
@@ -156,6 +183,7 @@ def collapse_threshold(
     rtol: float = 1e-3,
     dtype: str = "float64",
     early_stop: bool = True,
+    clop_lambda: float = 0.0,
 ) -> ThresholdResult:
     r"""Largest learning rate for which none of ``trials`` runs completely collapses within ``steps`` steps.
 
@@ -176,6 +204,7 @@ def collapse_threshold(
         early_stop: stop each run once its outcome is certain and settle final states by bounds
             (:mod:`simulations.collapse.outcomes`; the same pass/fail as stepping every run to the end).
             False: the reference path, every run stepped to the end and judged by the SVD.
+        clop_lambda: CLOP's per-class-embedding weight (>= 0; see the module docstring). 0: the plain search.
 
     Returns:
         :class:`ThresholdResult`.
@@ -188,17 +217,19 @@ def collapse_threshold(
         >>> r.bracket[0] == r.threshold < r.bracket[1], r.bracket[1] - r.bracket[0] <= 0.05 * r.bracket[1]
         (True, True)
     """
-    _check_threshold_args(k, m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol, dtype=dtype)
+    _check_threshold_args(k, m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol, dtype=dtype,
+                          clop_lambda=clop_lambda)
     return _search(k, m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol, dtype=dtype,
-                   early_stop=early_stop)
+                   early_stop=early_stop, clop_lambda=clop_lambda)
 
 
-def _check_threshold_args(k, *, m, trials, steps, rule, tau, seed, rtol, dtype):
+def _check_threshold_args(k, *, m, trials, steps, rule, tau, seed, rtol, dtype, clop_lambda=0.0):
     check_simulation_args(k, [1.0], m, [seed], steps, None, rule, tau, dtype, "sphere")
+    runner.check_clop_lambda(clop_lambda, k, m)
     _check_search_args(trials, seed, rtol)
 
 
-def _search(k, *, m, trials, steps, rule, tau, seed, rtol, dtype, early_stop=True) -> ThresholdResult:
+def _search(k, *, m, trials, steps, rule, tau, seed, rtol, dtype, early_stop=True, clop_lambda=0.0) -> ThresholdResult:
     """The search of :func:`collapse_threshold` on arguments already validated."""
     start = time.perf_counter()
     keys = trial_key_data(seed, trials)
@@ -207,7 +238,7 @@ def _search(k, *, m, trials, steps, rule, tau, seed, rtol, dtype, early_stop=Tru
     work = [0, 0]  # element-steps done, and without early stop
 
     def evaluate(etas):
-        n_col, n_nan, done = _evaluate(k, etas, keys, **run, early_stop=early_stop)
+        n_col, n_nan, done = _evaluate(k, etas, keys, **run, early_stop=early_stop, clop_lambda=clop_lambda)
         work[0] += done
         work[1] += len(etas) * trials * steps * k * min(m, k)
         evaluations.extend((float(e), int(c), int(n)) for e, c, n in zip(etas, n_col, n_nan))
@@ -237,6 +268,7 @@ def _search(k, *, m, trials, steps, rule, tau, seed, rtol, dtype, early_stop=Tru
         tau=None if tau is None else float(tau), seed=seed, rtol=float(rtol), monotone=not passing_above,
         passing_above=passing_above, evaluations=tuple(evaluations), rounds=rounds,
         seconds=time.perf_counter() - start, element_steps=work[0], element_steps_full=work[1],
+        clop_lambda=float(clop_lambda),
     )
 
 
@@ -252,6 +284,7 @@ def collapse_thresholds(
     rtol: float = 1e-3,
     dtype: str = "float64",
     progress: bool | None = None,
+    clop_lambda: float = 0.0,
 ) -> list[ThresholdResult]:
     """:func:`collapse_threshold` for every k in ``ks`` (one compilation per k; small k is never padded).
 
@@ -259,7 +292,7 @@ def collapse_thresholds(
 
     Args:
         ks: numbers of class embeddings.
-        m, trials, steps, rule, tau, seed, rtol, dtype: as in :func:`collapse_threshold`.
+        m, trials, steps, rule, tau, seed, rtol, dtype, clop_lambda: as in :func:`collapse_threshold`.
         progress: see :func:`simulations.progress.progress` (None: a bar only when stderr is a
             terminal; True: also one line per k otherwise).
 
@@ -276,6 +309,8 @@ def collapse_thresholds(
     if not ks:
         raise ValueError("ks must be a non-empty list of integers >= 2; got []")
     args = dict(m=m, trials=trials, steps=steps, rule=rule, tau=tau, seed=seed, rtol=rtol, dtype=dtype)
+    if clop_lambda:
+        args["clop_lambda"] = clop_lambda
     for k in ks:
         _check_threshold_args(k, **args)
     return [_search(k, **args) for k in show_progress(ks, desc="threshold", enabled=progress, label=lambda k: f"k={k}")]

@@ -1,0 +1,204 @@
+"""CLOP's prototype term in the class-embedding dynamics (simulations.collapse.dynamics.clop_*), run from
+both starts against the derived critical lambda of theory.clop: below (0.9x) a near-collapsed state
+persists with the derived common component and spread, above (1.1x) the embeddings escape to the
+prototypes (paper 001, Section 4, Eq. 4)."""
+import functools
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from cpu_devices import run_with_cpu_devices
+from simulations.collapse import dynamics as D
+from simulations.collapse import runner
+from simulations.collapse.from_state import (
+    mean_cosine_gap, near_collapse, outside_prototypes, run_clop_from, separation, spread_start,
+)
+from simulations.collapse.runner import float64_scope, simulate
+from theory import clop
+
+RATIOS = (1.2, 2.0, 4.0)  # eta / eta*
+FACTORS = (0.9, 1.1)  # lambda / lambda_c
+SEEDS = (0, 1, 2)
+
+
+def _eta_star(k):
+    return 2 * (k - 1) / (k - 2)
+
+
+def _starts(k, m):
+    """Near-collapse (1e-4 off x_i = u) and uniform starts, three seeds each, with each seed's prototypes."""
+    keys = [jax.random.key(s) for s in SEEDS]
+    starts = np.stack([near_collapse(kk, k, m, 1e-4) for kk in keys] + [spread_start(kk, k, m) for kk in keys])
+    with float64_scope("float64"):
+        protos = [np.asarray(D.orthonormal_prototypes(runner.clop_prototype_key(kk), m, k)) for kk in keys]
+    return starts, np.stack(protos * 2)
+
+
+def test_clop_rules_at_lambda_zero_are_the_plain_rules():
+    with float64_scope("float64"):
+        X = D.normalize_columns(jax.random.normal(jax.random.key(0), (6, 4), dtype="float64"))
+        C = D.orthonormal_prototypes(jax.random.key(1), 6, 4)
+        for rule, tau in [("paper", None), ("autodiff", None), ("infonce", 0.5)]:
+            np.testing.assert_allclose(D.clop_step(X, C, 0.7, 0.0, rule=rule, tau=tau),
+                                       D.step(X, 0.7, rule=rule, tau=tau), rtol=0, atol=1e-14)
+
+
+def test_clop_gradient_through_the_normalisation_is_the_tangent_pull():
+    # at unit columns, -d/dx_i lambda (1 - cos(x_i, c_i)) = lambda (I - x_i x_i^T) c_i
+    with float64_scope("float64"):
+        X = D.normalize_columns(jax.random.normal(jax.random.key(2), (7, 3), dtype="float64"))
+        C = D.orthonormal_prototypes(jax.random.key(3), 7, 3)
+        k, eta, lam = 3, 0.8, 1.3
+        grad = jax.grad(lambda Z: jnp.sum(D.mean_cosine_loss(Z)))(X)
+        pull = C - X * jnp.sum(X * C, axis=0)
+        expected = D.normalize_columns(X - eta * (k / 2) * grad + eta * lam * pull)
+        np.testing.assert_allclose(D.clop_autodiff_step(X, C, eta, lam), expected, atol=1e-14)
+        np.testing.assert_allclose(C.T @ C, np.eye(3), atol=1e-14)
+
+
+@functools.lru_cache(maxsize=None)
+def _grid_run(k):
+    m = 2 * k + 8
+    starts, protos = _starts(k, m)
+    es = _eta_star(k)
+    pairs = [(r * es, f * clop.clop_lambda_critical(r * es, k)) for r in RATIOS for f in FACTORS]
+    pairs.append((0.9 * es, 0.05))  # below eta*: nothing to keep, any lambda > 0 escapes
+    etas, lams = map(np.array, zip(*pairs))
+    out = run_clop_from(starts, protos, etas, lams, steps=3000)
+    return etas, lams, out, protos
+
+
+@pytest.mark.parametrize("k", [3, 10, 30])
+def test_below_and_above_the_critical_lambda_from_both_starts(k):
+    etas, lams, out, protos = _grid_run(k)
+    gamma = outside_prototypes(out, protos)  # [pairs, starts]
+    gap = mean_cosine_gap(out)
+    for i, (eta, lam) in enumerate(zip(etas, lams)):
+        lc = clop.clop_lambda_critical(eta, k)
+        if lc > 0 and lam < lc:  # 0.9 lambda_c: the near-collapsed state, gamma* = sqrt(1 - 0.81) = 0.436
+            a, b, g = clop.near_collapse_state(eta, k, lam)
+            # 2e-3: the common (alpha-gamma) modes relax slowly near eta* (two-step Jacobian eigenvalues
+            # 1 - O(lambda^2)); measured at 3000 steps: worst |gamma - gamma*| 5e-5 and worst spread gap
+            # 3.7e-4 (k = 30, eta = 1.2 eta*, uniform start), at most 2e-5 at k = 3, 10 and 1e-7 at 2 eta*
+            np.testing.assert_allclose(gamma[i], g, atol=2e-3)
+            # spread: 1 - mean cosine = k beta*^2 / (k - 1); the same slow modes, same tolerance
+            np.testing.assert_allclose(gap[i], k * b**2 / (k - 1), atol=2e-3)
+        else:  # 1.1 lambda_c, or eta below eta*: the common component decays to rounding
+            # (measured at most 1e-14 at 3000 steps; the runner's persistence criterion is 1e-3)
+            assert np.all(gamma[i] < 1e-6), (eta, lam, gamma[i])
+            assert np.all(separation(out[i]) > 0.5)  # far from collapse: spread along the prototypes
+            if lc > 0:  # ended on the derived aligned state: 1 - mean cos = 1 - alpha^2 + beta^2/(k-1)
+                a, b, _, factor = clop.aligned_state(eta, k, lam)
+                assert factor < 1  # gamma shrinks there by |1 - eta|/s per step
+                np.testing.assert_allclose(gap[i], 1 - a**2 + b**2 / (k - 1), atol=1e-6)  # measured <= 2e-15
+
+
+@pytest.mark.parametrize("rule,tau", [("autodiff", None), ("infonce", 0.5)])
+def test_gradient_rules_with_clop_leave_collapse(rule, tau):
+    # lambda_c = 0 for them: from 1e-4 off collapse the embeddings separate at every eta and lambda tried
+    k, m = 10, 28
+    starts, protos = _starts(k, m)
+    etas = np.array([1.0, 4.0, 20.0, 1.0, 4.0, 20.0])
+    lams = np.array([0.1, 0.1, 0.1, 1.0, 1.0, 1.0])
+    out = run_clop_from(starts[:3], protos[:3], etas, lams, steps=1000, rule=rule, tau=tau)
+    assert np.all(separation(out) > 0.3)
+
+
+def test_autodiff_keeps_a_common_component_at_large_eta_even_with_clop():
+    # Documented behaviour, not collapse: autodiff's large-step state (mean cosine ~0.4 at k = 10,
+    # eta = 20) keeps a component outside the prototypes' span that lambda = 1 does not remove
+    r = simulate(10, [20.0], m=30, seeds=(0,), steps=2000, rule="autodiff", clop_lambda=1.0)
+    gamma = outside_prototypes(r.final, r.prototypes)
+    assert gamma.item() > 0.5 and r.collapsed.item()
+    assert mean_cosine_gap(r.final).item() > 0.4  # not complete collapse
+
+
+def test_simulate_with_clop_lambda_zero_is_bit_identical():
+    kwargs = dict(m=12, seeds=(0, 3), steps=200, record_every=50)
+    for rule, tau in [("paper", None), ("infonce", 0.5)]:
+        a = simulate(5, [0.5, 4.0], rule=rule, tau=tau, **kwargs)
+        b = simulate(5, [0.5, 4.0], rule=rule, tau=tau, clop_lambda=0.0, **kwargs)
+        for field in a._fields:
+            va, vb = getattr(a, field), getattr(b, field)
+            if isinstance(va, np.ndarray):
+                assert va.dtype == vb.dtype and np.array_equal(va, vb), field
+            else:
+                assert va == vb, field
+        assert a.parameters() == b.parameters() and "clop_lambda" not in a.parameters()
+
+
+def test_simulate_with_clop_matches_the_derived_curve_and_does_not_recompile():
+    k = 10
+    eta = 2.0 * _eta_star(k)
+    lc = clop.clop_lambda_critical(eta, k)
+    below = simulate(k, [eta], m=28, seeds=SEEDS, steps=2000, clop_lambda=0.9 * lc)
+    before = runner.compile_count()
+    above = simulate(k, [eta * 1.0001], m=28, seeds=SEEDS, steps=2000, clop_lambda=1.1 * lc)
+    assert runner.compile_count() == before  # new eta and lambda: traced, same program
+    assert below.collapsed.all() and not above.collapsed.any()
+    gamma = outside_prototypes(below.final, below.prototypes)
+    np.testing.assert_allclose(gamma, clop.near_collapse_state(eta, k, 0.9 * lc)[2], atol=2e-3)
+    # the same seed starts from the same embeddings with and without the term
+    plain = simulate(k, [eta], m=28, seeds=SEEDS, steps=1, record_every=1)
+    with_term = simulate(k, [eta], m=28, seeds=SEEDS, steps=1, record_every=1, clop_lambda=0.5)
+    np.testing.assert_allclose(plain.spectra[:, :, 0], with_term.spectra[:, :, 0], atol=1e-12)
+
+
+def test_simulate_rejects_bad_clop_lambda():
+    with pytest.raises(ValueError, match="clop_lambda"):
+        simulate(5, [1.0], m=4, clop_lambda=0.5)
+    with pytest.raises(ValueError, match="clop_lambda"):
+        simulate(3, [1.0], m=4, clop_lambda=-1.0)
+
+
+def test_float32_runs_land_on_the_same_side_of_the_curve():
+    # float32 subset: the common component at 0.9 lambda_c matches gamma* to ~1e-7 (measured 6e-8), and after
+    # escaping it stops at float32 rounding (measured 7e-8), both far from the 1e-3 criterion; 1e-5 allows
+    # 100x the measured float32 error
+    k = 10
+    eta = 2.0 * _eta_star(k)
+    lc = clop.clop_lambda_critical(eta, k)
+    for factor, persists in [(0.9, True), (1.1, False)]:
+        r = simulate(k, [eta], m=28, seeds=SEEDS, steps=2000, clop_lambda=factor * lc, dtype="float32")
+        assert r.final.dtype == np.float32 and r.collapsed.all() == persists and r.collapsed.any() == persists
+        gamma = outside_prototypes(r.final, r.prototypes)
+        expected = clop.near_collapse_state(eta, k, factor * lc)[2] if persists else 0.0
+        np.testing.assert_allclose(gamma, expected, atol=1e-5)
+
+
+_TWO_DEVICES = r"""
+import json, jax, simulations
+r = simulations.simulate(3, [4.5, 6.0], m=8, seeds=(0, 7), steps=300, record_every=100, clop_lambda=0.2)
+print(json.dumps({"devices": jax.device_count(), "spectra": r.spectra.tolist(), "final": r.final.tolist(),
+                  "prototypes": r.prototypes.tolist(), "collapsed": r.collapsed.tolist()}))
+"""
+
+
+def test_clop_runs_split_over_two_devices_give_the_same_numbers():
+    several = json.loads(run_with_cpu_devices(_TWO_DEVICES, devices=2, timeout=240).strip().splitlines()[-1])
+    one = simulate(3, [4.5, 6.0], m=8, seeds=(0, 7), steps=300, record_every=100, clop_lambda=0.2)
+    assert several["devices"] == 2 and several["collapsed"] == one.collapsed.tolist()
+    # 1e-12 as in test_sim_runner: the same per-run program, only the batch per device differs
+    for key in ("spectra", "final", "prototypes"):
+        np.testing.assert_allclose(np.asarray(several[key]), getattr(one, key), atol=1e-12)
+
+
+@pytest.mark.parametrize("rule,tau", [("paper", None), ("autodiff", None), ("infonce", 0.5)])
+def test_spread_state_one_step_factor_with_clop(rule, tau):
+    # theory.clop.spread_mean_factor_clop is the m -> infinity limit; at m = 2000 the measured mean over
+    # 16 seeds sat within 0.003 of it (se 0.001-0.004); 0.01 + 3 se is the toolkit's finite-m allowance for
+    # this kind of law (claims.stability.LAW_ATOL), fixed before this test was written
+    k, m, S = 10, 2000, 16
+    keys = [jax.random.key(s) for s in range(S)]
+    starts = np.stack([spread_start(kk, k, m) for kk in keys])
+    with float64_scope("float64"):
+        protos = np.stack([np.asarray(D.orthonormal_prototypes(runner.clop_prototype_key(kk), m, k)) for kk in keys])
+    etas, lams = np.array([0.5, 1.0, 2.0, 3.0]), np.array([0.5, 0.5, 1.0, 1.0])
+    out = run_clop_from(starts, protos, etas, lams, steps=1, rule=rule, tau=tau)
+    ratio = np.linalg.norm(out.mean(-1), axis=-1) / np.linalg.norm(starts.mean(-1), axis=-1)
+    se = ratio.std(1, ddof=1) / np.sqrt(S)
+    derived = clop.spread_mean_factor_clop(etas, k, lams, rule, tau)
+    assert np.all(np.abs(ratio.mean(1) - derived) < 0.01 + 3 * se)
