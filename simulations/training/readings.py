@@ -45,7 +45,7 @@ from simulations.training.objectives import check_loss_names, contrastive_loss
 from simulations.training.prototypes import PROTOTYPES, prototype_bank
 
 __all__ = [
-    "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "Setup", "one_axis_readings",
+    "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "LAMBDA_SCALES", "Setup", "one_axis_readings",
     "TARGETED_READINGS", "gram_knn_accuracy", "readings_grid", "network_lr_sweep", "collapse_summary", "mean_difference", "run_readings",
 ]
 
@@ -82,6 +82,11 @@ AXES = {
     "evaluation": {"values": list(SPACES), "reads": "001 Section 4: 'the 10% labeled samples are used to train a "
                    "K-Nearest Neighbors (KNN) classifier' (on which representation is not said)"},
 }
+
+#: CLOP's lambda scale (issue 19): ``"sum"`` over the labelled samples of a batch, as Eq. 4 of paper 001
+#: prints (the default), or ``"mean"`` over them, as the authors' released loss computes it (at batch 256
+#: and 10 % labels the sum is ~25.6 times the mean). A traced flag: both scales share one program.
+LAMBDA_SCALES = ("sum", "mean")
 
 #: A run collapses when the effective rank of its normalised embeddings is below this (complete or
 #: rank-1 collapse: nearer a line than a plane; all equal gives 1), or when it diverged. Fixed
@@ -200,7 +205,7 @@ def _forward(layers: tuple[Layer, ...], x, bn, mask):
 
 
 def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_random, pos_uniform, lam,
-           proto_index, steps, *, loss_name: str, setup: Setup):
+           proto_index, steps, lambda_mean, *, loss_name: str, setup: Setup):
     """Train one network under one reading; evaluate it at each checkpoint in every space."""
     dtype = jnp.float32
     k_data, k_net, _, k_train = jax.random.split(trial_key, 4)
@@ -225,7 +230,11 @@ def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_
         z, _ = _forward(params, jnp.concatenate([augment(k1, xb), augment(k2, xb)]), bn, mask)
         main = contrastive_loss(loss_name, z[:b], z[b:], labels[idx], tau).astype(z.dtype)
         yl, ml = safe[idx], labelled[idx]
-        clop = 0.5 * clop_term(z, jnp.concatenate([yl, yl]), protos, 1.0, "cosine", jnp.concatenate([ml, ml]))
+        m2 = jnp.concatenate([ml, ml])
+        # lambda scale (issue 19): Eq. 4's sum over the labelled samples (0.5: both views summed), or the
+        # authors' released loss, a mean over them (both views' labelled rows).
+        scale = jnp.where(lambda_mean, 1.0 / jnp.maximum(jnp.sum(m2), 1), 0.5).astype(z.dtype)
+        clop = scale * clop_term(z, jnp.concatenate([yl, yl]), protos, 1.0, "cosine", m2)
         return main + lam * clop
 
     def step(carry, step_index):
@@ -253,7 +262,7 @@ def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_
 
 #: Traced point arguments, in the order of the compiled program.
 _POINT_ARGS = ("learning_rate", "tau", "is_adam", "momentum", "batch_norm", "width", "dir_random",
-               "pos_uniform", "lambda", "prototypes", "steps")
+               "pos_uniform", "lambda", "prototypes", "steps", "lambda_scale")
 
 _COMPILED: dict = {}
 
@@ -288,6 +297,7 @@ def _point_arrays(points: Sequence[dict]) -> list:
         "lambda": [float(p["lambda"]) for p in points],
         "prototypes": [PROTOTYPES.index(p.get("prototypes", "orthonormal")) for p in points],
         "steps": [int(p["steps"]) for p in points],
+        "lambda_scale": [p.get("lambda_scale", "sum") == "mean" for p in points],
     }
     floats = ("learning_rate", "tau", "momentum", "width", "lambda")  # float32 even when x64 is on (the CLI)
     return [jnp.asarray(cols[name], jnp.float32 if name in floats else None) for name in _POINT_ARGS]
@@ -309,7 +319,8 @@ def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setu
 
     A point's ``steps`` (traced: updates after it are zero) is at most the program's length
     ``setup.checkpoints[-1]`` and its ``batch_size`` is the setup's (a shape); every other axis is traced. Missing keys take :data:`DEFAULT`, ``lambda`` 1
-    and ``prototypes`` orthonormal.
+    and ``prototypes`` orthonormal; ``lambda_scale`` (:data:`LAMBDA_SCALES`, default ``"sum"``) is how
+    :math:`\lambda` weighs the prototype term: :math:`\lambda\sum_{i\in S}` or :math:`\frac{\lambda}{|S|}\sum_{i\in S}`.
 
     Returns:
         ``{"accuracy", "effective_rank"}`` arrays ``[loss, point, seed, checkpoint, space]``, ``"seconds"``.
@@ -327,11 +338,13 @@ def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setu
     check_loss_names(losses)
     full_points = []
     for point in points:
-        reading = {k: v for k, v in point.items() if k not in ("lambda", "prototypes")}
+        reading = {k: v for k, v in point.items() if k not in ("lambda", "prototypes", "lambda_scale")}
         _check_reading(reading, setup)
         full = {**DEFAULT, "lambda": 1.0, "prototypes": "orthonormal", **point}
         if not 1 <= full["steps"] <= setup.checkpoints[-1]:
             raise ValueError(f"steps must be in [1, {setup.checkpoints[-1]}] for this program; got {full['steps']}")
+        if full.get("lambda_scale", "sum") not in LAMBDA_SCALES:
+            raise ValueError(f"lambda_scale must be one of {', '.join(LAMBDA_SCALES)}; got {full['lambda_scale']!r}")
         if full["prototypes"] not in PROTOTYPES:
             raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {full['prototypes']!r}")
         full_points.append(full)
