@@ -59,7 +59,7 @@ from scipy import stats
 
 __all__ = [
     "ALPHA", "BAND", "PAIRED_RULE", "paired_summary", "holm", "clopper_pearson", "seeds_for_power",
-    "is_degenerate", "compatible", "reading_rows", "paired_verdict",
+    "is_degenerate", "compatible", "reading_rows", "paired_verdict", "seeds_to_decide_rate", "RATIONALE",
 ]
 
 #: Family-wise level of every test (one-sided).
@@ -244,7 +244,7 @@ def compatible(ci95: Sequence[float], printed_gain: float, band: Sequence[float]
 
 
 def reading_rows(readings: Sequence[dict], printed_gain: float, *, chance: float, primary: dict | None,
-                 exploratory: Sequence[dict] = ()) -> list[dict]:
+                 exploratory: Sequence[dict] = (), band: Sequence[float] = BAND) -> list[dict]:
     r"""The issue's evidence rows, with paired estimates and Holm-adjusted p over the non-degenerate readings.
 
     Args:
@@ -255,6 +255,8 @@ def reading_rows(readings: Sequence[dict], printed_gain: float, *, chance: float
         chance: chance accuracy (1 / number of classes), for :func:`is_degenerate`.
         primary: the primary reading (a reading dict), or ``None``.
         exploratory: readings tagged exploratory (e.g. a targeted search).
+        band: the compatibility band as factors of the printed gain (:func:`compatible`); ``(0, inf)``
+            tests the sign only.
 
     Returns:
         One row per reading: the input plus ``paired_mean``, ``ci95``, ``p_one_sided``, ``p_holm``
@@ -287,12 +289,16 @@ def reading_rows(readings: Sequence[dict], printed_gain: float, *, chance: float
         r["shows_effect"] = False
     for i, p in zip(tried, adjusted):
         rows[i]["p_holm"] = p
-        rows[i]["shows_effect"] = bool(p < ALPHA and compatible(rows[i]["ci95"], printed_gain))
+        rows[i]["shows_effect"] = bool(p < ALPHA and compatible(rows[i]["ci95"], printed_gain, band))
     return rows
 
 
-def paired_verdict(rows: Sequence[dict], printed_gain: float) -> tuple[str, dict]:
+def paired_verdict(rows: Sequence[dict], printed_gain: float, band: Sequence[float] = BAND, *,
+                   not_sensitivity: Sequence[dict] = ()) -> tuple[str, dict]:
     """The verdict of :data:`PAIRED_RULE` from the rows of :func:`reading_rows`, and a summary for the evidence.
+
+    ``not_sensitivity``: readings tried (in the Holm family) that are not sensitivity checks of this
+    verdict, e.g. the primary reading under another lambda scale, which has a verdict of its own.
 
     Returns:
         ``(verdict, summary)``; the summary names the primary reading, its interval and seeds, the
@@ -309,14 +315,14 @@ def paired_verdict(rows: Sequence[dict], printed_gain: float) -> tuple[str, dict
     """
     tried = [r for r in rows if not r["degenerate"]]
     primary = next((r for r in rows if r["primary"]), None)
-    shows = [r for r in tried if r["shows_effect"]]
+    shows = [r for r in tried if r["shows_effect"] and r["reading"] not in list(not_sensitivity)]
     summary = {
         "rule": PAIRED_RULE,
         "readings_tried": len(tried),
         "degenerate_readings": [r["reading"] for r in rows if r["degenerate"]],
         "readings_showing_effect": [r["reading"] for r in shows],
         "printed_gain": printed_gain,
-        "band": [BAND[0] * printed_gain, BAND[1] * printed_gain],
+        "band": sorted([band[0] * printed_gain, band[1] * printed_gain]),
     }
     if primary is None or primary["degenerate"]:
         summary["primary"] = None if primary is None else {"reading": primary["reading"], "degenerate": True}
@@ -324,13 +330,39 @@ def paired_verdict(rows: Sequence[dict], printed_gain: float) -> tuple[str, dict
     need = seeds_for_power(printed_gain, primary["paired_sd"], ALPHA / max(len(tried), 1))
     summary["primary"] = {"reading": primary["reading"], "n": primary["n"], "paired_mean": primary["paired_mean"],
                           "ci95": primary["ci95"], "p_one_sided": primary["p_one_sided"], "p_holm": primary["p_holm"],
-                          "compatible": compatible(primary["ci95"], printed_gain),
+                          "compatible": compatible(primary["ci95"], printed_gain, band),
                           "shows_effect": primary["shows_effect"]}
     summary["seeds_for_80_power"] = need
     if primary["shows_effect"]:
         verdict = "confirmed"
-    elif not compatible(primary["ci95"], printed_gain) and not shows:
+    elif not compatible(primary["ci95"], printed_gain, band) and not shows:
         verdict = "not reproduced"
     else:
         verdict = "inconclusive"
     return verdict, summary
+
+
+def seeds_to_decide_rate(rate: float, threshold: float = 0.5, confidence: float = 0.95, max_n: int = 1000) -> int | None:
+    r"""Seeds at which a collapse rate equal to ``rate`` would put its Clopper-Pearson interval off ``threshold``.
+
+    The smallest n with :math:`k = \mathrm{round}(\text{rate}\cdot n)` such that
+    :func:`clopper_pearson` ``(k, n)`` lies wholly above or wholly below ``threshold``.
+
+    Returns:
+        ``n``, or ``None`` if ``rate == threshold`` or no n up to ``max_n`` decides.
+
+    Example:
+        >>> seeds_to_decide_rate(0.0), seeds_to_decide_rate(1.0), seeds_to_decide_rate(0.5)
+        (6, 6, None)
+    """
+    if rate == threshold:
+        return None
+    for n in range(1, max_n + 1):
+        lo, hi = clopper_pearson(int(round(rate * n)), n, confidence)
+        if lo > threshold or hi < threshold:
+            return n
+    return None
+
+
+#: Why :data:`PAIRED_RULE` and not another (the module docstring's paragraph, for the report).
+RATIONALE = " ".join(__doc__.split("**Why this rule and not another.**", 1)[1].split("\n\nReference", 1)[0].split())

@@ -46,7 +46,7 @@ from simulations.training.prototypes import PROTOTYPES, prototype_bank
 
 __all__ = [
     "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "LAMBDA_SCALES", "Setup", "one_axis_readings",
-    "TARGETED_READINGS", "gram_knn_accuracy", "readings_grid", "network_lr_sweep", "collapse_summary", "mean_difference", "run_readings",
+    "TARGETED_READINGS", "gram_knn_accuracy", "readings_grid", "confirmatory_grid", "network_lr_sweep", "collapse_summary", "mean_difference", "run_readings",
 ]
 
 #: The default reading: the setup of ``simulations.training.synthetic.SyntheticConfig`` (Table 5 today).
@@ -313,29 +313,8 @@ def _check_reading(reading: dict, setup: Setup) -> None:
         raise ValueError(f"optimizer must be adam or sgd; got {reading['optimizer']!r}")
 
 
-def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setup: Setup = Setup(), *,
-                 progress: bool = False) -> dict:
-    r"""Train ``seeds`` networks per (loss, point) in one program; a point is a reading plus ``lambda``/``prototypes``.
-
-    A point's ``steps`` (traced: updates after it are zero) is at most the program's length
-    ``setup.checkpoints[-1]`` and its ``batch_size`` is the setup's (a shape); every other axis is traced. Missing keys take :data:`DEFAULT`, ``lambda`` 1
-    and ``prototypes`` orthonormal; ``lambda_scale`` (:data:`LAMBDA_SCALES`, default ``"sum"``) is how
-    :math:`\lambda` weighs the prototype term: :math:`\lambda\sum_{i\in S}` or :math:`\frac{\lambda}{|S|}\sum_{i\in S}`.
-
-    Returns:
-        ``{"accuracy", "effective_rank"}`` arrays ``[loss, point, seed, checkpoint, space]``, ``"seconds"``.
-
-    Raises:
-        ValueError: unknown axis or value, or a step count that is not a checkpoint.
-
-    Example:
-        >>> r = run_readings(["infonce"], [{"lambda": 0.0, "steps": 1}, {"tau": 0.1, "steps": 1}], 2,
-        ...                  Setup(n=30, batch_size=None, checkpoints=(1,)))
-        >>> r["accuracy"].shape
-        (1, 2, 2, 1, 3)
-    """
-    losses = tuple(dict.fromkeys(losses))
-    check_loss_names(losses)
+def _full_points(points: Sequence[dict], setup: Setup) -> list[dict]:
+    """Validate points and fill in :data:`DEFAULT`, ``lambda`` 1, orthonormal prototypes, scale ``sum``."""
     full_points = []
     for point in points:
         reading = {k: v for k, v in point.items() if k not in ("lambda", "prototypes", "lambda_scale")}
@@ -348,13 +327,42 @@ def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setu
         if full["prototypes"] not in PROTOTYPES:
             raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {full['prototypes']!r}")
         full_points.append(full)
-    args = _point_arrays(full_points)
+    return full_points
+
+
+def run_readings(losses: Sequence[str], points: Sequence[dict] | dict, seeds: int, setup: Setup = Setup(), *,
+                 progress: bool = False) -> dict:
+    r"""Train ``seeds`` networks per (loss, point) in one program; a point is a reading plus ``lambda``/``prototypes``.
+
+    A point's ``steps`` (traced: updates after it are zero) is at most the program's length
+    ``setup.checkpoints[-1]`` and its ``batch_size`` is the setup's (a shape); every other axis is traced. Missing keys take :data:`DEFAULT`, ``lambda`` 1
+    and ``prototypes`` orthonormal; ``lambda_scale`` (:data:`LAMBDA_SCALES`, default ``"sum"``) is how
+    :math:`\lambda` weighs the prototype term: :math:`\lambda\sum_{i\in S}` or :math:`\frac{\lambda}{|S|}\sum_{i\in S}`.
+    ``points`` is one list every loss runs, or a dict ``{loss: list}`` (each loss its own points).
+
+    Returns:
+        ``{"accuracy", "effective_rank"}`` arrays ``[loss, point, seed, checkpoint, space]`` (with a dict
+        of points: dicts ``{loss: array [point, seed, checkpoint, space]}``), ``"seconds"``.
+
+    Raises:
+        ValueError: unknown axis or value, or a step count that is not a checkpoint.
+
+    Example:
+        >>> r = run_readings(["infonce"], [{"lambda": 0.0, "steps": 1}, {"tau": 0.1, "steps": 1}], 2,
+        ...                  Setup(n=30, batch_size=None, checkpoints=(1,)))
+        >>> r["accuracy"].shape
+        (1, 2, 2, 1, 3)
+    """
+    losses = tuple(dict.fromkeys(losses))
+    check_loss_names(losses)
+    per_loss = points if isinstance(points, dict) else {loss: points for loss in losses}
+    args = {loss: _point_arrays(_full_points(per_loss[loss], setup)) for loss in losses}
     dataset = _dataset(setup)
     start = time.perf_counter()
     accs, ranks = [], []
     # Dispatch every loss's program before waiting for any: JAX runs them asynchronously, so one
     # program executes while the next compiles or runs beside it (two cores with single-threaded Eigen).
-    pending = [_program(loss, setup, seeds)(dataset, *args) for loss in losses]
+    pending = [_program(loss, setup, seeds)(dataset, *args[loss]) for loss in losses]
     for loss, result in zip(losses, pending):
         a, r = jax.device_get(result)
         accs.append(np.asarray(a))
@@ -362,8 +370,12 @@ def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setu
         if progress:
             import sys
 
-            print(f"  {setup.data} batch {setup.batch_size} steps {setup.checkpoints[-1]} ({len(points)} points x "
-                  f"{seeds} seeds): {loss} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+            print(f"  {setup.data} batch {setup.batch_size} steps {setup.checkpoints[-1]} ({len(per_loss[loss])} "
+                  f"points x {seeds} seeds): {loss} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr,
+                  flush=True)
+    if isinstance(points, dict):
+        return {"accuracy": dict(zip(losses, accs)), "effective_rank": dict(zip(losses, ranks)),
+                "seconds": time.perf_counter() - start}
     return {"accuracy": np.stack(accs), "effective_rank": np.stack(ranks), "seconds": time.perf_counter() - start}
 
 
@@ -484,6 +496,48 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
     return {"rows": rows, "prototype_rows": prototype_rows, "axes": AXES, "default": DEFAULT, "targeted": targeted,
             "programs": len(groups), "losses": list(losses), "seeds": seeds,
             "seconds": time.perf_counter() - start, "quick": quick}
+
+
+def confirmatory_grid(plan: dict, seeds: int, *, quick: bool = False, progress: bool = False) -> dict:
+    """The preregistered confirmatory runs (issue 19): each loss's own points, ``seeds`` seeds, one program per loss.
+
+    ``plan`` is ``{loss: [point, ...]}``; a point is a reading of :data:`AXES` (batch size and 1000
+    steps excluded: every point runs in the default group, batch 256 and 300 steps) plus ``lambda``,
+    ``prototypes`` and ``lambda_scale``. Seeds are ``0..seeds-1`` (the pilot's seeds are the first
+    ones, so a pilot run is reproduced exactly). ``quick``: 120 points, batch 64, 10 steps (30 and
+    100 steps read as 3 and 6), a smoke test.
+
+    Returns:
+        ``{"rows": [{"loss", "point", "accuracies", "effective_ranks"}], "seeds", "seconds", "quick"}``
+        (normalised-output 5-NN accuracies per seed, as fractions; effective ranks of the normalised outputs).
+
+    Raises:
+        ValueError: a point outside the default (batch size, length) group, or see :func:`run_readings`.
+
+    Example:
+        Runs for about a minute (the smoke test is in ``tests/clop/test_readings.py``, marked slow):
+
+        >>> g = confirmatory_grid({"infonce": [{"lambda": 0.0}, {"lambda_scale": "mean"}]}, 2, quick=True)  # doctest: +SKIP
+        >>> len(g["rows"]), len(g["rows"][0]["accuracies"])  # doctest: +SKIP
+        (2, 2)
+    """
+    declared, lengths = (30, 100, 300), ((3, 6, 10) if quick else (30, 100, 300))
+    for loss, points in plan.items():
+        for p in points:
+            if _group({k: v for k, v in p.items() if k in AXES}) != (DEFAULT["batch_size"], False):
+                raise ValueError(f"confirmatory points run in the default group (batch 256, <= 300 steps); got {p}")
+    setup = Setup(n=120 if quick else 500, batch_size=64 if quick else DEFAULT["batch_size"], checkpoints=(lengths[-1],))
+    runs = {loss: [{**p, "steps": lengths[declared.index({**DEFAULT, **p}["steps"])]} for p in points]
+            for loss, points in plan.items()}
+    out = run_readings(list(plan), runs, seeds, setup, progress=progress)
+    rows = []
+    for loss, points in plan.items():
+        for j, p in enumerate(points):
+            space = SPACES.index(p.get("evaluation", DEFAULT["evaluation"]))
+            rows.append({"loss": loss, "point": dict(p),
+                         "accuracies": out["accuracy"][loss][j, :, -1, space].astype(float).tolist(),
+                         "effective_ranks": out["effective_rank"][loss][j, :, -1, 0].astype(float).tolist()})
+    return {"rows": rows, "seeds": seeds, "seconds": out["seconds"], "quick": quick}
 
 
 def collapse_summary(effective_ranks, finite=None, threshold: float = COLLAPSE_RANK) -> dict:
