@@ -171,3 +171,14 @@ def test_seeds_to_decide_a_rate():
 def test_compatibility_band_and_sign_only_band():
     assert compatible([0.16, 0.2], PRINTED) and not compatible([0.10, 0.15], PRINTED)
     assert compatible([-0.01, 0.001], 0.012, (0.0, math.inf)) and not compatible([-0.02, -0.001], 0.012, (0.0, math.inf))
+
+
+def test_nc003_class_counts_carry_exact_intervals():
+    from claims.nc003 import _settings
+    from simulations.neural_collapse.grid import TABLE_METRICS
+
+    runs = [{"loss": "HUCL", "normalisation": "ball", "beta": 2.0, "class": c, "final": {m: 1.0 for m in TABLE_METRICS}}
+            for c in ("NC",) * 5]
+    row = _settings({"runs": runs})[0]
+    # 5/5 NC: [0.025^(1/5), 1]; 0/5 DC: [0, 1 - 0.025^(1/5)]
+    assert row["NC_ci95"] == pytest.approx([0.025 ** 0.2, 1.0]) and row["DC_ci95"] == pytest.approx([0.0, 1 - 0.025 ** 0.2])
