@@ -6,10 +6,14 @@ through the shared experiments of :mod:`results.experiments` (cached in ``figure
 ``clop-verify figures`` the claims take seconds; without the cache they run the experiments. The
 verdict is computed from the evidence by the rule in each docstring (``Verdict rule:``).
 
-The common test is :func:`compare`: a difference of two means over independent seeds is called
-*significant* when it exceeds twice its standard error
-:math:`\\sqrt{s_a^2/n_a + s_b^2/n_b}` (sample standard deviations, ddof = 1): a fixed 2-sigma rule,
-not tuned to any outcome.
+Claims measured over seeds with and without CLOP (``table5.*``, ``prototypes.orthonormal_vs_etf``) are
+judged by :data:`claims.statistics.PAIRED_RULE`: paired per-seed differences, one preregistered
+primary reading (``claims/preregistration.toml``, whose sha256 each entry records), Holm over the
+readings tried, each verdict given under both of CLOP's lambda scales (Eq. 4's sum; the released
+code's mean, the preregistered one). The learning-rate sentence (``final.lr_collapse``, with
+``lr_robustness`` derived from it) is judged on collapse rates with exact Clopper-Pearson intervals.
+:func:`compare` (a difference of independent means and its standard error, 2-sigma) remains for
+``digits.clop_gain``.
 """
 from __future__ import annotations
 
