@@ -403,6 +403,34 @@ def _group(reading: dict) -> tuple:
     return full["batch_size"], full["steps"] == 1000
 
 
+#: Losses the temperature does not enter (nor does it enter the CLOP term): readings that differ only in
+#: tau are one run for them.
+TAU_FREE_LOSSES = ("vicreg", "barlow_twins")
+
+
+def _run_key(loss: str, reading: dict) -> tuple:
+    """What decides a run of ``loss`` under ``reading``: the full reading, tau dropped for a tau-free loss."""
+    full = {**DEFAULT, **reading}
+    if loss in TAU_FREE_LOSSES:
+        full["tau"] = DEFAULT["tau"]
+    return tuple(sorted(full.items()))
+
+
+def _distinct_runs(loss: str, readings: Sequence[dict]) -> list[dict]:
+    """The first reading of each distinct run of ``loss``, in order.
+
+    Example:
+        >>> _distinct_runs("vicreg", [{}, {"tau": 0.1}, {"steps": 30}]), len(_distinct_runs("infonce", [{}, {"tau": 0.1}]))
+        ([{}, {'steps': 30}], 2)
+    """
+    out, keys = [], set()
+    for r in readings:
+        if _run_key(loss, r) not in keys:
+            keys.add(_run_key(loss, r))
+            out.append(r)
+    return out
+
+
 def mean_difference(a, b) -> tuple[float, float]:
     r"""``mean(a) - mean(b)`` over independent seeds and its standard error :math:`\sqrt{s_a^2/n_a + s_b^2/n_b}`.
 
@@ -462,20 +490,26 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
             batch_size = min(batch, 64) if quick else batch
         setup = Setup(n=120 if quick else 500, batch_size=batch_size, checkpoints=checkpoints)
         steps_of = lambda r: lengths[declared.index({**DEFAULT, **r}["steps"])]  # noqa: E731
-        points = [{**r, "steps": steps_of(r), "lambda": lam} for r in rs for lam in (0.0, 1.0)]
         ablation = [r for r in rs if r == {} or r == targeted[1]]
-        points += [{**r, "steps": steps_of(r), "prototypes": kind} for r in ablation for kind in ("etf", "random")]
+        # Each loss runs each distinct run once (tau enters neither VICReg nor Barlow Twins) and only
+        # InfoNCE runs the prototype ablation (issue 19).
+        runs = {loss: _distinct_runs(loss, rs) for loss in losses}
+        points = {loss: [{**r, "steps": steps_of(r), "lambda": lam} for r in runs[loss] for lam in (0.0, 1.0)]
+                  + ([{**r, "steps": steps_of(r), "prototypes": kind} for r in ablation for kind in ("etf", "random")]
+                     if loss == "infonce" else []) for loss in losses}
         out = run_readings(losses, points, seeds, setup, progress=progress)
-        for j, r in enumerate(rs):
+        for r in rs:
             ci = 0
             # (reading, checkpoint, space): the default run also gives the other evaluation spaces
             derived = [(dict(r), ci, 0)]
             if r == {}:
                 derived += [({"evaluation": space}, ci, si) for si, space in enumerate(SPACES) if si]
-            for li, loss in enumerate(losses):
+            for loss in losses:
+                ran = next(q for q in runs[loss] if _run_key(loss, q) == _run_key(loss, r))
+                j = runs[loss].index(ran)
                 for reading, cj, si in derived:
-                    acc = out["accuracy"][li, 2 * j:2 * j + 2, :, cj, si].astype(float)  # float64 means
-                    rank = out["effective_rank"][li, 2 * j:2 * j + 2, :, cj, 0].astype(float)
+                    acc = out["accuracy"][loss][2 * j:2 * j + 2, :, cj, si].astype(float)  # float64 means
+                    rank = out["effective_rank"][loss][2 * j:2 * j + 2, :, cj, 0].astype(float)
                     gain, se = mean_difference(acc[1], acc[0])
                     rows.append({
                         "loss": loss, "reading": reading, "accuracy_without": float(acc[0].mean()),
@@ -483,14 +517,15 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
                         "seeds": int(acc.shape[1]), "effective_rank_without": float(rank[0].mean()),
                         "effective_rank_with": float(rank[1].mean()), "accuracies_without": acc[0].tolist(),
                         "accuracies_with": acc[1].tolist(), "targeted": r in targeted,
+                        **({} if ran == r else {"same_run_as": dict(ran)}),
                     })
                 if loss == "infonce" and r in ablation:
                     columns = {"orthonormal": 2 * j + 1}
-                    base = 2 * len(rs) + 2 * ablation.index(r)
+                    base = 2 * len(runs[loss]) + 2 * ablation.index(r)
                     columns.update({"etf": base, "random": base + 1})
                     for kind, col in columns.items():
-                        acc = out["accuracy"][li, col, :, ci, 0]
-                        rank = out["effective_rank"][li, col, :, ci, 0]
+                        acc = out["accuracy"][loss][col, :, ci, 0]
+                        rank = out["effective_rank"][loss][col, :, ci, 0]
                         prototype_rows.append({"reading": dict(r), "prototypes": kind, "accuracies": acc.tolist(),
                                                "accuracy": float(acc.mean()), "effective_rank": float(rank.mean())})
     return {"rows": rows, "prototype_rows": prototype_rows, "axes": AXES, "default": DEFAULT, "targeted": targeted,
@@ -503,8 +538,9 @@ def confirmatory_grid(plan: dict, seeds: int, *, quick: bool = False, progress: 
 
     ``plan`` is ``{loss: [point, ...]}``; a point is a reading of :data:`AXES` (batch size and 1000
     steps excluded: every point runs in the default group, batch 256 and 300 steps) plus ``lambda``,
-    ``prototypes`` and ``lambda_scale``. Seeds are ``0..seeds-1`` (the pilot's seeds are the first
-    ones, so a pilot run is reproduced exactly). ``quick``: 120 points, batch 64, 10 steps (30 and
+    ``prototypes`` and ``lambda_scale``. Seeds are ``0..seeds-1``: the pilot's keys are the first
+    ones, but a run is not bit-identical to the pilot's (another program shape rounds differently and
+    training amplifies it), so the confirmatory runs are a fresh sample. ``quick``: 120 points, batch 64, 10 steps (30 and
     100 steps read as 3 and 6), a smoke test.
 
     Returns:

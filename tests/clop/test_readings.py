@@ -76,6 +76,11 @@ def test_quick_readings_grid_rows_follow_the_schema():
     readings = [r["reading"] for r in g["rows"] if r["loss"] == "infonce"]
     assert {} in readings and {"evaluation": "raw outputs"} in readings and {"steps": 100} in readings
     assert {p["prototypes"] for p in g["prototype_rows"]} == {"orthonormal", "etf", "random"}
+    # tau does not enter VICReg: its tau reading is the default run, run once and copied (issue 19).
+    by = {(r["loss"], tuple(r["reading"].items())): r for r in g["rows"]}
+    tau_row, default = by[("vicreg", (("tau", 0.1),))], by[("vicreg", ())]
+    assert tau_row["same_run_as"] == {} and tau_row["accuracies_with"] == default["accuracies_with"]
+    assert "same_run_as" not in by[("infonce", (("tau", 0.1),))]
 
 
 @pytest.mark.slow
