@@ -143,3 +143,10 @@ def test_network_threshold_carries_over_only_when_every_tau_matches(fake_load):
     assert entry["verdict"] == "not reproduced"
     per_tau = entry["evidence"]["readings"][0]["per_tau"]
     assert [x["carries_over"] for x in per_tau] == [False, True, True]
+
+
+def test_each_paired_claim_quotes_the_one_rule_in_its_verdict_rule():
+    from claims.registry import verdict_rule
+
+    for check in (clop_claims.claim_table5, clop_claims.claim_prototypes_orthonormal_vs_etf):
+        assert statistics.PAIRED_RULE in verdict_rule(check)
