@@ -374,9 +374,12 @@ def _grid(ctx: Context) -> dict:
 
 
 def _settings(data: dict):
+    """The grid's per-setting rows, each class count over seeds with its exact 95% interval (``<class>_ci95``)."""
+    from claims.statistics import clopper_pearson
+    from simulations.collapse_metrics import CLASSES
     from simulations.neural_collapse.grid import setting_table
 
-    return setting_table(data)
+    return [{**r, **{f"{c}_ci95": clopper_pearson(r[c], r["seeds"]) for c in CLASSES}} for r in setting_table(data)]
 
 
 @claim("nc003.adam_nc_with_normalisation", source=_SOURCE, figures=_FIGURES,

@@ -1,4 +1,8 @@
-r"""Verdicts computed over several *readings* of a setup the paper leaves open (Table 5, learning rates).
+r"""Verdicts computed over several *readings* of a setup the paper leaves open (the network threshold).
+
+The paired rule of :mod:`claims.statistics` replaced this module's rule for the Table 5, prototype and learning-rate claims by the paired,
+preregistered rule of :mod:`claims.statistics`; :func:`readings_verdict` now serves only
+``final.network_threshold`` (004's open question), and :func:`reading_label` names readings everywhere.
 
 Paper 001 describes its synthetic experiment (Section 4, Appendix B) in a few sentences; the data
 geometry, optimiser, learning rate, temperature, normalisation, batch size, steps and the space the

@@ -15,16 +15,20 @@ orthonormal, ETF and random prototypes; 004 Table 7), ``nc_grid`` and ``nc_clop`
 unconstrained-features model: the NC / DC training grid and the CLOP link, :mod:`simulations.neural_collapse.grid`),
 ``readings`` (the Table 5 experiment
 under every reading of its open choices, :mod:`simulations.training.readings`), ``network_lr`` and
-``network_lr_digits`` (network learning-rate thresholds of InfoNCE +- CLOP under SGD, per temperature).
+``network_lr_digits`` (network learning-rate thresholds of InfoNCE +- CLOP under SGD, per temperature),
+``confirmatory`` (the primary readings of ``claims/preregistration.toml`` with 20 seeds under
+both lambda scales).
 """
 from __future__ import annotations
 
+import os
 from typing import Callable, NamedTuple
 
 from results.cache import cached
 from results.settings import Settings
 
-__all__ = ["EXPERIMENTS", "Experiment", "COLLAPSE_CODE", "collapse_threshold", "load", "parameters"]
+__all__ = ["EXPERIMENTS", "Experiment", "COLLAPSE_CODE", "PREREGISTRATION", "collapse_threshold",
+           "confirmatory_plan", "load", "parameters", "preregistration"]
 
 #: A collapse threshold is computed by the threshold search (and what it imports).
 COLLAPSE_CODE = ("simulations.collapse.threshold",)
@@ -156,6 +160,85 @@ def _network_lr_compute(params: dict) -> dict:
     return network_lr_sweep(params["data"], params["seeds"], quick=params["quick"], progress=True)
 
 
+#: The frozen grid: primary readings, criteria and seed counts (read with :func:`preregistration`).
+PREREGISTRATION = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "claims",
+                               "preregistration.toml")
+
+
+def preregistration() -> dict:
+    """The parsed ``claims/preregistration.toml`` plus its ``sha256`` (of the file's bytes).
+
+    Example:
+        >>> p = preregistration()
+        >>> p["design"]["primary_seeds"], len(p["sha256"])
+        (20, 64)
+    """
+    import hashlib
+    import tomllib
+
+    with open(PREREGISTRATION, "rb") as f:
+        raw = f.read()
+    return {**tomllib.loads(raw.decode()), "sha256": hashlib.sha256(raw).hexdigest()}
+
+
+def _lr_reading(primary: dict) -> dict:
+    """The network sweep's curve ``{data, momentum, tau, batch_norm}`` as a reading of the readings grid."""
+    return {"optimizer": "sgd", "momentum": primary["momentum"], "tau": primary["tau"],
+            "batch_norm": primary["batch_norm"]}
+
+
+def confirmatory_plan(prereg: dict | None = None) -> dict:
+    """``{loss: [point, ...]}``: the points the preregistration's primary readings need (no duplicates).
+
+    Table 5: each loss's primary reading without CLOP and with it under both lambda scales;
+    prototypes: the primary reading with the alternative and with orthonormal prototypes, both scales;
+    learning rate: InfoNCE alone at the rates it must collapse / stay stable at, and with CLOP (both
+    scales) at the rates CLOP must stay stable at.
+
+    Example:
+        >>> plan = confirmatory_plan()
+        >>> sorted(plan), len(plan["vicreg"])
+        (['barlow_twins', 'dcl', 'infonce', 'vicreg'], 3)
+    """
+    prereg = prereg or preregistration()
+    scales = prereg["design"]["lambda_scales"]
+    plan: dict = {}
+
+    def add(loss, point):
+        plan.setdefault(loss, [])
+        if point not in plan[loss]:
+            plan[loss].append(point)
+
+    for loss, spec in prereg["table5"].items():
+        add(loss, {**spec["primary"], "lambda": 0.0})
+        for scale in scales:
+            add(loss, {**spec["primary"], "lambda": 1.0, "lambda_scale": scale})
+    proto = prereg["prototypes"]
+    for scale in scales:
+        for kind in (proto["alternative"], "orthonormal"):
+            add("infonce", {**proto["primary"], "prototypes": kind, "lambda": 1.0, "lambda_scale": scale})
+    lr = prereg["lr_collapse"]
+    reading = _lr_reading(lr["primary"])
+    for rate in sorted(set(lr["infonce_collapses_at"]) | set(lr["infonce_stable_at"])):
+        add("infonce", {**reading, "learning_rate": rate, "lambda": 0.0})
+    for scale in scales:
+        for rate in lr["clop_stable_at"]:
+            add("infonce", {**reading, "learning_rate": rate, "lambda": 1.0, "lambda_scale": scale})
+    return plan
+
+
+def _confirmatory_parameters(quick: bool) -> dict:
+    prereg = preregistration()
+    return {"seeds": 2 if quick else prereg["design"]["primary_seeds"], "quick": quick,
+            "plan": confirmatory_plan(prereg)}
+
+
+def _confirmatory_compute(params: dict) -> dict:
+    from simulations.training.readings import confirmatory_grid
+
+    return confirmatory_grid(params["plan"], params["seeds"], quick=params["quick"], progress=True)
+
+
 #: Every shared experiment by name.
 EXPERIMENTS: dict[str, Experiment] = {
     "table5": Experiment(_table5_parameters, _table5_compute, _SYNTHETIC),
@@ -168,6 +251,7 @@ EXPERIMENTS: dict[str, Experiment] = {
     "network_lr": Experiment(_network_lr_parameters("synthetic"), _network_lr_compute, ("simulations.training.readings",)),
     "network_lr_digits": Experiment(_network_lr_parameters("digits"), _network_lr_compute,
                                     ("simulations.training.readings",)),
+    "confirmatory": Experiment(_confirmatory_parameters, _confirmatory_compute, ("simulations.training.readings",)),
 }
 
 

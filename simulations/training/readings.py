@@ -46,8 +46,8 @@ from simulations.training.prototypes import PROTOTYPES, prototype_bank
 from theory.definitions import COLLAPSE_RANK, mean_difference
 
 __all__ = [
-    "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "Setup", "one_axis_readings",
-    "TARGETED_READINGS", "gram_knn_accuracy", "readings_grid", "network_lr_sweep", "collapse_summary", "mean_difference", "run_readings",
+    "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "LAMBDA_SCALES", "Setup", "one_axis_readings",
+    "TARGETED_READINGS", "gram_knn_accuracy", "readings_grid", "confirmatory_grid", "network_lr_sweep", "collapse_summary", "mean_difference", "run_readings",
 ]
 
 #: The default reading: the setup of ``simulations.training.synthetic.SyntheticConfig`` (Table 5 today).
@@ -83,6 +83,11 @@ AXES = {
     "evaluation": {"values": list(SPACES), "reads": "001 Section 4: 'the 10% labeled samples are used to train a "
                    "K-Nearest Neighbors (KNN) classifier' (on which representation is not said)"},
 }
+
+#: CLOP's lambda scale: ``"sum"`` over the labelled samples of a batch, as Eq. 4 of paper 001
+#: prints (the default), or ``"mean"`` over them, as the authors' released loss computes it (at batch 256
+#: and 10 % labels the sum is ~25.6 times the mean). A traced flag: both scales share one program.
+LAMBDA_SCALES = ("sum", "mean")
 
 #: The targeted search for the printed baselines (InfoNCE ~68.9 %, DCL ~88.6 %, Barlow Twins ~82.5 %,
 #: VICReg ~98.6 %): combinations under which a first exploration (3 seeds) saw InfoNCE lose accuracy
@@ -196,7 +201,7 @@ def _forward(layers: tuple[Layer, ...], x, bn, mask):
 
 
 def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_random, pos_uniform, lam,
-           proto_index, steps, *, loss_name: str, setup: Setup):
+           proto_index, steps, lambda_mean, *, loss_name: str, setup: Setup):
     """Train one network under one reading; evaluate it at each checkpoint in every space."""
     dtype = jnp.float32
     k_data, k_net, _, k_train = jax.random.split(trial_key, 4)
@@ -221,7 +226,11 @@ def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_
         z, _ = _forward(params, jnp.concatenate([augment(k1, xb), augment(k2, xb)]), bn, mask)
         main = contrastive_loss(loss_name, z[:b], z[b:], labels[idx], tau).astype(z.dtype)
         yl, ml = safe[idx], labelled[idx]
-        clop = 0.5 * clop_term(z, jnp.concatenate([yl, yl]), protos, 1.0, "cosine", jnp.concatenate([ml, ml]))
+        m2 = jnp.concatenate([ml, ml])
+        # lambda scale: Eq. 4's sum over the labelled samples (0.5: both views summed), or the
+        # authors' released loss, a mean over them (both views' labelled rows).
+        scale = jnp.where(lambda_mean, 1.0 / jnp.maximum(jnp.sum(m2), 1), 0.5).astype(z.dtype)
+        clop = scale * clop_term(z, jnp.concatenate([yl, yl]), protos, 1.0, "cosine", m2)
         return main + lam * clop
 
     def step(carry, step_index):
@@ -249,7 +258,7 @@ def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_
 
 #: Traced point arguments, in the order of the compiled program.
 _POINT_ARGS = ("learning_rate", "tau", "is_adam", "momentum", "batch_norm", "width", "dir_random",
-               "pos_uniform", "lambda", "prototypes", "steps")
+               "pos_uniform", "lambda", "prototypes", "steps", "lambda_scale")
 
 _COMPILED: dict = {}
 
@@ -284,6 +293,7 @@ def _point_arrays(points: Sequence[dict]) -> list:
         "lambda": [float(p["lambda"]) for p in points],
         "prototypes": [PROTOTYPES.index(p.get("prototypes", "orthonormal")) for p in points],
         "steps": [int(p["steps"]) for p in points],
+        "lambda_scale": [p.get("lambda_scale", "sum") == "mean" for p in points],
     }
     floats = ("learning_rate", "tau", "momentum", "width", "lambda")  # float32 even when x64 is on (the CLI)
     return [jnp.asarray(cols[name], jnp.float32 if name in floats else None) for name in _POINT_ARGS]
@@ -299,16 +309,36 @@ def _check_reading(reading: dict, setup: Setup) -> None:
         raise ValueError(f"optimizer must be adam or sgd; got {reading['optimizer']!r}")
 
 
-def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setup: Setup = Setup(), *,
+def _full_points(points: Sequence[dict], setup: Setup) -> list[dict]:
+    """Validate points and fill in :data:`DEFAULT`, ``lambda`` 1, orthonormal prototypes, scale ``sum``."""
+    full_points = []
+    for point in points:
+        reading = {k: v for k, v in point.items() if k not in ("lambda", "prototypes", "lambda_scale")}
+        _check_reading(reading, setup)
+        full = {**DEFAULT, "lambda": 1.0, "prototypes": "orthonormal", **point}
+        if not 1 <= full["steps"] <= setup.checkpoints[-1]:
+            raise ValueError(f"steps must be in [1, {setup.checkpoints[-1]}] for this program; got {full['steps']}")
+        if full.get("lambda_scale", "sum") not in LAMBDA_SCALES:
+            raise ValueError(f"lambda_scale must be one of {', '.join(LAMBDA_SCALES)}; got {full['lambda_scale']!r}")
+        if full["prototypes"] not in PROTOTYPES:
+            raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {full['prototypes']!r}")
+        full_points.append(full)
+    return full_points
+
+
+def run_readings(losses: Sequence[str], points: Sequence[dict] | dict, seeds: int, setup: Setup = Setup(), *,
                  progress: bool = False) -> dict:
     r"""Train ``seeds`` networks per (loss, point) in one program; a point is a reading plus ``lambda``/``prototypes``.
 
     A point's ``steps`` (traced: updates after it are zero) is at most the program's length
     ``setup.checkpoints[-1]`` and its ``batch_size`` is the setup's (a shape); every other axis is traced. Missing keys take :data:`DEFAULT`, ``lambda`` 1
-    and ``prototypes`` orthonormal.
+    and ``prototypes`` orthonormal; ``lambda_scale`` (:data:`LAMBDA_SCALES`, default ``"sum"``) is how
+    :math:`\lambda` weighs the prototype term: :math:`\lambda\sum_{i\in S}` or :math:`\frac{\lambda}{|S|}\sum_{i\in S}`.
+    ``points`` is one list every loss runs, or a dict ``{loss: list}`` (each loss its own points).
 
     Returns:
-        ``{"accuracy", "effective_rank"}`` arrays ``[loss, point, seed, checkpoint, space]``, ``"seconds"``.
+        ``{"accuracy", "effective_rank"}`` arrays ``[loss, point, seed, checkpoint, space]`` (with a dict
+        of points: dicts ``{loss: array [point, seed, checkpoint, space]}``), ``"seconds"``.
 
     Raises:
         ValueError: unknown axis or value, or a step count that is not a checkpoint.
@@ -321,23 +351,14 @@ def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setu
     """
     losses = tuple(dict.fromkeys(losses))
     check_loss_names(losses)
-    full_points = []
-    for point in points:
-        reading = {k: v for k, v in point.items() if k not in ("lambda", "prototypes")}
-        _check_reading(reading, setup)
-        full = {**DEFAULT, "lambda": 1.0, "prototypes": "orthonormal", **point}
-        if not 1 <= full["steps"] <= setup.checkpoints[-1]:
-            raise ValueError(f"steps must be in [1, {setup.checkpoints[-1]}] for this program; got {full['steps']}")
-        if full["prototypes"] not in PROTOTYPES:
-            raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {full['prototypes']!r}")
-        full_points.append(full)
-    args = _point_arrays(full_points)
+    per_loss = points if isinstance(points, dict) else {loss: points for loss in losses}
+    args = {loss: _point_arrays(_full_points(per_loss[loss], setup)) for loss in losses}
     dataset = _dataset(setup)
     start = time.perf_counter()
     accs, ranks = [], []
     # Dispatch every loss's program before waiting for any: JAX runs them asynchronously, so one
     # program executes while the next compiles or runs beside it (two cores with single-threaded Eigen).
-    pending = [_program(loss, setup, seeds)(dataset, *args) for loss in losses]
+    pending = [_program(loss, setup, seeds)(dataset, *args[loss]) for loss in losses]
     for loss, result in zip(losses, pending):
         a, r = jax.device_get(result)
         accs.append(np.asarray(a))
@@ -345,8 +366,12 @@ def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setu
         if progress:
             import sys
 
-            print(f"  {setup.data} batch {setup.batch_size} steps {setup.checkpoints[-1]} ({len(points)} points x "
-                  f"{seeds} seeds): {loss} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+            print(f"  {setup.data} batch {setup.batch_size} steps {setup.checkpoints[-1]} ({len(per_loss[loss])} "
+                  f"points x {seeds} seeds): {loss} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr,
+                  flush=True)
+    if isinstance(points, dict):
+        return {"accuracy": dict(zip(losses, accs)), "effective_rank": dict(zip(losses, ranks)),
+                "seconds": time.perf_counter() - start}
     return {"accuracy": np.stack(accs), "effective_rank": np.stack(ranks), "seconds": time.perf_counter() - start}
 
 
@@ -372,6 +397,34 @@ def _group(reading: dict) -> tuple:
     """The static (batch size, long run) group a reading runs in."""
     full = {**DEFAULT, **reading}
     return full["batch_size"], full["steps"] == 1000
+
+
+#: Losses the temperature does not enter (nor does it enter the CLOP term): readings that differ only in
+#: tau are one run for them.
+TAU_FREE_LOSSES = ("vicreg", "barlow_twins")
+
+
+def _run_key(loss: str, reading: dict) -> tuple:
+    """What decides a run of ``loss`` under ``reading``: the full reading, tau dropped for a tau-free loss."""
+    full = {**DEFAULT, **reading}
+    if loss in TAU_FREE_LOSSES:
+        full["tau"] = DEFAULT["tau"]
+    return tuple(sorted(full.items()))
+
+
+def _distinct_runs(loss: str, readings: Sequence[dict]) -> list[dict]:
+    """The first reading of each distinct run of ``loss``, in order.
+
+    Example:
+        >>> _distinct_runs("vicreg", [{}, {"tau": 0.1}, {"steps": 30}]), len(_distinct_runs("infonce", [{}, {"tau": 0.1}]))
+        ([{}, {'steps': 30}], 2)
+    """
+    out, keys = [], set()
+    for r in readings:
+        if _run_key(loss, r) not in keys:
+            keys.add(_run_key(loss, r))
+            out.append(r)
+    return out
 
 
 def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] | None = None,
@@ -420,20 +473,26 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
             batch_size = min(batch, 64) if quick else batch
         setup = Setup(n=120 if quick else 500, batch_size=batch_size, checkpoints=checkpoints)
         steps_of = lambda r: lengths[declared.index({**DEFAULT, **r}["steps"])]  # noqa: E731
-        points = [{**r, "steps": steps_of(r), "lambda": lam} for r in rs for lam in (0.0, 1.0)]
         ablation = [r for r in rs if r == {} or r == targeted[1]]
-        points += [{**r, "steps": steps_of(r), "prototypes": kind} for r in ablation for kind in ("etf", "random")]
+        # Each loss runs each distinct run once (tau enters neither VICReg nor Barlow Twins) and only
+        # InfoNCE runs the prototype ablation.
+        runs = {loss: _distinct_runs(loss, rs) for loss in losses}
+        points = {loss: [{**r, "steps": steps_of(r), "lambda": lam} for r in runs[loss] for lam in (0.0, 1.0)]
+                  + ([{**r, "steps": steps_of(r), "prototypes": kind} for r in ablation for kind in ("etf", "random")]
+                     if loss == "infonce" else []) for loss in losses}
         out = run_readings(losses, points, seeds, setup, progress=progress)
-        for j, r in enumerate(rs):
+        for r in rs:
             ci = 0
             # (reading, checkpoint, space): the default run also gives the other evaluation spaces
             derived = [(dict(r), ci, 0)]
             if r == {}:
                 derived += [({"evaluation": space}, ci, si) for si, space in enumerate(SPACES) if si]
-            for li, loss in enumerate(losses):
+            for loss in losses:
+                ran = next(q for q in runs[loss] if _run_key(loss, q) == _run_key(loss, r))
+                j = runs[loss].index(ran)
                 for reading, cj, si in derived:
-                    acc = out["accuracy"][li, 2 * j:2 * j + 2, :, cj, si].astype(float)  # float64 means
-                    rank = out["effective_rank"][li, 2 * j:2 * j + 2, :, cj, 0].astype(float)
+                    acc = out["accuracy"][loss][2 * j:2 * j + 2, :, cj, si].astype(float)  # float64 means
+                    rank = out["effective_rank"][loss][2 * j:2 * j + 2, :, cj, 0].astype(float)
                     gain, se = mean_difference(acc[1], acc[0])
                     rows.append({
                         "loss": loss, "reading": reading, "accuracy_without": float(acc[0].mean()),
@@ -441,19 +500,63 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
                         "seeds": int(acc.shape[1]), "effective_rank_without": float(rank[0].mean()),
                         "effective_rank_with": float(rank[1].mean()), "accuracies_without": acc[0].tolist(),
                         "accuracies_with": acc[1].tolist(), "targeted": r in targeted,
+                        **({} if ran == r else {"same_run_as": dict(ran)}),
                     })
                 if loss == "infonce" and r in ablation:
                     columns = {"orthonormal": 2 * j + 1}
-                    base = 2 * len(rs) + 2 * ablation.index(r)
+                    base = 2 * len(runs[loss]) + 2 * ablation.index(r)
                     columns.update({"etf": base, "random": base + 1})
                     for kind, col in columns.items():
-                        acc = out["accuracy"][li, col, :, ci, 0]
-                        rank = out["effective_rank"][li, col, :, ci, 0]
+                        acc = out["accuracy"][loss][col, :, ci, 0]
+                        rank = out["effective_rank"][loss][col, :, ci, 0]
                         prototype_rows.append({"reading": dict(r), "prototypes": kind, "accuracies": acc.tolist(),
                                                "accuracy": float(acc.mean()), "effective_rank": float(rank.mean())})
     return {"rows": rows, "prototype_rows": prototype_rows, "axes": AXES, "default": DEFAULT, "targeted": targeted,
             "programs": len(groups), "losses": list(losses), "seeds": seeds,
             "seconds": time.perf_counter() - start, "quick": quick}
+
+
+def confirmatory_grid(plan: dict, seeds: int, *, quick: bool = False, progress: bool = False) -> dict:
+    """The preregistered confirmatory runs: each loss's own points, ``seeds`` seeds, one program per loss.
+
+    ``plan`` is ``{loss: [point, ...]}``; a point is a reading of :data:`AXES` (batch size and 1000
+    steps excluded: every point runs in the default group, batch 256 and 300 steps) plus ``lambda``,
+    ``prototypes`` and ``lambda_scale``. Seeds are ``0..seeds-1``: the pilot's keys are the first
+    ones, but a run is not bit-identical to the pilot's (another program shape rounds differently and
+    training amplifies it), so the confirmatory runs are a fresh sample. ``quick``: 120 points, batch 64, 10 steps (30 and
+    100 steps read as 3 and 6), a smoke test.
+
+    Returns:
+        ``{"rows": [{"loss", "point", "accuracies", "effective_ranks"}], "seeds", "seconds", "quick"}``
+        (normalised-output 5-NN accuracies per seed, as fractions; effective ranks of the normalised outputs).
+
+    Raises:
+        ValueError: a point outside the default (batch size, length) group, or see :func:`run_readings`.
+
+    Example:
+        Runs for about a minute (the smoke test is in ``tests/clop/test_readings.py``, marked slow):
+
+        >>> g = confirmatory_grid({"infonce": [{"lambda": 0.0}, {"lambda_scale": "mean"}]}, 2, quick=True)  # doctest: +SKIP
+        >>> len(g["rows"]), len(g["rows"][0]["accuracies"])  # doctest: +SKIP
+        (2, 2)
+    """
+    declared, lengths = (30, 100, 300), ((3, 6, 10) if quick else (30, 100, 300))
+    for loss, points in plan.items():
+        for p in points:
+            if _group({k: v for k, v in p.items() if k in AXES}) != (DEFAULT["batch_size"], False):
+                raise ValueError(f"confirmatory points run in the default group (batch 256, <= 300 steps); got {p}")
+    setup = Setup(n=120 if quick else 500, batch_size=64 if quick else DEFAULT["batch_size"], checkpoints=(lengths[-1],))
+    runs = {loss: [{**p, "steps": lengths[declared.index({**DEFAULT, **p}["steps"])]} for p in points]
+            for loss, points in plan.items()}
+    out = run_readings(list(plan), runs, seeds, setup, progress=progress)
+    rows = []
+    for loss, points in plan.items():
+        for j, p in enumerate(points):
+            space = SPACES.index(p.get("evaluation", DEFAULT["evaluation"]))
+            rows.append({"loss": loss, "point": dict(p),
+                         "accuracies": out["accuracy"][loss][j, :, -1, space].astype(float).tolist(),
+                         "effective_ranks": out["effective_rank"][loss][j, :, -1, 0].astype(float).tolist()})
+    return {"rows": rows, "seeds": seeds, "seconds": out["seconds"], "quick": quick}
 
 
 def collapse_summary(effective_ranks, finite=None, threshold: float = COLLAPSE_RANK) -> dict:

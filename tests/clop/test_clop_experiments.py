@@ -73,8 +73,8 @@ def test_claims_from_cache_have_computed_verdicts(quick_out):
         assert e["rule"] and isinstance(e["evidence"]["headline"], str) and e["evidence"]["headline"]
         assert e["evidence"]["quote"]
         json.dumps(e)  # strict JSON evidence
-    for r in entries[0]["evidence"]["readings"]:
-        assert abs(r["gain"] - (r["accuracy_with"] - r["accuracy_without"])) < 1e-12
+    for r in entries[0]["evidence"]["readings"]:  # the paired mean, recomputed from the per-seed numbers
+        assert abs(r["paired_mean"] - (np.mean(r["accuracies_with"]) - np.mean(r["accuracies_without"]))) < 1e-12
 
 
 def test_verdict_rule_follows_evidence():

@@ -19,6 +19,23 @@ def test_traced_temperature_changes_the_trained_network():
     assert r["effective_rank"][0, 0, 0, 0, 0] != r["effective_rank"][0, 1, 0, 0, 0]
 
 
+def test_lambda_scale_sum_is_the_default_and_mean_is_another_run():
+    # lambda_scale is a traced point flag: "sum" (Eq. 4) is the default, bit for bit; "mean" (the authors'
+    # released loss) weighs the prototype term ~1/|S| as much, so the run differs. Each loss gets its own points.
+    pts = [{"steps": 2}, {"steps": 2, "lambda_scale": "sum"}, {"steps": 2, "lambda_scale": "mean"}]
+    r = R.run_readings(["infonce"], {"infonce": pts}, 2, R.Setup(n=30, batch_size=None, checkpoints=(2,)))
+    ranks = r["effective_rank"]["infonce"]
+    np.testing.assert_array_equal(ranks[0], ranks[1])
+    assert not np.array_equal(ranks[0], ranks[2])
+
+
+def test_bad_lambda_scale_and_confirmatory_group_are_rejected():
+    with pytest.raises(ValueError, match="lambda_scale must be one of"):
+        R.run_readings(["infonce"], [{"steps": 1, "lambda_scale": "max"}], 1, R.Setup(n=30, checkpoints=(1,)))
+    with pytest.raises(ValueError, match="default group"):
+        R.confirmatory_grid({"infonce": [{"batch_size": 64}]}, 2, quick=True)
+
+
 def test_default_reading_data_equals_the_table5_data():
     key = jax.random.key(3)
     x, y, lab = jax.jit(lambda k: R._synthetic_data(k, False, False, R.Setup(), jnp.float32))(key)
@@ -59,6 +76,11 @@ def test_quick_readings_grid_rows_follow_the_schema():
     readings = [r["reading"] for r in g["rows"] if r["loss"] == "infonce"]
     assert {} in readings and {"evaluation": "raw outputs"} in readings and {"steps": 100} in readings
     assert {p["prototypes"] for p in g["prototype_rows"]} == {"orthonormal", "etf", "random"}
+    # tau does not enter VICReg: its tau reading is the default run, run once and copied (issue 19).
+    by = {(r["loss"], tuple(r["reading"].items())): r for r in g["rows"]}
+    tau_row, default = by[("vicreg", (("tau", 0.1),))], by[("vicreg", ())]
+    assert tau_row["same_run_as"] == {} and tau_row["accuracies_with"] == default["accuracies_with"]
+    assert "same_run_as" not in by[("infonce", (("tau", 0.1),))]
 
 
 @pytest.mark.slow
