@@ -58,6 +58,12 @@ _LR_004 = _q("004", "Key Results",
              "around LR≥5.0")
 
 
+_ADAM_NC = _q("003", "Abstract",
+              "We empirically demonstrate, for the first time, that ADAM optimization of HSCL and HUCL risks with "
+              "random initialization and suitable hardness levels can indeed converge to the NC geometry if we "
+              "incorporate unit-ball or unit-sphere feature normalization.")
+
+
 def _table5(loss_sentence: str) -> list[dict]:
     return [_TABLE5_ROWS, _SECTION4_SETUP, _SUBSPACES_002, _q("001", "Section 4", loss_sentence), _SECTION4_GAIN]
 
@@ -169,12 +175,16 @@ QUOTES: dict[str, list[dict]] = {
            r"similarity loss $\mathcal{L}_{\text{class}}$, the embeddings — initially spanning the full space — "
            "contract into a lower-dimensional subspace where they are not equidistant (not ETF)."),
     ],
-    "final.temperature": [
+    "final.temperature_factor": [
         _q("004", "Mechanism 2",
            "The paper derives: the embedding mean norm after one step scales by factor (1 - 2η/τ)² relative to "
            "initial norm."),
+    ],
+    "final.temperature_optimum": [
         _q("004", "Foundational Learning",
            "Can you explain why τ appears in the derived optimal learning rate formula η ≈ τ/2?"),
+    ],
+    "final.temperature_collapse": [
         _q("004", "Mechanism 2, evidence anchors",
            '[section 3] "larger learning rates induce a substantial shift in the embedding mean, consequently '
            'accelerating the collapse process"'),
@@ -238,12 +248,8 @@ QUOTES: dict[str, list[dict]] = {
            "We also prove that for any representation mapping, the HSCL and Hard-UCL (HUCL) risks are lower "
            "bounded by the corresponding SCL and UCL risks."),
     ],
-    "nc003.adam_nc_with_normalisation": [
-        _q("003", "Abstract",
-           "We empirically demonstrate, for the first time, that ADAM optimization of HSCL and HUCL risks with "
-           "random initialization and suitable hardness levels can indeed converge to the NC geometry if we "
-           "incorporate unit-ball or unit-sphere feature normalization."),
-    ],
+    "nc003.adam_nc_hscl": [_ADAM_NC],
+    "nc003.adam_nc_hucl": [_ADAM_NC],
     "nc003.dc_without": [
         _q("003", "Abstract",
            "Without incorporating hard negatives or feature normalization, however, the representations learned "
