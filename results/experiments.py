@@ -14,7 +14,10 @@ orthonormal, ETF and random prototypes; 004 Table 7), ``nc_grid`` and ``nc_clop`
 unconstrained-features model: the NC / DC training grid and the CLOP link, :mod:`simulations.neural_collapse.grid`),
 ``readings`` (issue 13: the Table 5 experiment
 under every reading of its open choices, :mod:`simulations.training.readings`), ``network_lr`` and
-``network_lr_digits`` (network learning-rate thresholds of InfoNCE +- CLOP under SGD, per temperature).
+``network_lr_digits`` (network learning-rate thresholds of InfoNCE +- CLOP under SGD, per temperature),
+``digits_fair`` (issue 19: CLOP on the digits against the label-matched SupCon control and ETF / random
+prototypes, paired by seed) and ``clop_ablation`` (paper 001 Table 1 and the similarity table on the
+synthetic data: SupCon + CLOP at lambda 0.1..1.5 and cosine / Euclidean / Manhattan similarity).
 """
 from __future__ import annotations
 
@@ -106,6 +109,28 @@ def _ablation_compute(params: dict) -> dict:
             for i, k in enumerate(params["prototypes"])}
 
 
+def _digits_fair_parameters(quick: bool) -> dict:
+    return {**_digits_parameters(quick), "arms": "FAIR_ARMS"}
+
+
+def _digits_fair_compute(params: dict) -> dict:
+    from simulations.training.digits import DigitsConfig, digits_fair_baseline
+
+    return digits_fair_baseline(params["seeds"], DigitsConfig(**params["config"]), lam=params["lambda"])
+
+
+def _clop_ablation_parameters(quick: bool) -> dict:
+    table5 = _table5_parameters(quick)
+    return {"config": table5["config"], "seeds": table5["seeds"], "loss": "supcon", "lambdas": [0.1, 0.5, 1.0, 1.5]}
+
+
+def _clop_ablation_compute(params: dict) -> dict:
+    from simulations.training.synthetic import SyntheticConfig, ablation_table
+
+    return ablation_table(params["seeds"], SyntheticConfig(**params["config"]), loss=params["loss"],
+                          lams=params["lambdas"])
+
+
 #: The unconstrained-features experiments of paper 003 depend on their model and the collapse metrics only.
 _NC_CODE = ("simulations.neural_collapse", "simulations.collapse_metrics", "simulations.metrics")
 
@@ -170,6 +195,8 @@ EXPERIMENTS: dict[str, Experiment] = {
     "readings": Experiment(_readings_parameters, _readings_compute),
     "network_lr": Experiment(_network_lr_parameters("synthetic"), _network_lr_compute),
     "network_lr_digits": Experiment(_network_lr_parameters("digits"), _network_lr_compute),
+    "digits_fair": Experiment(_digits_fair_parameters, _digits_fair_compute),
+    "clop_ablation": Experiment(_clop_ablation_parameters, _clop_ablation_compute),
 }
 
 
