@@ -123,6 +123,17 @@ def claim(id: str, *, source: str, statement: str, figures: tuple[str, ...] = ()
     Raises:
         ValueError: if the id is already registered, the kind is unknown or the docstring states no
         verdict rule.
+
+    Example:
+        >>> @claim("doc.example", source="this docstring", statement="s", kind="toolkit")
+        ... def check(ctx):
+        ...     '''Check.
+        ...
+        ...     Verdict rule: confirmed always.
+        ...     '''
+        ...     return "confirmed", {}
+        >>> REGISTRY.pop("doc.example").kind
+        'toolkit'
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")

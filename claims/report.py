@@ -2,7 +2,8 @@
 
 :func:`build_report` runs every registered claim (in :data:`CLAIM_ORDER`) plus the CLOP-loss claims of
 :mod:`claims.clop_claims`, printing one progress line per claim on
-stderr. :func:`write_report` writes both files atomically with :func:`results.io.run_metadata`.
+stderr. Every entry has a ``kind`` (:data:`claims.registry.KINDS`): the tally (``summary``) counts the
+papers' claims only; the toolkit's own findings and the papers' open questions get their own sections. :func:`write_report` writes both files atomically with :func:`results.io.run_metadata`.
 :func:`findings_table` turns a ``report.json`` into the README's markdown findings table, so the
 README can be regenerated from the report rather than typed.
 """
