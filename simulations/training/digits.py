@@ -270,7 +270,8 @@ def digits_fair_baseline(seeds: int = 5, config: DigitsConfig = DigitsConfig(), 
     plain InfoNCE never sees them, so "InfoNCE + CLOP beats InfoNCE" mixes the effect of the prototypes
     with the effect of the labels. The arms of :data:`FAIR_ARMS` separate them: SupCon on the same S
     (label-matched), and CLOP with simplex-ETF or random prototypes instead of orthonormal ones. Every
-    arm runs through the shared driver (:data:`DIGITS`, one compiled program per loss set); trial t uses
+    arm runs through the shared driver (:data:`DIGITS`) in the program :func:`digits_table` compiles (loss set
+    :data:`DIGITS_LOSSES`, two points per call); trial t uses
     ``fold_in(key(base_seed), t)`` in every arm, so seed t has the same labelled set, initial network and
     prototype key in all arms and the arms are paired by seed. Evaluation as in :func:`digits_table`
     (5-NN and linear probe on the labelled 10 %, tested on the other 90 %).
@@ -291,16 +292,19 @@ def digits_fair_baseline(seeds: int = 5, config: DigitsConfig = DigitsConfig(), 
     if unknown:
         raise ValueError(f"arms must be among {', '.join(FAIR_ARMS)}; got {', '.join(unknown)}")
     start = time.perf_counter()
-    loss_set = tuple(dict.fromkeys(FAIR_ARMS[a][0] for a in arms))
     out: dict = {}
-    for loss in loss_set:
+    for loss in dict.fromkeys(FAIR_ARMS[a][0] for a in arms):
         names = [a for a in arms if FAIR_ARMS[a][0] == loss]
-        points = [{**FAIR_ARMS[a][1], "lambda": lam if FAIR_ARMS[a][1]["lambda"] > 0 else 0.0} for a in names]
-        r = with_linear_probe(driver.run_points(DIGITS, loss, points, seeds, config, loss_set=loss_set), config)
-        for j, name in enumerate(names):
-            out[name] = {"loss": loss, "point": points[j], "knn": r["accuracy"][j].astype(float).tolist(),
-                         "linear_probe": r["linear_probe"][j].astype(float).tolist(),
-                         "effective_rank": r["effective_rank"][j].astype(float).tolist(),
-                         "finite": r["finite"][j].tolist()}
+        # Two points per call, the shape of digits_table's calls with the same loss set: every arm runs in
+        # that one compiled program (a call with another number of points would compile a second one).
+        for chunk in (names[i:i + 2] for i in range(0, len(names), 2)):
+            points = [{**FAIR_ARMS[a][1], "lambda": lam if FAIR_ARMS[a][1]["lambda"] > 0 else 0.0} for a in chunk]
+            r = with_linear_probe(driver.run_points(DIGITS, loss, points, seeds, config, loss_set=DIGITS_LOSSES),
+                                  config)
+            for j, name in enumerate(chunk):
+                out[name] = {"loss": loss, "point": points[j], "knn": r["accuracy"][j].astype(float).tolist(),
+                             "linear_probe": r["linear_probe"][j].astype(float).tolist(),
+                             "effective_rank": r["effective_rank"][j].astype(float).tolist(),
+                             "finite": r["finite"][j].tolist()}
     return {"arms": out, "seeds": seeds, "config": config._asdict(), "lambda": lam,
             "seconds": time.perf_counter() - start}

@@ -112,3 +112,22 @@ def test_new_claims_have_kinds_and_quotes():
     assert all(REGISTRY[i].kind == "paper" and QUOTES.get(i) for i in new)
     # every rule quoted into the report states the sign rule in full, not a placeholder
     assert all("{SIGN_RULE}" not in REGISTRY[i].rule for i in new)
+
+
+@pytest.mark.slow
+def test_digits_fair_baseline_is_paired_with_the_digits_table_and_compiles_once():
+    # Same program, same trial keys, same two-point layout: the InfoNCE and InfoNCE + CLOP arms are the
+    # digits table's runs, seed for seed, and the ETF / random / SupCon arms add no compilation.
+    from results import experiments
+    from simulations.training import digits as D, driver
+
+    cfg = D.DigitsConfig(**experiments.parameters("digits", quick=True)["config"])
+    table = D.digits_table(D.DIGITS_LOSSES, (False, True), 2, cfg)
+    fair = D.digits_fair_baseline(2, cfg)
+    rows = {(r["loss"], r["clop"]): r for r in table["results"]}
+    assert fair["arms"]["infonce"]["knn"] == pytest.approx(rows[("infonce", False)]["accuracies"], abs=0)
+    assert fair["arms"]["infonce+clop"]["knn"] == pytest.approx(rows[("infonce", True)]["accuracies"], abs=0)
+    assert fair["arms"]["supcon"]["knn"] == pytest.approx(rows[("supcon", False)]["accuracies"], abs=0)
+    assert driver._compiled(D.DIGITS, D.DIGITS_LOSSES, cfg, 2)._cache_size() == 1
+    with pytest.raises(ValueError, match="arms must be among"):
+        D.digits_fair_baseline(2, cfg, arms=("nope",))
