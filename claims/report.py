@@ -278,8 +278,10 @@ def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
         "of this toolkit, or an open question a paper asks; the tally counts the papers' claims only.",
         "",
         f"Verdicts of the papers' {sum(s.values())} claims: {', '.join(f'{s[v]} {v}' for v in VERDICTS)}"
-        + "".join(f"; {sum(by_kind[k].values())} {KIND_TITLES[k].split(' (')[0].lower()} counted apart"
-                  for k in KINDS[1:] if sum(by_kind.get(k, {}).values()))
+        + (("; counted apart: " + ", ".join(
+            f"{n} {'finding' if k == 'toolkit' else k}{'' if n == 1 else 's'}{' of this toolkit' if k == 'toolkit' else ''}"
+            for k in KINDS[1:] for n in [sum(by_kind.get(k, {}).values())] if n))
+           if any(sum(by_kind.get(k, {}).values()) for k in KINDS[1:]) else "")
         + ". "
         f"Git revision `{md.get('git_revision')}`, created {md.get('created')}, "
         f"{'quick sizes' if md.get('parameters', {}).get('quick') else 'full sizes'}, "
