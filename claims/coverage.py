@@ -105,7 +105,8 @@ def sign_decision(rows: list[dict]) -> tuple[str, dict]:
     r"""Verdict of :data:`SIGN_RULE` from reading rows ``{"reading", "primary", "without", "with", "direction"}``.
 
     Adds to each row ``paired_mean``, ``ci95``, ``p_one_sided``, ``p_holm``, ``shows_effect`` (the paired
-    statistics of :func:`paired_summary` on :math:`d_s` in the printed direction).
+    statistics of :func:`paired_summary` on :math:`d_s` in the printed direction), and ``exploratory`` /
+    ``degenerate`` (False unless the row says otherwise), the reading schema of issue 19.
 
     Example:
         >>> rows = [{"reading": "a", "primary": True, "without": [0.5, 0.6, 0.7, 0.6, 0.5],
@@ -118,6 +119,8 @@ def sign_decision(rows: list[dict]) -> tuple[str, dict]:
     """
     for r in rows:
         r.update(paired_summary(r["without"], r["with"], r.get("direction", 1)))
+        r.setdefault("exploratory", False)  # every reading here was declared before its run
+        r.setdefault("degenerate", False)
     adjusted = holm([r["p_one_sided"] for r in rows])
     for r, p in zip(rows, adjusted):
         r["p_holm"] = p
