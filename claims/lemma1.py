@@ -240,9 +240,10 @@ def check_local_minimum(ctx: Context) -> tuple[str, dict]:
     verdict = "refuted" if all(saddle) else "confirmed" if all(strict) else "inconclusive"
     neg = [c["complete_collapse"]["negative"] for c in info]
     return verdict, {
-        "headline": f"complete collapse is a saddle: InfoNCE tangent Hessian has negative eigenvalues at "
-                    f"{sum(saddle)}/{len(saddle)} sizes/temperatures ({min(neg)}-{max(neg)} of them; "
-                    f"DCL, SupCon likewise)",
+        "headline": f"tangent Hessian at complete collapse has negative eigenvalues at " + "; ".join(
+            f"{name}: {sum(c['complete_collapse']['negative'] > 0 for c in cells if c['loss'] == name)}/"
+            f"{sum(c['loss'] == name for c in cells)}" for name in dict.fromkeys(c["loss"] for c in cells))
+            + f" sizes/temperatures (InfoNCE: {min(neg)}-{max(neg)} of them)",
         "eigenvalue_tolerance": "1e-8 * max|eigenvalue|",
         "scope": ("Appendix C computes the gradient with respect to the embeddings z_i and the unnormalised "
                   "~z_i and concludes 'local minima' from its vanishing; the Hessian is taken in that same "

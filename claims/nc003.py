@@ -382,77 +382,109 @@ def _settings(data: dict):
     return [{**r, **{f"{c}_ci95": clopper_pearson(r[c], r["seeds"]) for c in CLASSES}} for r in setting_table(data)]
 
 
-@claim("nc003.adam_nc_with_normalisation", source=_SOURCE, figures=_FIGURES,
-       statement=('"We empirically demonstrate, for the first time, that ADAM optimization of HSCL and HUCL risks with '
-                  'random initialization and suitable hardness levels can indeed converge to the NC geometry if we '
-                  'incorporate unit-ball or unit-sphere feature normalization."'))
-def check_adam_nc(ctx: Context) -> tuple[str, dict]:
-    r"""The training grid of :func:`simulations.neural_collapse.grid.grid_parameters` (k = 4, n = 8, d = 8,
-    Adam lr 0.01, 2000 steps, hardness 0.5 / 2 / 8, 5 seeds); runs classified by
-    :func:`simulations.collapse_metrics.classify`.
-
-    The HUCL settings that reach NC are re-run four times longer and reported as evidence only.
-
-    Verdict rule: for each hard risk (HSCL, HUCL) and each normalisation (ball, sphere), the setting
-    reaches NC if at some hardness of the grid at least half of its seeds end NC. confirmed if all four
-    reach NC; refuted if one of them has no NC seed at any hardness; inconclusive otherwise.
-    """
+def _adam_nc(ctx: Context, loss: str) -> tuple[str, dict]:
+    """Shared check of ``nc003.adam_nc_hscl`` / ``nc003.adam_nc_hucl`` (rule in their docstrings)."""
     data = _grid(ctx)
     rows = _settings(data)
+    long_run = ctx.shared(f"nc003-long-run:{ctx.quick}", lambda: _long_run(rows, ctx.quick))
     status = {}
-    for loss in ("HSCL", "HUCL"):
-        for norm in ("ball", "sphere"):
-            rs = [r for r in rows if r["loss"] == loss and r["normalisation"] == norm]
-            status[f"{loss}/{norm}"] = {
-                "reaches_nc": any(2 * r["NC"] >= r["seeds"] for r in rs),
-                "any_nc": any(r["NC"] > 0 for r in rs),
-                "nc_by_beta": {str(r["beta"]): f"{r['NC']}/{r['seeds']}" for r in rs},
-            }
-    if all(s["reaches_nc"] for s in status.values()):
-        verdict = "confirmed"
-    elif any(not s["any_nc"] for s in status.values()):
-        verdict = "refuted"
-    else:
-        verdict = "inconclusive"
-    headline = "; ".join(f"{key}: NC in {', '.join(f'{v} seeds at beta {b}' for b, v in s['nc_by_beta'].items())}"
-                         for key, s in status.items())
-    long_run = None if ctx.quick else _long_run(data, rows)
+    for norm in ("ball", "sphere"):
+        rs = [r for r in rows if r["loss"] == loss and r["normalisation"] == norm]
+        by_beta = {}
+        for r in rs:
+            longer = next((x for x in long_run if x["setting"] == f"{loss}/{norm}" and x["beta"] == r["beta"]), None)
+            at_grid = 2 * r["NC"] >= r["seeds"]
+            at_end = longer is not None and 2 * longer["nc_seeds"] >= longer["seeds"]
+            by_beta[str(r["beta"])] = {
+                "nc_at_grid_steps": f"{r['NC']}/{r['seeds']}", "nc_at_end_of_long_run":
+                    None if longer is None else f"{longer['nc_seeds']}/{longer['seeds']}",
+                "nc2_median_at_end": None if longer is None else longer["nc2_median"],
+                "stable_nc": bool(at_grid and at_end)}
+        status[f"{loss}/{norm}"] = {"stable_nc": any(v["stable_nc"] for v in by_beta.values()), "by_beta": by_beta}
+    verdict = "confirmed" if all(s["stable_nc"] for s in status.values()) else "not reproduced"
+    headline = "; ".join(
+        f"{key}: NC seeds " + ", ".join(
+            f"beta {b}: {v['nc_at_grid_steps']}" + (f" -> {v['nc_at_end_of_long_run']}" if v["nc_at_end_of_long_run"] else "")
+            for b, v in s["by_beta"].items())
+        for key, s in status.items())
     if long_run:
-        headline += "; evidence only (not in the rule): " + "; ".join(
-            f"{r['setting']} at beta {r['beta']} run {r['steps']} steps: NC in {r['nc_seeds']}/{r['seeds']} seeds at the "
-            f"end (median NC2 {r['nc2_median']:.3f}, was {r['nc2_median_at_grid_steps']:.3f} at {r['grid_steps']})"
-            for r in long_run)
-    return verdict, {"headline": headline, "settings": status, "table": [r for r in rows if r["loss"].startswith("H")],
-                     "long_run": long_run, "seconds": data["seconds"], "n_runs": data["n_runs"], "quick": ctx.quick}
+        headline += f" (at {long_run[0]['grid_steps']} -> {long_run[0]['steps']} steps)"
+    return verdict, {"headline": headline, "settings": status, "long_run": long_run,
+                     "table": [r for r in rows if r["loss"] == loss], "seconds": data["seconds"],
+                     "n_runs": data["n_runs"], "quick": ctx.quick}
 
 
-def _long_run(data: dict, rows: list[dict], factor: int = 4) -> list[dict]:
-    """Evidence only: the HUCL settings that reached NC, re-run ``factor`` times longer (same seeds).
+@claim("nc003.adam_nc_hscl", source=_SOURCE, figures=_FIGURES,
+       statement=('"ADAM optimization of HSCL [...] risks with random initialization and suitable hardness levels can '
+                  'indeed converge to the NC geometry if we incorporate unit-ball or unit-sphere feature normalization" '
+                  '(the HSCL half of the sentence).'))
+def check_adam_nc_hscl(ctx: Context) -> tuple[str, dict]:
+    r"""HSCL on the training grid of :func:`simulations.neural_collapse.grid.grid_parameters` (k = 4, n = 8,
+    d = 8, Adam lr 0.01, 2000 steps, hardness 0.5 / 2 / 8, 5 seeds; quick: 300 steps, hardness 2, 2
+    seeds); runs classified by :func:`simulations.collapse_metrics.classify`. Every (normalisation,
+    hardness) that reaches NC at the grid's length is run again four times longer from the same seeds.
 
-    Does NC persist, or was the grid's end a point on the way elsewhere? Not part of the verdict rule,
-    which was fixed at the grid's length before the grid was run.
+    "Converge to the NC geometry" is read as *stays* there: a run that classifies NC at the grid's
+    length and leaves NC when run longer (e.g. NC2 drifting above the 0.1 cut) has not converged to
+    it. This stability criterion was fixed before the HSCL long runs were looked at; the
+    HUCL long runs had shown NC lost at 8000 steps.
+
+    Verdict rule: for each normalisation (ball, sphere) HSCL reaches NC if at some hardness of the grid
+    at least half of its seeds end NC at the grid's length and at least half end NC at the end of the
+    run four times longer (same seeds). confirmed if both normalisations reach NC; not reproduced
+    otherwise (the abstract fixes neither the data model nor the hardness, so the unconstrained-features
+    grid is one reading of an open setup and the verdict is never refuted).
+    """
+    return _adam_nc(ctx, "HSCL")
+
+
+@claim("nc003.adam_nc_hucl", source=_SOURCE, figures=_FIGURES,
+       statement=('"ADAM optimization of [...] HUCL risks with random initialization and suitable hardness levels can '
+                  'indeed converge to the NC geometry if we incorporate unit-ball or unit-sphere feature normalization" '
+                  '(the HUCL half of the sentence).'))
+def check_adam_nc_hucl(ctx: Context) -> tuple[str, dict]:
+    r"""HUCL on the same grid and with the same stability criterion as ``nc003.adam_nc_hscl``.
+
+    Verdict rule: for each normalisation (ball, sphere) HUCL reaches NC if at some hardness of the grid
+    at least half of its seeds end NC at the grid's length and at least half end NC at the end of the
+    run four times longer (same seeds; fixed before the long runs were looked at again,
+    because runs at NC2 0.096-0.098 against the 0.1 cut had left NC when run longer). confirmed if both
+    normalisations reach NC; not reproduced otherwise (open setup: never refuted).
+    """
+    return _adam_nc(ctx, "HUCL")
+
+
+def _long_run(rows: list[dict], quick: bool, factor: int = 4) -> list[dict]:
+    """Every (hard risk, normalisation, hardness) that reached NC at the grid's length, re-run ``factor``
+    times longer from the same seeds: does NC persist, or was the grid's end a point on the way elsewhere?
     """
     from results import experiments
     from simulations import collapse_metrics as cm
     from simulations.neural_collapse.model import UFMConfig, grid_runs, train
 
-    params = experiments.parameters("nc_grid")
+    params = experiments.parameters("nc_grid", quick)
     grid_steps = params["config"]["steps"]
     config = UFMConfig(**{**params["config"], "steps": factor * grid_steps, "record_every": grid_steps})
     out = []
-    for norm in ("ball", "sphere"):
-        reached = [r for r in rows if r["loss"] == "HUCL" and r["normalisation"] == norm and 2 * r["NC"] >= r["seeds"]]
-        if not reached:
-            continue
-        beta = min(r["beta"] for r in reached)
-        runs = grid_runs(("HUCL",), (norm,), (beta,), params["seeds"], lr=params["lr"])
-        res = train(config, runs, root_seed=params["root_seed"])
-        out.append({"setting": f"HUCL/{norm}", "beta": beta, "steps": config.steps, "grid_steps": grid_steps,
-                    "seeds": params["seeds"], "nc_seeds": int(np.sum(res["class"][:, -1] == cm.CLASSES.index("NC"))),
-                    "nc2_median": float(np.median(res["nc2"][:, -1])),
-                    "nc2_median_at_grid_steps": float(np.median(res["nc2"][:, 1])),
-                    "nc2_median_by_record": np.median(res["nc2"], axis=0).tolist(),
-                    "record_steps": res["steps"].tolist()})
+    for loss in ("HSCL", "HUCL"):
+        for norm in ("ball", "sphere"):
+            reached = [r for r in rows if r["loss"] == loss and r["normalisation"] == norm and 2 * r["NC"] >= r["seeds"]]
+            if not reached:
+                continue
+            betas = tuple(sorted(r["beta"] for r in reached))
+            runs = grid_runs((loss,), (norm,), betas, params["seeds"], lr=params["lr"])
+            res = train(config, runs, root_seed=params["root_seed"])
+            beta_of_run = np.asarray(runs["beta"])
+            for beta in betas:
+                sel = np.isclose(beta_of_run, beta)
+                out.append({"setting": f"{loss}/{norm}", "beta": beta, "steps": config.steps, "grid_steps": grid_steps,
+                            "seeds": int(sel.sum()),
+                            "nc_seeds": int(np.sum(res["class"][sel, -1] == cm.CLASSES.index("NC"))),
+                            "nc_seeds_at_grid_steps": int(np.sum(res["class"][sel, 1] == cm.CLASSES.index("NC"))),
+                            "nc2_median": float(np.median(res["nc2"][sel, -1])),
+                            "nc2_median_at_grid_steps": float(np.median(res["nc2"][sel, 1])),
+                            "nc2_median_by_record": np.median(res["nc2"][sel], axis=0).tolist(),
+                            "record_steps": res["steps"].tolist()})
     return out
 
 
@@ -463,9 +495,11 @@ def check_dc_without(ctx: Context) -> tuple[str, dict]:
     r"""The same grid as ``nc003.adam_nc_with_normalisation``. Two groups of runs: *without hard negatives*
     (SCL and UCL, every normalisation) and *without normalisation* (every risk, ``none``).
 
-    Verdict rule: confirmed if in each group at least half of the runs are DC and none is NC; refuted
-    if in either group at least half of the runs are NC (they attain the geometry the claim says they
-    miss); inconclusive otherwise.
+    Verdict rule: confirmed if in each group at least half of the runs are DC and none is NC; not
+    reproduced if in either group at least half of the runs are NC (they attain the geometry the claim
+    says they miss); inconclusive otherwise. Never refuted: the abstract does not fix the model (its
+    experiments train an encoder; this grid has free features and no encoder, so DC mechanisms that
+    need shared weights are absent), and one reading of an open setup cannot refute it.
     """
     data = _grid(ctx)
     groups = {
@@ -477,7 +511,7 @@ def check_dc_without(ctx: Context) -> tuple[str, dict]:
     if all(2 * c["DC"] >= c["runs"] and c["NC"] == 0 for c in counts.values()):
         verdict = "confirmed"
     elif any(2 * c["NC"] >= c["runs"] for c in counts.values()):
-        verdict = "refuted"
+        verdict = "not reproduced"
     else:
         verdict = "inconclusive"
     rows = _settings(data)
@@ -503,8 +537,10 @@ def check_clop_orthonormal(ctx: Context) -> tuple[str, dict]:
 
     Verdict rule: a run ends orthonormal if its distance is below 0.1 and nearer the ETF if it is at
     least 1/(2(k-1)) (half the ETF's value). confirmed if, for both risks and both labelled fractions,
-    at least half of the CLOP seeds end orthonormal; refuted if for some risk and fraction at least half
-    end nearer the ETF; inconclusive otherwise. NC1 with and without CLOP is reported beside it.
+    at least half of the CLOP seeds end orthonormal; not reproduced if for some risk and fraction at
+    least half end nearer the ETF; inconclusive otherwise. NC1 with and without CLOP is reported beside
+    it. Never refuted: 001 states the aim for a network trained on data, and the unconstrained-features
+    model (no encoder) is one reading of that open setup.
     """
     data = _experiment(ctx, "nc_clop")
     k = data["k"]
@@ -531,7 +567,7 @@ def check_clop_orthonormal(ctx: Context) -> tuple[str, dict]:
     if all(o for o, _ in verdict_parts):
         verdict = "confirmed"
     elif any(e for _, e in verdict_parts):
-        verdict = "refuted"
+        verdict = "not reproduced"
     else:
         verdict = "inconclusive"
     headline = "; ".join(

@@ -18,6 +18,7 @@ from claims.quotes import quotes_for
 
 __all__ = [
     "VERDICTS",
+    "KINDS",
     "ClaimSpec",
     "Context",
     "NotBuilt",
@@ -31,8 +32,16 @@ __all__ = [
 
 #: The verdicts a claim can receive. ``corrected``: the conclusion holds once a printed error is fixed.
 #: ``not reproduced``: the printed effect appears under none of the readings of an under-specified setup
-#: that were tried (the evidence lists them); ``refuted`` is kept for a setup the paper fully specifies.
-VERDICTS = ("confirmed", "refuted", "corrected", "not reproduced", "inconclusive")
+#: that were tried (the evidence lists them); ``refuted`` is kept for a setup the papers fix (one
+#: admissible reading, or a mathematical statement); ``inconclusive``: the evidence cannot decide (it
+#: says what would); ``not tested``: the claim needs data or compute this toolkit does not have (e.g.
+#: CIFAR-100, ImageNet: no data set is available offline), listed so the report covers every claim.
+VERDICTS = ("confirmed", "refuted", "corrected", "not reproduced", "inconclusive", "not tested")
+
+#: What a claim is. ``paper``: a statement of papers 001-004 (the report's tally counts these only);
+#: ``toolkit``: a finding of this toolkit (e.g. Theorem 1 as a bifurcation), judged by the same rules
+#: but not a claim of the papers; ``open question``: a question a paper asks without answering it.
+KINDS = ("paper", "toolkit", "open question")
 
 
 class NotBuilt(RuntimeError):
@@ -65,13 +74,14 @@ class Context:
 
 @dataclass(frozen=True)
 class ClaimSpec:
-    """A registered claim: id, paper location, statement, figures to link, and its check."""
+    """A registered claim: id, paper location, statement, figures to link, its check and its kind (:data:`KINDS`)."""
 
     id: str
     source: str
     statement: str
     check: Callable[[Context], tuple[str, dict]]
     figures: tuple[str, ...] = ()
+    kind: str = "paper"
 
     @property
     def rule(self) -> str:
@@ -104,24 +114,42 @@ def verdict_rule(fn: Callable) -> str:
     return " ".join(paragraph.split())
 
 
-def claim(id: str, *, source: str, statement: str, figures: tuple[str, ...] = ()):
+def claim(id: str, *, source: str, statement: str, figures: tuple[str, ...] = (), kind: str = "paper"):
     """Register a check function as the claim ``id`` (decorator); the function is returned unchanged.
 
+    ``kind`` (:data:`KINDS`): ``paper`` for a statement of papers 001-004, ``toolkit`` for a finding
+    of this toolkit, ``open question`` for a question a paper leaves open.
+
     Raises:
-        ValueError: if the id is already registered or the docstring states no verdict rule.
+        ValueError: if the id is already registered, the kind is unknown or the docstring states no
+        verdict rule.
+
+    Example:
+        >>> @claim("doc.example", source="this docstring", statement="s", kind="toolkit")
+        ... def check(ctx):
+        ...     '''Check.
+        ...
+        ...     Verdict rule: confirmed always.
+        ...     '''
+        ...     return "confirmed", {}
+        >>> REGISTRY.pop("doc.example").kind
+        'toolkit'
     """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
 
     def register(fn: Callable[[Context], tuple[str, dict]]):
         if id in REGISTRY:
             raise ValueError(f"claim id {id!r} registered twice")
         verdict_rule(fn)  # fail at import time if the rule is missing
-        REGISTRY[id] = ClaimSpec(id=id, source=source, statement=statement, check=fn, figures=tuple(figures))
+        REGISTRY[id] = ClaimSpec(id=id, source=source, statement=statement, check=fn, figures=tuple(figures),
+                                 kind=kind)
         return fn
 
     return register
 
 
-def not_built_entry(id: str, source: str, statement: str, reason: str) -> dict:
+def not_built_entry(id: str, source: str, statement: str, reason: str, kind: str = "paper") -> dict:
     """A report entry for a claim whose evidence cannot be computed yet (verdict ``inconclusive``).
 
     Example:
@@ -130,6 +158,7 @@ def not_built_entry(id: str, source: str, statement: str, reason: str) -> dict:
     """
     return {
         "id": id,
+        "kind": kind,
         "source": source,
         "statement": statement,
         "verdict": "inconclusive",
@@ -140,7 +169,7 @@ def not_built_entry(id: str, source: str, statement: str, reason: str) -> dict:
 
 
 def run_claim(spec: ClaimSpec, ctx: Context) -> dict:
-    """Run one check and return its report entry (id, source, statement, verdict, rule, evidence).
+    """Run one check and return its report entry (id, kind, source, statement, verdict, rule, evidence).
 
     A :class:`NotBuilt` from the check gives an ``inconclusive`` entry naming what is missing; a
     module that cannot be imported is an error, never a silently inconclusive claim. The entry records
@@ -154,7 +183,7 @@ def run_claim(spec: ClaimSpec, ctx: Context) -> dict:
     try:
         verdict, evidence = spec.check(ctx)
     except NotBuilt as exc:
-        entry = not_built_entry(spec.id, spec.source, spec.statement, f"{type(exc).__name__}: {exc}")
+        entry = not_built_entry(spec.id, spec.source, spec.statement, f"{type(exc).__name__}: {exc}", spec.kind)
         entry["evidence"]["quote"] = quotes_for(spec.id)
         entry["seconds"] = round(time.perf_counter() - start, 3)
         return entry
@@ -162,6 +191,7 @@ def run_claim(spec: ClaimSpec, ctx: Context) -> dict:
         raise ValueError(f"claim {spec.id} returned verdict {verdict!r}; expected one of {VERDICTS}")
     return {
         "id": spec.id,
+        "kind": spec.kind,
         "source": spec.source,
         "statement": spec.statement,
         "verdict": verdict,

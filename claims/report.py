@@ -2,7 +2,8 @@
 
 :func:`build_report` runs every registered claim (in :data:`CLAIM_ORDER`) plus the CLOP-loss claims of
 :mod:`claims.clop_claims`, printing one progress line per claim on
-stderr. :func:`write_report` writes both files atomically with :func:`results.io.run_metadata`.
+stderr. Every entry has a ``kind`` (:data:`claims.registry.KINDS`): the tally (``summary``) counts the
+papers' claims only; the toolkit's own findings and the papers' open questions get their own sections. :func:`write_report` writes both files atomically with :func:`results.io.run_metadata`.
 :func:`findings_table` turns a ``report.json`` into the README's markdown findings table, so the
 README can be regenerated from the report rather than typed.
 """
@@ -16,15 +17,16 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from claims.registry import REGISTRY, VERDICTS, Context, run_claim
+from claims.registry import KINDS, REGISTRY, VERDICTS, Context, run_claim
 from results.settings import default_out
 
-__all__ = ["CLAIM_ORDER", "CLAIM_MODULES", "CLOP_CLAIMS", "DEFAULT_OUT", "FIGURES_DIR", "build_report",
-           "write_report", "render_markdown", "findings_table", "one_line_evidence", "claim_ids"]
+__all__ = ["CLAIM_ORDER", "CLAIM_MODULES", "CLOP_CLAIMS", "CLOP_KINDS", "DEFAULT_OUT", "FIGURES_DIR", "KIND_TITLES",
+           "build_report", "write_report", "render_markdown", "findings_table", "one_line_evidence", "claim_ids",
+           "tally"]
 
 #: Modules whose import registers claims.
 CLAIM_MODULES = ("claims.lemma1", "claims.theorem1", "claims.geometry", "claims.dynamics", "claims.nc003",
-                 "claims.stability", "claims.clop_theory")
+                 "claims.stability", "claims.clop_theory", "claims.coverage")
 
 #: Report order (the issue's order); registered claims not listed here follow at the end.
 CLAIM_ORDER = (
@@ -41,7 +43,9 @@ CLAIM_ORDER = (
     "section3_2.optima",
     "figure4.rank",
     "figure4.not_etf",
-    "final.temperature",
+    "final.temperature_factor",
+    "final.temperature_optimum",
+    "final.temperature_collapse",
     "autodiff.rule",
 )
 
@@ -57,6 +61,14 @@ CLOP_CLAIMS = {
     "final.network_threshold": ("004 Open Question 3", "The theoretical learning-rate threshold (eta = tau/2) holds in a network."),
     "digits.clop_gain": ("001 Section 4", "CLOP improves the KNN accuracy of a contrastive model on real data (digits)."),
 }
+
+#: The kind (:data:`claims.registry.KINDS`) of each CLOP claim whose entry does not carry one; any
+#: other id of :data:`CLOP_CLAIMS` is a claim of the papers (``paper``).
+CLOP_KINDS = {"final.network_threshold": "open question"}
+
+#: Section titles of the findings tables, one per kind.
+KIND_TITLES = {"paper": "Claims of the papers", "toolkit": "Findings of this toolkit (not claims of the papers)",
+               "open question": "Open questions the papers ask (not claims)"}
 
 #: Where ``clop-verify report`` writes by default, and where the figures it links live (in the checkout).
 DEFAULT_OUT = default_out("report")
@@ -97,7 +109,22 @@ def _clop_entries(quick: bool) -> list[dict]:
     for e in entries:
         if e.get("verdict") not in VERDICTS:
             raise ValueError(f"claims.clop_claims returned verdict {e.get('verdict')!r} for {e.get('id')}")
+        e.setdefault("kind", CLOP_KINDS.get(e["id"], "paper"))
+        if e["kind"] not in KINDS:
+            raise ValueError(f"claims.clop_claims returned kind {e['kind']!r} for {e['id']}")
     return entries
+
+
+def tally(entries: list[dict], kind: str = "paper") -> dict:
+    """Verdict counts over the entries of one kind (the report's tally counts the papers' claims only).
+
+    Example:
+        >>> t = tally([{"verdict": "confirmed", "kind": "paper"}, {"verdict": "confirmed", "kind": "toolkit"},
+        ...            {"verdict": "refuted"}])
+        >>> t["confirmed"], t["refuted"], t["not tested"]
+        (1, 1, 0)
+    """
+    return {v: sum(e["verdict"] == v and e.get("kind", "paper") == kind for e in entries) for v in VERDICTS}
 
 
 def build_report(quick: bool = False, out_dir=None, *, only: Iterable[str] | None = None,
@@ -111,8 +138,9 @@ def build_report(quick: bool = False, out_dir=None, *, only: Iterable[str] | Non
         progress: print one line per claim on stderr (``[i/n] id: verdict (seconds)``).
 
     Returns:
-        The report: one entry per claim with ``id, source, statement, verdict, rule, evidence,
-        figures, seconds``; ``summary`` counts verdicts.
+        The report: one entry per claim with ``id, kind, source, statement, verdict, rule, evidence,
+        figures, seconds``; ``summary`` counts the verdicts of the papers' claims (kind ``paper``)
+        only, ``summary_by_kind`` those of every kind.
 
     Raises:
         ValueError: for an unknown claim id in ``only``.
@@ -144,12 +172,13 @@ def build_report(quick: bool = False, out_dir=None, *, only: Iterable[str] | Non
         if progress:
             print(f"[{n}/{len(wanted)}] {cid}: {entry['verdict']} ({entry.get('seconds', 0):.1f} s)",
                   file=sys.stderr, flush=True)
-    summary = {v: sum(e["verdict"] == v for e in entries) for v in VERDICTS}
+    summary = tally(entries, "paper")
     params = {"quick": quick, "only": None if only is None else wanted,
               "out_dir": None if out_dir is None else str(out_dir)}
     return {
         "claims": entries,
         "summary": summary,
+        "summary_by_kind": {kind: tally(entries, kind) for kind in KINDS},
         "seconds": round(time.perf_counter() - start, 3),
         "metadata": run_metadata(params, dtype="float64"),
     }
@@ -182,8 +211,20 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _table(entries: list[dict]) -> list[str]:
+    lines = ["| claim | where | verdict | evidence |", "| --- | --- | --- | --- |"]
+    for e in entries:
+        lines.append(f"| `{e['id']}` | {_cell(e.get('source', ''))} | **{e['verdict']}** | "
+                     f"{_cell(one_line_evidence(e))} |")
+    return lines
+
+
 def findings_table(report_json) -> str:
-    """The README findings table (markdown) from a report dict, a JSON string or a path to report.json.
+    """The README findings tables (markdown) from a report dict, a JSON string or a path to report.json.
+
+    The papers' claims come first, in one table; the toolkit's own findings and the papers' open
+    questions (``kind``, :data:`claims.registry.KINDS`) follow, each under its own heading, so they
+    are never read as claims of the papers. An entry without ``kind`` is a claim of the papers.
 
     Example:
         >>> print(findings_table({"claims": [{"id": "lemma2", "source": "001 Lemma 2",
@@ -191,15 +232,23 @@ def findings_table(report_json) -> str:
         | claim | where | verdict | evidence |
         | --- | --- | --- | --- |
         | `lemma2` | 001 Lemma 2 | **confirmed** | in span |
+        >>> t = findings_table({"claims": [{"id": "a", "source": "s", "verdict": "confirmed", "kind": "toolkit",
+        ...     "evidence": {"headline": "h"}}]})
+        >>> t.splitlines()[0]
+        '#### Findings of this toolkit (not claims of the papers)'
     """
     if isinstance(report_json, (str, os.PathLike)) and not str(report_json).lstrip().startswith("{"):
         report_json = json.loads(Path(report_json).read_text())
     elif isinstance(report_json, str):
         report_json = json.loads(report_json)
-    lines = ["| claim | where | verdict | evidence |", "| --- | --- | --- | --- |"]
-    for e in report_json["claims"]:
-        lines.append(f"| `{e['id']}` | {_cell(e.get('source', ''))} | **{e['verdict']}** | "
-                     f"{_cell(one_line_evidence(e))} |")
+    lines: list[str] = []
+    for kind in KINDS:
+        entries = [e for e in report_json["claims"] if e.get("kind", "paper") == kind]
+        if not entries:
+            continue
+        if kind != "paper":
+            lines += ([""] if lines else []) + [f"#### {KIND_TITLES[kind]}", ""]
+        lines += _table(entries)
     return "\n".join(lines)
 
 
@@ -215,6 +264,7 @@ def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
     out_dir = Path(out_dir)
     md = report.get("metadata", {})
     s = report["summary"]
+    by_kind = report.get("summary_by_kind", {})
     lines = [
         "# Claims report",
         "",
@@ -223,9 +273,17 @@ def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
         "evidence, by the rule printed under it, beside the paper sentences it tests (quoted). "
         "*corrected*: the conclusion holds once a printed error (named) is fixed. *not reproduced*: the "
         "printed effect appears under none of the readings tried of a setup the paper leaves open (the "
-        "evidence lists them); *refuted* is kept for a fully specified statement the evidence contradicts.",
+        "evidence lists them); *refuted* is kept for a statement whose setup the papers fix and the evidence "
+        "contradicts; *inconclusive*: the evidence cannot decide (it says what would); *not tested*: the claim "
+        "needs data this toolkit does not have offline. Each claim has a kind: a claim of the papers, a finding "
+        "of this toolkit, or an open question a paper asks; the tally counts the papers' claims only.",
         "",
-        f"Verdicts: {', '.join(f'{s[v]} {v}' for v in VERDICTS)}. "
+        f"Verdicts of the papers' {sum(s.values())} claims: {', '.join(f'{s[v]} {v}' for v in VERDICTS)}"
+        + (("; counted apart: " + ", ".join(
+            f"{n} {'finding' if k == 'toolkit' else k}{'' if n == 1 else 's'}{' of this toolkit' if k == 'toolkit' else ''}"
+            for k in KINDS[1:] for n in [sum(by_kind.get(k, {}).values())] if n))
+           if any(sum(by_kind.get(k, {}).values()) for k in KINDS[1:]) else "")
+        + ". "
         f"Git revision `{md.get('git_revision')}`, created {md.get('created')}, "
         f"{'quick sizes' if md.get('parameters', {}).get('quick') else 'full sizes'}, "
         f"{report.get('seconds', 0):.0f} s.",
@@ -233,8 +291,14 @@ def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
         findings_table(report),
         "",
     ]
-    for e in report["claims"]:
-        lines += [f"## `{e['id']}`: {e['verdict']}", "", f"*Where:* {e.get('source', '')}", "",
+    ordered = [(kind, e) for kind in KINDS for e in report["claims"] if e.get("kind", "paper") == kind]
+    heading = None
+    for kind, e in ordered:
+        if kind != heading:
+            heading = kind
+            lines += [f"# {KIND_TITLES[kind]}", ""]
+        lines += [f"## `{e['id']}`: {e['verdict']}", "", f"*Kind:* {e.get('kind', 'paper')}", "",
+                  f"*Where:* {e.get('source', '')}", "",
                   f"*Statement:* {e.get('statement', '')}", ""]
         for q in e.get("evidence", {}).get("quote", []):
             lines += [f"> {' '.join(q['text'].split())}", ">", f"> — `{q['file']}`, {q['section']}", ""]

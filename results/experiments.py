@@ -17,7 +17,10 @@ unconstrained-features model: the NC / DC training grid and the CLOP link, :mod:
 under every reading of its open choices, :mod:`simulations.training.readings`), ``network_lr`` and
 ``network_lr_digits`` (network learning-rate thresholds of InfoNCE +- CLOP under SGD, per temperature),
 ``confirmatory`` (the primary readings of ``claims/preregistration.toml`` with 20 seeds under
-both lambda scales).
+both lambda scales),
+``digits_fair`` (CLOP on the digits against the label-matched SupCon control and ETF / random
+prototypes, paired by seed) and ``clop_ablation`` (paper 001 Table 1 and the similarity table on the
+synthetic data: SupCon + CLOP at lambda 0.1..1.5 and cosine / Euclidean / Manhattan similarity).
 """
 from __future__ import annotations
 
@@ -106,6 +109,28 @@ def _ablation_compute(params: dict) -> dict:
                    SyntheticConfig(**params["config"]))
     return {k: {"accuracies": r["accuracy"][i].tolist(), "effective_ranks": r["effective_rank"][i].tolist()}
             for i, k in enumerate(params["prototypes"])}
+
+
+def _digits_fair_parameters(quick: bool) -> dict:
+    return {**_digits_parameters(quick), "arms": "FAIR_ARMS"}
+
+
+def _digits_fair_compute(params: dict) -> dict:
+    from simulations.training.digits import DigitsConfig, digits_fair_baseline
+
+    return digits_fair_baseline(params["seeds"], DigitsConfig(**params["config"]), lam=params["lambda"])
+
+
+def _clop_ablation_parameters(quick: bool) -> dict:
+    table5 = _table5_parameters(quick)
+    return {"config": table5["config"], "seeds": table5["seeds"], "loss": "supcon", "lambdas": [0.1, 0.5, 1.0, 1.5]}
+
+
+def _clop_ablation_compute(params: dict) -> dict:
+    from simulations.training.synthetic import SyntheticConfig, ablation_table
+
+    return ablation_table(params["seeds"], SyntheticConfig(**params["config"]), loss=params["loss"],
+                          lams=params["lambdas"])
 
 
 _NC_CODE = ("simulations.neural_collapse.grid",)
@@ -252,6 +277,8 @@ EXPERIMENTS: dict[str, Experiment] = {
     "network_lr_digits": Experiment(_network_lr_parameters("digits"), _network_lr_compute,
                                     ("simulations.training.readings",)),
     "confirmatory": Experiment(_confirmatory_parameters, _confirmatory_compute, ("simulations.training.readings",)),
+    "digits_fair": Experiment(_digits_fair_parameters, _digits_fair_compute, ("simulations.training.digits",)),
+    "clop_ablation": Experiment(_clop_ablation_parameters, _clop_ablation_compute, _SYNTHETIC),
 }
 
 

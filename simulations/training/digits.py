@@ -31,7 +31,7 @@ from simulations.training.grid import trial_keys
 
 __all__ = [
     "DigitsConfig", "DIGITS_LOSSES", "load_digits_data", "augment_digits",
-    "run_digits", "raw_pixel_baseline", "digits_table",
+    "run_digits", "raw_pixel_baseline", "digits_table", "FAIR_ARMS", "digits_fair_baseline",
 ]
 
 #: Losses of the digits experiment: InfoNCE (unsupervised) and SupCon (supervised).
@@ -247,4 +247,64 @@ def digits_table(losses: Sequence[str] = DIGITS_LOSSES, clop: Sequence[bool] = (
                              evaluate=lambda r: with_linear_probe(r, config), row_extra=row_extra,
                              progress=progress)["results"]
     return {"results": rows, "raw_pixels": raw_pixel_baseline(seeds, config), "config": config._asdict(),
+            "seconds": time.perf_counter() - start}
+
+
+#: The arms of :func:`digits_fair_baseline`: name -> (loss, point). ``supcon`` is the label-matched
+#: control (it sees the labels of the same labelled 10 % that CLOP sees); ``infonce`` sees no label.
+FAIR_ARMS = {
+    "infonce": ("infonce", {"lambda": 0.0}),
+    "infonce+clop": ("infonce", {"lambda": 1.0, "prototypes": "orthonormal"}),
+    "infonce+clop_etf": ("infonce", {"lambda": 1.0, "prototypes": "etf"}),
+    "infonce+clop_random": ("infonce", {"lambda": 1.0, "prototypes": "random"}),
+    "supcon": ("supcon", {"lambda": 0.0}),
+    "supcon+clop": ("supcon", {"lambda": 1.0, "prototypes": "orthonormal"}),
+}
+
+
+def digits_fair_baseline(seeds: int = 5, config: DigitsConfig = DigitsConfig(), *, lam: float = 1.0,
+                         arms: Sequence[str] = tuple(FAIR_ARMS)) -> dict:
+    r"""CLOP on the digits against label-matched and prototype controls, paired by seed.
+
+    CLOP's term :math:`\lambda\sum_{i\in S}(1 - s(z_i, c_{y_i}))` uses the labels of the labelled 10 % S;
+    plain InfoNCE never sees them, so "InfoNCE + CLOP beats InfoNCE" mixes the effect of the prototypes
+    with the effect of the labels. The arms of :data:`FAIR_ARMS` separate them: SupCon on the same S
+    (label-matched), and CLOP with simplex-ETF or random prototypes instead of orthonormal ones. Every
+    arm runs through the shared driver (:data:`DIGITS`) in the program :func:`digits_table` compiles (loss set
+    :data:`DIGITS_LOSSES`, two points per call); trial t uses
+    ``fold_in(key(base_seed), t)`` in every arm, so seed t has the same labelled set, initial network and
+    prototype key in all arms and the arms are paired by seed. Evaluation as in :func:`digits_table`
+    (5-NN and linear probe on the labelled 10 %, tested on the other 90 %).
+
+    Returns:
+        ``{"arms": {name: {"loss", "point", "knn", "linear_probe", "effective_rank", "finite"}}, "seeds",
+        "config", "seconds"}``, per-seed lists (seed t at index t in every arm).
+
+    Raises:
+        ValueError: an unknown arm, or see :func:`simulations.training.driver.check_points`.
+
+    Example:
+        >>> r = digits_fair_baseline(2, DigitsConfig(steps=2, subsample=300), arms=("infonce", "supcon"))
+        >>> sorted(r["arms"]), len(r["arms"]["supcon"]["knn"])
+        (['infonce', 'supcon'], 2)
+    """
+    unknown = [a for a in arms if a not in FAIR_ARMS]
+    if unknown:
+        raise ValueError(f"arms must be among {', '.join(FAIR_ARMS)}; got {', '.join(unknown)}")
+    start = time.perf_counter()
+    out: dict = {}
+    for loss in dict.fromkeys(FAIR_ARMS[a][0] for a in arms):
+        names = [a for a in arms if FAIR_ARMS[a][0] == loss]
+        # Two points per call, the shape of digits_table's calls with the same loss set: every arm runs in
+        # that one compiled program (a call with another number of points would compile a second one).
+        for chunk in (names[i:i + 2] for i in range(0, len(names), 2)):
+            points = [{**FAIR_ARMS[a][1], "lambda": lam if FAIR_ARMS[a][1]["lambda"] > 0 else 0.0} for a in chunk]
+            r = with_linear_probe(driver.run_points(DIGITS, loss, points, seeds, config, loss_set=DIGITS_LOSSES),
+                                  config)
+            for j, name in enumerate(chunk):
+                out[name] = {"loss": loss, "point": points[j], "knn": r["accuracy"][j].astype(float).tolist(),
+                             "linear_probe": r["linear_probe"][j].astype(float).tolist(),
+                             "effective_rank": r["effective_rank"][j].astype(float).tolist(),
+                             "finite": r["finite"][j].tolist()}
+    return {"arms": out, "seeds": seeds, "config": config._asdict(), "lambda": lam,
             "seconds": time.perf_counter() - start}

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from claims import build_report, claim_ids, findings_table, write_report
+from claims import build_report, claim_ids, findings_table, render_markdown, write_report
 from claims.geometry import (
     inverted_groups, lemma2_minimiser, pairwise_sum, projection_construction, random_unit_columns, simplex_etf,
 )
@@ -109,7 +109,8 @@ def test_every_issue_claim_id_is_covered():
     required = {
         "lemma1.stationary", "lemma1.local_minimum", "theorem1.expected_norm", "theorem1.inequality",
         "theorem1.closed_form", "theorem1.tightness", "figure3.k30", "figure3.bound_value", "lemma2",
-        "theorem2", "section3_2.optima", "figure4.rank", "figure4.not_etf", "final.temperature", "autodiff.rule",
+        "theorem2", "section3_2.optima", "figure4.rank", "figure4.not_etf", "final.temperature_factor",
+        "final.temperature_optimum", "final.temperature_collapse", "autodiff.rule",
     }
     assert required <= set(claim_ids())
 
@@ -145,3 +146,28 @@ def test_symbolic_and_geometric_verdicts_are_the_derived_ones():
     }
     report = build_report(quick=True, only=list(expected), progress=False)
     assert {c["id"]: c["verdict"] for c in report["claims"]} == expected
+
+
+def test_every_claim_has_a_kind_and_the_tally_counts_the_papers_claims_only():
+    from claims.registry import KINDS, REGISTRY
+
+    claim_ids()
+    assert all(spec.kind in KINDS for spec in REGISTRY.values())
+    # the toolkit's own findings are not claims of the papers
+    assert REGISTRY["theorem1.bifurcation"].kind == "toolkit" and REGISTRY["autodiff.rule"].kind == "toolkit"
+    report = build_report(quick=True, only=["lemma2", "figure3.bound_value", "autodiff.rule"], progress=False)
+    assert sum(report["summary"].values()) == 2  # lemma2 and figure3.bound_value; autodiff.rule apart
+    assert sum(report["summary_by_kind"]["toolkit"].values()) == 1
+    md = render_markdown(report)
+    assert "Verdicts of the papers' 2 claims" in md
+    table = findings_table(report)
+    # the toolkit's finding sits under its own heading, after the papers' table
+    assert table.index("Findings of this toolkit") < table.index("`autodiff.rule`")
+    assert table.index("`lemma2`") < table.index("Findings of this toolkit")
+
+
+def test_an_unknown_kind_is_rejected_at_registration():
+    from claims.registry import claim
+
+    with pytest.raises(ValueError, match="kind must be one of"):
+        claim("x.never", source="s", statement="s", kind="folklore")

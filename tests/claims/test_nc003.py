@@ -104,14 +104,24 @@ def test_nc003_claims_have_computed_verdicts(tmp_path, monkeypatch):
     from claims.registry import VERDICTS
 
     monkeypatch.chdir(tmp_path)  # nothing may land in the current folder
-    ids = ["nc003.etf_optimal", "nc003.hard_lower_bound", "nc003.adam_nc_with_normalisation", "nc003.dc_without",
-           "nc003.clop_orthonormal"]
+    ids = ["nc003.etf_optimal", "nc003.hard_lower_bound", "nc003.adam_nc_hscl", "nc003.adam_nc_hucl",
+           "nc003.dc_without", "nc003.clop_orthonormal"]
     report = build_report(quick=True, only=ids, progress=False)
     by = {c["id"]: c for c in report["claims"]}
     assert list(by) == ids and all(c["verdict"] in VERDICTS and c["rule"] for c in by.values())
     # the lower bound is a theorem under its conditions: a violation would be a bug in the risks
     assert by["nc003.hard_lower_bound"]["verdict"] == "confirmed"
     assert by["nc003.hard_lower_bound"]["evidence"]["negative_beta"]["violations"] > 0
+    # the open setups (no encoder; the abstract fixes no model) are never refuted
+    assert all(by[i]["verdict"] != "refuted" for i in ids[2:])
+    # stability: a hardness counts only if NC holds at the grid's length and at the end of the long run
+    for cid in ("nc003.adam_nc_hscl", "nc003.adam_nc_hucl"):
+        for setting in by[cid]["evidence"]["settings"].values():
+            for b in setting["by_beta"].values():
+                end = b["nc_at_end_of_long_run"]
+                if b["stable_nc"]:
+                    got, n = map(int, end.split("/"))
+                    assert 2 * got >= n
 
 
 def test_nc_out_must_be_a_folder_one_line_exit_2(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Claims decided by theory.stability: theorem1.bifurcation, final.eta_range, final.temperature (quick sizes)."""
+"""Claims decided by theory.stability: theorem1.bifurcation, final.eta_range, final.temperature_* (quick sizes)."""
 import numpy as np
 import pytest
 
@@ -24,11 +24,14 @@ def test_law_verdicts_reads_the_rows():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("claim_id", ["theorem1.bifurcation", "final.eta_range", "final.temperature"])
+@pytest.mark.parametrize("claim_id", ["theorem1.bifurcation", "final.eta_range", "final.temperature_factor",
+                                      "final.temperature_optimum", "final.temperature_collapse"])
 def test_quick_claims_run(claim_id, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     c = build_report(quick=True, only=[claim_id], progress=False)["claims"][0]
-    assert c["verdict"] in {"confirmed", "corrected", "refuted"}, c["evidence"]
+    # 004 leaves sigma^2 and the temperature step open: those claims are never refuted
+    allowed = {"confirmed", "corrected", "not reproduced", "inconclusive"}
+    assert c["verdict"] in (allowed | {"refuted"} if claim_id == "theorem1.bifurcation" else allowed), c["evidence"]
     if claim_id == "theorem1.bifurcation":
         assert c["verdict"] == "confirmed"  # k = 3, edge 4: 600 steps at 4 x (1 -+ 0.05) settle either way
 
