@@ -175,11 +175,14 @@ def build_report(quick: bool = False, out_dir=None, *, only: Iterable[str] | Non
     summary = tally(entries, "paper")
     params = {"quick": quick, "only": None if only is None else wanted,
               "out_dir": None if out_dir is None else str(out_dir)}
+    from results.experiments import preregistration
+
     return {
         "claims": entries,
         "summary": summary,
         "summary_by_kind": {kind: tally(entries, kind) for kind in KINDS},
         "seconds": round(time.perf_counter() - start, 3),
+        "preregistration_sha256": preregistration()["sha256"],
         "metadata": run_metadata(params, dtype="float64"),
     }
 
@@ -252,6 +255,28 @@ def findings_table(report_json) -> str:
     return "\n".join(lines)
 
 
+#: What each reading of CLOP's lambda means (the report names the reading every CLOP verdict holds under).
+_SCALE_WORDS = {"sum": "Eq. 4 as printed, a sum over the labelled samples",
+                "mean": "the authors' released loss, a mean over the labelled samples"}
+
+
+def _experimental_rule_section(report: dict) -> list[str]:
+    """How the experimental verdicts are decided: the paired rule's rationale and the preregistration's hash."""
+    from claims.statistics import PAIRED_RULE, RATIONALE
+
+    if not any("verdict_by_scale" in e.get("evidence", {}) for e in report["claims"]):
+        return []
+    sha = report.get("preregistration_sha256", "")
+    return ["## How the experimental verdicts are decided", "",
+            f"*Rule* (`claims/statistics.py`, quoted in each claim that uses it): {PAIRED_RULE}", "",
+            f"*Why this rule:* {RATIONALE}", "",
+            f"*Preregistration:* the readings, primary readings, criteria and seed counts are frozen in "
+            f"`claims/preregistration.toml` (sha256 `{sha}`). Every claim about CLOP's effect runs under both "
+            f"readings of lambda: {_SCALE_WORDS['sum']}, and {_SCALE_WORDS['mean']} (same lambda = 1; at batch "
+            "256 and 10 % labels the sum weighs the term about 25.6 times more); each says which one its verdict "
+            "holds under.", ""]
+
+
 def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
     """``report.md``: summary, findings table, then one section per claim (statement, the quoted paper
     sentences it tests, rule, evidence, figures).
@@ -290,6 +315,7 @@ def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
         "",
         findings_table(report),
         "",
+        *_experimental_rule_section(report),
     ]
     ordered = [(kind, e) for kind in KINDS for e in report["claims"] if e.get("kind", "paper") == kind]
     heading = None
@@ -303,6 +329,12 @@ def render_markdown(report: dict, out_dir=DEFAULT_OUT) -> str:
         for q in e.get("evidence", {}).get("quote", []):
             lines += [f"> {' '.join(q['text'].split())}", ">", f"> — `{q['file']}`, {q['section']}", ""]
         lines += [f"*Verdict rule:* {e.get('rule', '')}", ""]
+        by_scale = e.get("evidence", {}).get("verdict_by_scale")
+        if by_scale:
+            primary = e["evidence"].get("primary_scale")
+            lines += ["*Verdict under each reading of CLOP's lambda:* " + "; ".join(
+                f"{scale} ({_SCALE_WORDS.get(scale, scale)}): {v}" + (" (the claim's verdict)" if scale == primary else "")
+                for scale, v in by_scale.items()), ""]
         figs = []
         for name in e.get("figures", []):
             png = FIGURES_DIR / f"{name}.png"
