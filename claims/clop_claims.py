@@ -10,10 +10,12 @@ Claims measured over seeds with and without CLOP (``table5.*``, ``prototypes.ort
 judged by :data:`claims.statistics.PAIRED_RULE`: paired per-seed differences, one preregistered
 primary reading (``claims/preregistration.toml``, whose sha256 each entry records), Holm over the
 readings tried, each verdict given under both of CLOP's lambda scales (Eq. 4's sum; the released
-code's mean, the preregistered one). The learning-rate sentence (``final.lr_collapse``, with
-``lr_robustness`` derived from it) is judged on collapse rates with exact Clopper-Pearson intervals.
-:func:`compare` (a difference of independent means and its standard error, 2-sigma) remains for
-``digits.clop_gain``.
+code's mean, the preregistered one). The learning-rate sentence of 004 (``final.lr_collapse``: one sentence, one verdict) is judged on
+collapse rates with exact Clopper-Pearson intervals.
+
+Every claim here is registered on the claim registry (:func:`claims.registry.claim`, ids and
+statements in :data:`SPECS`), like the claims of every other module; the ``claim_*`` functions
+return the full entry for callers that want one claim without the report.
 """
 from __future__ import annotations
 
@@ -25,14 +27,13 @@ import numpy as np
 from theory.definitions import COLLAPSE_RANK, mean_difference
 
 __all__ = [
-    "compare",
     "claim_table5",
     "claim_prototypes_orthonormal_vs_etf",
-    "claim_lr_robustness",
     "claim_lr_collapse",
     "claim_network_threshold",
     "claim_digits_clop_gain",
     "all_claims",
+    "SPECS",
     "COLLAPSE_RANK",
 ]
 
@@ -40,23 +41,6 @@ DEFAULT_DIR = None  # the default results.settings.Settings: the result cache th
 
 
 _TABLE5_IDS = {"infonce": "infonce", "dcl": "dcl", "vicreg": "vicreg", "barlow_twins": "barlowtwins"}
-
-
-def compare(a: Sequence[float], b: Sequence[float]) -> dict:
-    r"""Difference of means ``mean(a) - mean(b)`` over seeds, its standard error and its significance.
-
-    .. math:: \Delta = \bar a - \bar b,\quad \mathrm{se} = \sqrt{s_a^2/n_a + s_b^2/n_b},\quad
-        \text{sign} = \begin{cases}+1 & \Delta > 2\,\mathrm{se}\\ -1 & \Delta < -2\,\mathrm{se}\\ 0 & \text{else}\end{cases}
-
-    Example:
-        >>> compare([0.9, 0.92, 0.91], [0.5, 0.52, 0.51])["sign"]
-        1
-        >>> compare([0.5, 0.6], [0.55, 0.56])["sign"]
-        0
-    """
-    diff, se = mean_difference(a, b)
-    sign = 1 if diff > 2 * se else (-1 if diff < -2 * se else 0)
-    return {"difference": diff, "standard_error": se, "sign": sign}
 
 
 def _entry(cid: str, source: str, statement: str, verdict: str, evidence: dict, check) -> dict:
@@ -398,23 +382,6 @@ def claim_lr_collapse(quick: bool = False, out_dir: str | os.PathLike = DEFAULT_
                   verdicts[design["primary_scale"]], evidence, claim_lr_collapse)
 
 
-def claim_lr_robustness(quick: bool = False, out_dir: str | os.PathLike = DEFAULT_DIR) -> dict:
-    """CLOP prevents collapse at learning rates where InfoNCE collapses (004 Key results; 002 Figure 2).
-
-    The same quoted sentence as ``final.lr_collapse`` (one sentence, one verdict): this entry
-    is derived from it and carries its verdict and evidence.
-
-    Verdict rule: the verdict of final.lr_collapse (the same sentence of 004's Key results), computed there by its rule.
-    """
-    base = claim_lr_collapse(quick, out_dir)
-    evidence = {k: v for k, v in base["evidence"].items() if k != "quote"}
-    evidence["derived_from"] = "final.lr_collapse"
-    evidence["headline"] = "same sentence as final.lr_collapse: " + base["evidence"]["headline"]
-    return _entry("lr_robustness", "004 Key results",
-                  "CLOP prevents collapse at learning rates where InfoNCE collapses.", base["verdict"], evidence,
-                  claim_lr_robustness)
-
-
 def claim_network_threshold(quick: bool = False, out_dir: str | os.PathLike = DEFAULT_DIR) -> dict:
     """004's open question: does the theory's threshold (eta = tau/2) carry over to a network?
 
@@ -527,8 +494,50 @@ def all_claims(quick: bool = False, out_dir: str | os.PathLike = DEFAULT_DIR) ->
 
     out = [claim_table5(loss, quick, out_dir) for loss in TABLE5_LOSSES]
     out.append(claim_prototypes_orthonormal_vs_etf(quick, out_dir))
-    out.append(claim_lr_robustness(quick, out_dir))
     out.append(claim_lr_collapse(quick, out_dir))
     out.append(claim_network_threshold(quick, out_dir))
     out.append(claim_digits_clop_gain(quick, out_dir))
     return out
+
+
+#: Each CLOP claim on the registry: id -> (source, statement, entry function, kind, figures).
+SPECS = {
+    **{f"table5.{_TABLE5_IDS[loss]}": (
+        "001 Appendix B, Table 5",
+        f"CLOP raises the KNN accuracy of {name} on the synthetic data ({without} -> {with_}).",
+        (lambda loss: lambda quick: claim_table5(loss, quick))(loss), "paper", ("readings",))
+       for loss, name, without, with_ in (("infonce", "InfoNCE", "68.91%", "99.89%"), ("dcl", "DCL", "88.56%", "100%"),
+                                          ("vicreg", "VICReg", "98.64%", "99.96%"),
+                                          ("barlow_twins", "Barlow Twins", "82.50%", "100%"))},
+    "prototypes.orthonormal_vs_etf": ("004 Section 5.3, Table 7", "Orthonormal prototypes do better than "
+                                      "non-orthonormal ones.", claim_prototypes_orthonormal_vs_etf, "paper", ()),
+    "final.lr_collapse": ("004 Key results", "InfoNCE collapses around learning rate >= 5 while CLOP prevents "
+                          "collapse up to 10.", claim_lr_collapse, "paper", ("lr_robustness", "network_lr")),
+    "final.network_threshold": ("004 Open Question 3", "The theoretical learning-rate threshold (eta = tau/2) "
+                                "holds in a network.", claim_network_threshold, "open question", ("network_lr",)),
+    "digits.clop_gain": ("001 Section 4", "CLOP improves the KNN accuracy of a contrastive model on real data "
+                         "(digits), also against a label-matched control.", claim_digits_clop_gain, "paper",
+                         ("digits",)),
+}
+
+
+def _register(cid: str, source: str, statement: str, entry_of, kind: str, figures: tuple[str, ...]) -> None:
+    """Put one CLOP claim on the registry: its check runs ``entry_of(quick)`` and returns (verdict, evidence).
+
+    The check's docstring is the entry function's, so the registry quotes the same ``Verdict rule:``.
+    """
+    from claims.registry import claim
+
+    function = claim_table5 if cid.startswith("table5.") else entry_of
+
+    def check(ctx):
+        entry = entry_of(ctx.quick)
+        return entry["verdict"], {k: v for k, v in entry["evidence"].items() if k != "quote"}
+
+    check.__doc__ = function.__doc__
+    check.__name__ = function.__name__
+    claim(cid, source=source, statement=statement, kind=kind, figures=figures)(check)
+
+
+for _cid, _spec in SPECS.items():
+    _register(_cid, *_spec)

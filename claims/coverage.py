@@ -657,4 +657,4 @@ def check_imagenet(ctx: Context) -> tuple[str, dict]:
     """Verdict rule: not tested: ImageNet cannot be loaded on this machine (no download); the stand-ins
     named in the evidence do not decide this claim.
     """
-    return _not_tested("ImageNet", ["section3_1.network_collapse", "lr_robustness", "final.lr_collapse"])
+    return _not_tested("ImageNet", ["section3_1.network_collapse", "final.lr_collapse"])

@@ -214,7 +214,6 @@ QUOTES: dict[str, list[dict]] = {
            "To ensure a fair comparison with ETF, we also evaluate performance using ETF as prototypes instead of "
            "an orthonormal basis."),
     ],
-    "lr_robustness": [_LR_004],
     "final.lr_collapse": [
         _LR_004,
         _q("004", "First 3 experiments",

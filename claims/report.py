@@ -1,8 +1,7 @@
 """Build, write and summarise the claims report: ``report.json`` (machine-readable) and ``report.md``.
 
-:func:`build_report` runs every registered claim (in :data:`CLAIM_ORDER`) plus the CLOP-loss claims of
-:mod:`claims.clop_claims`, printing one progress line per claim on
-stderr. Every entry has a ``kind`` (:data:`claims.registry.KINDS`): the tally (``summary``) counts the
+:func:`build_report` runs every claim registered by the modules of :data:`CLAIM_MODULES` (in
+:data:`CLAIM_ORDER`, then registration order), printing one progress line per claim on stderr. Every entry has a ``kind`` (:data:`claims.registry.KINDS`): the tally (``summary``) counts the
 papers' claims only; the toolkit's own findings and the papers' open questions get their own sections. :func:`write_report` writes both files atomically with :func:`results.io.run_metadata`.
 :func:`findings_table` turns a ``report.json`` into the README's markdown findings table, so the
 README can be regenerated from the report rather than typed.
@@ -20,13 +19,13 @@ from typing import Iterable
 from claims.registry import KINDS, REGISTRY, VERDICTS, Context, run_claim
 from results.settings import default_out
 
-__all__ = ["CLAIM_ORDER", "CLAIM_MODULES", "CLOP_CLAIMS", "CLOP_KINDS", "DEFAULT_OUT", "FIGURES_DIR", "KIND_TITLES",
+__all__ = ["CLAIM_ORDER", "CLAIM_MODULES", "DEFAULT_OUT", "FIGURES_DIR", "KIND_TITLES",
            "build_report", "write_report", "render_markdown", "findings_table", "one_line_evidence", "claim_ids",
            "tally"]
 
 #: Modules whose import registers claims.
 CLAIM_MODULES = ("claims.lemma1", "claims.theorem1", "claims.geometry", "claims.dynamics", "claims.nc003",
-                 "claims.stability", "claims.clop_theory", "claims.coverage")
+                 "claims.stability", "claims.clop_theory", "claims.coverage", "claims.clop_claims")
 
 #: Report order (the issue's order); registered claims not listed here follow at the end.
 CLAIM_ORDER = (
@@ -49,23 +48,6 @@ CLAIM_ORDER = (
     "autodiff.rule",
 )
 
-#: The CLOP-loss claims computed by :mod:`claims.clop_claims` (another module): id -> (source, statement).
-CLOP_CLAIMS = {
-    "table5.infonce": ("001 Appendix B, Table 5", "CLOP raises the KNN accuracy of InfoNCE on the synthetic data (68.91% -> 99.89%)."),
-    "table5.dcl": ("001 Appendix B, Table 5", "CLOP raises the KNN accuracy of DCL on the synthetic data (88.56% -> 100%)."),
-    "table5.vicreg": ("001 Appendix B, Table 5", "CLOP raises the KNN accuracy of VICReg on the synthetic data (98.64% -> 99.96%)."),
-    "table5.barlowtwins": ("001 Appendix B, Table 5", "CLOP raises the KNN accuracy of Barlow Twins on the synthetic data (82.50% -> 100%)."),
-    "prototypes.orthonormal_vs_etf": ("004 Section 5.3, Table 7", "Orthonormal prototypes do better than non-orthonormal ones."),
-    "lr_robustness": ("004 Key results", "CLOP prevents collapse at learning rates where InfoNCE collapses."),
-    "final.lr_collapse": ("004 Key results", "InfoNCE collapses around learning rate >= 5 while CLOP prevents collapse up to 10."),
-    "final.network_threshold": ("004 Open Question 3", "The theoretical learning-rate threshold (eta = tau/2) holds in a network."),
-    "digits.clop_gain": ("001 Section 4", "CLOP improves the KNN accuracy of a contrastive model on real data (digits)."),
-}
-
-#: The kind (:data:`claims.registry.KINDS`) of each CLOP claim whose entry does not carry one; any
-#: other id of :data:`CLOP_CLAIMS` is a claim of the papers (``paper``).
-CLOP_KINDS = {"final.network_threshold": "open question"}
-
 #: Section titles of the findings tables, one per kind.
 KIND_TITLES = {"paper": "Claims of the papers", "toolkit": "Findings of this toolkit (not claims of the papers)",
                "open question": "Open questions the papers ask (not claims)"}
@@ -76,7 +58,7 @@ FIGURES_DIR = default_out("figures/out")
 
 
 def claim_ids() -> list[str]:
-    """All claim ids the report covers, in report order (registered claims, then the CLOP claims).
+    """All claim ids the report covers, in report order (:data:`CLAIM_ORDER`, then registration order).
 
     Example:
         >>> ids = claim_ids()
@@ -85,34 +67,12 @@ def claim_ids() -> list[str]:
     """
     _import_claim_modules()
     ordered = [i for i in CLAIM_ORDER if i in REGISTRY]
-    ordered += [i for i in REGISTRY if i not in ordered]
-    return ordered + [i for i in CLOP_CLAIMS if i not in ordered]
+    return ordered + [i for i in REGISTRY if i not in ordered]
 
 
 def _import_claim_modules() -> None:
     for name in CLAIM_MODULES:
         importlib.import_module(name)
-
-
-def _clop_entries(quick: bool) -> list[dict]:
-    """Entries from :func:`claims.clop_claims.all_claims`, one per id of :data:`CLOP_CLAIMS`.
-
-    Raises:
-        ValueError: if the ids differ from :data:`CLOP_CLAIMS` or a verdict is unknown.
-    """
-    from claims import clop_claims
-
-    entries = list(clop_claims.all_claims(quick=quick))
-    got = {e["id"] for e in entries}
-    if got != set(CLOP_CLAIMS):
-        raise ValueError(f"claims.clop_claims.all_claims gave ids {sorted(got)}; the report lists {sorted(CLOP_CLAIMS)}")
-    for e in entries:
-        if e.get("verdict") not in VERDICTS:
-            raise ValueError(f"claims.clop_claims returned verdict {e.get('verdict')!r} for {e.get('id')}")
-        e.setdefault("kind", CLOP_KINDS.get(e["id"], "paper"))
-        if e["kind"] not in KINDS:
-            raise ValueError(f"claims.clop_claims returned kind {e['kind']!r} for {e['id']}")
-    return entries
 
 
 def tally(entries: list[dict], kind: str = "paper") -> dict:
@@ -160,14 +120,8 @@ def build_report(quick: bool = False, out_dir=None, *, only: Iterable[str] | Non
     ctx = Context(quick=quick)
     start = time.perf_counter()
     entries: list[dict] = []
-    clop = None
     for n, cid in enumerate(wanted, 1):
-        if cid in REGISTRY:
-            entry = run_claim(REGISTRY[cid], ctx)
-        else:
-            if clop is None:
-                clop = {e["id"]: e for e in _clop_entries(quick)}
-            entry = clop[cid]
+        entry = run_claim(REGISTRY[cid], ctx)
         entries.append(entry)
         if progress:
             print(f"[{n}/{len(wanted)}] {cid}: {entry['verdict']} ({entry.get('seconds', 0):.1f} s)",

@@ -65,7 +65,7 @@ def test_claims_from_cache_have_computed_verdicts(quick_out):
     entries = clop_claims.all_claims(quick=True, out_dir=out)
     assert [e["id"] for e in entries] == [
         "table5.infonce", "table5.dcl", "table5.vicreg", "table5.barlowtwins",
-        "prototypes.orthonormal_vs_etf", "lr_robustness", "final.lr_collapse", "final.network_threshold",
+        "prototypes.orthonormal_vs_etf", "final.lr_collapse", "final.network_threshold",
         "digits.clop_gain"]
     for e in entries:
         assert e["verdict"] in VERDICTS
@@ -75,15 +75,6 @@ def test_claims_from_cache_have_computed_verdicts(quick_out):
         json.dumps(e)  # strict JSON evidence
     for r in entries[0]["evidence"]["readings"]:  # the paired mean, recomputed from the per-seed numbers
         assert abs(r["paired_mean"] - (np.mean(r["accuracies_with"]) - np.mean(r["accuracies_without"]))) < 1e-12
-
-
-def test_verdict_rule_follows_evidence():
-    from claims.clop_claims import compare
-
-    # Two seeds each: difference 0.4, se = sqrt(0.005/2 + 0.005/2) = 0.0707 -> significant.
-    assert compare([0.9, 1.0], [0.5, 0.6])["sign"] == 1
-    assert compare([0.5, 0.6], [0.9, 1.0])["sign"] == -1
-    assert compare([0.5, 0.9], [0.6, 0.7])["sign"] == 0
 
 
 def test_run_is_independent_of_grid_layout_and_does_not_recompile():
