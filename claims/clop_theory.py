@@ -451,7 +451,7 @@ def check_lambda_range(ctx: Context) -> tuple[str, dict]:
         "summary": "class level: " + "; ".join(parts) + "; smallest per-class-embedding lambda for every eta: "
                    + ", ".join(f"k={k}: {v:.3f}" for k, v in smallest.items())
                    + " (the mean scale needs k times that); " + network_summary
-                   + f"; per scale (class, network): {combined}",
+                   + "; both halves per scale: " + ", ".join(f"{k} {v}" for k, v in combined.items()),
         "class_level": {"verdict": class_verdict, "holds": class_holds, "per_scale": per_scale,
                         "lambda_for_every_eta": smallest, "cells_disagreeing": disagree, "parameters": p},
         "network": {"stability": stability, "link": link, "per_scale_combined": combined, "arms": rows,
