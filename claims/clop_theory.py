@@ -16,8 +16,9 @@ over the labelled samples (:math:`\lambda/k` per class embedding for balanced cl
 * ``clop.prevents_collapse``: at the paper's :math:`\lambda = 1`, does the term remove every
   near-collapsed state, at every learning rate?
 * ``clop.lambda_range``: is the outcome the same ("stable") for every :math:`\lambda` of Table 1's range
-  0.1-1.5? Only the class-embedding half of the issue's claim is run here; the synthetic-network half
-  is not (the evidence says so).
+  0.1-1.5? At the class-embedding level (the derived law and the simulator) and on the synthetic network
+  (experiment ``clop_lambda``: CLOP at lambda 0.1, 0.3, 1, 3 under both scales where InfoNCE collapses),
+  with the network's collapse rates read against the class-level order (:func:`network_link`).
 """
 from __future__ import annotations
 
@@ -25,12 +26,16 @@ import numpy as np
 
 from claims.registry import Context, claim
 
-__all__ = ["clop_grid", "TABLE1_LAMBDAS", "PAPER_LAMBDA"]
+__all__ = ["clop_grid", "TABLE1_LAMBDAS", "PAPER_LAMBDA", "NETWORK_CLASSES", "network_rates", "network_link",
+           "network_stability", "seeds_to_decide", "combine_halves"]
 
 #: The paper's chosen weight (Section 5) and Table 1's range (the values the ablation lists between 0.1 and 1.5
 #: are not all printed in the text; these five span it and include both ends).
 PAPER_LAMBDA = 1.0
 TABLE1_LAMBDAS = (0.1, 0.3, 0.5, 1.0, 1.5)
+
+#: Classes of the synthetic data (the per-class-embedding weight of the mean scale is lambda / 3).
+NETWORK_CLASSES = 3
 
 
 def _params(quick: bool) -> dict:
@@ -164,24 +169,248 @@ def check_prevents_collapse(ctx: Context) -> tuple[str, dict]:
     return verdict, evidence
 
 
+def network_rates(result: dict) -> list[dict]:
+    r"""Collapse rate per arm (curve, learning rate, :math:`\lambda`, scale) of the ``clop_lambda`` experiment.
+
+    Per arm: :math:`c` collapsed runs of :math:`n` seeds (a run collapses when the effective rank of its
+    normalised embeddings is below :data:`theory.definitions.COLLAPSE_RANK` or it diverged, fixed before
+    the sweep), the exact 95 % Clopper-Pearson interval of :math:`c/n`
+    (:func:`claims.statistics.clopper_pearson`), and the class-level reading of the arm: the
+    per-class-embedding :math:`\lambda_{ce}` of :mod:`theory.clop` (sum: :math:`\lambda`, one labelled
+    embedding per class; mean: :math:`\lambda/k`), whether :math:`\lambda_{ce} \ge \lambda_\infty(k)`
+    (no learning rate keeps a near-collapsed state), and the network's own per-class weight
+    (sum: :math:`\lambda\,\bar n_c` with :math:`\bar n_c` = batch x labelled fraction / k labelled samples
+    per class in a batch; mean: :math:`\lambda/k`).
+
+    Example:
+        >>> r = {"points": [{"tau": 0.1, "momentum": 0.9, "learning_rate": 1.0, "lambda": 1.0, "lambda_scale": "mean",
+        ...      "collapsed": [True, False], "effective_ranks": [1.2, 2.9]}], "batch_size": 256, "label_fraction": 0.1}
+        >>> row = network_rates(r)[0]
+        >>> row["collapsed_runs"], row["runs"], [round(v, 3) for v in row["clopper_pearson"]], round(row["lambda_ce"], 3)
+        (1, 2, [0.013, 0.987], 0.333)
+    """
+    from claims.statistics import clopper_pearson
+    from theory import clop
+
+    limit = float(clop.clop_lambda_limit(NETWORK_CLASSES))
+    per_class = result["batch_size"] * result["label_fraction"] / NETWORK_CLASSES
+    rows = []
+    for p in result["points"]:
+        c, n = int(sum(p["collapsed"])), len(p["collapsed"])
+        lam_ce = float(clop.per_embedding_lambda(p["lambda"], NETWORK_CLASSES, p["lambda_scale"]))
+        rows.append({"tau": p["tau"], "momentum": p["momentum"], "learning_rate": p["learning_rate"],
+                     "lambda": p["lambda"], "lambda_scale": p["lambda_scale"], "collapsed_runs": c, "runs": n,
+                     "rate": c / n, "clopper_pearson": clopper_pearson(c, n), "lambda_ce": lam_ce,
+                     "class_level_prevents_at_every_eta": bool(lam_ce >= limit),
+                     "network_per_class_weight": p["lambda"] * (per_class if p["lambda_scale"] == "sum"
+                                                                else 1 / NETWORK_CLASSES),
+                     "collapsed": list(p["collapsed"]), "effective_ranks": list(p["effective_ranks"])})
+    return rows
+
+
+def _order_count(pairs: list[tuple[dict, dict]]) -> dict:
+    """Agreements (the arm the theory protects more collapses strictly less), disagreements, ties, and the
+    Clopper-Pearson interval of agreements among the untied; 'ordered' / 'reversed' / 'not resolved'."""
+    from claims.statistics import clopper_pearson
+
+    agree = [(a, b) for a, b in pairs if b["collapsed_runs"] < a["collapsed_runs"]]
+    disagree = [(a, b) for a, b in pairs if b["collapsed_runs"] > a["collapsed_runs"]]
+    untied = len(agree) + len(disagree)
+    ci = clopper_pearson(len(agree), untied) if untied else [0.0, 1.0]
+    status = "ordered" if ci[0] > 0.5 else "reversed" if ci[1] < 0.5 else "not resolved"
+
+    def label(a, b):
+        return {"learning_rate": a["learning_rate"], "tau": a["tau"], "momentum": a["momentum"],
+                "weaker": f"{a['lambda_scale']} {a['lambda']:g}: {a['collapsed_runs']}/{a['runs']}",
+                "stronger": f"{b['lambda_scale']} {b['lambda']:g}: {b['collapsed_runs']}/{b['runs']}"}
+
+    return {"comparisons": len(pairs), "agree": len(agree), "disagree": len(disagree),
+            "ties": len(pairs) - untied, "clopper_pearson": ci, "status": status,
+            "disagreements": [label(a, b) for a, b in disagree]}
+
+
+def network_link(rows: list[dict]) -> dict:
+    r"""Does the class-level critical :math:`\lambda` order what the network does? Two counts, fixed before running.
+
+    The class-level law (:mod:`theory.clop`) says a larger per-class-embedding :math:`\lambda_{ce}` keeps a
+    near-collapsed state over a smaller set of learning rates (:math:`\lambda_c(\eta, k)` increases in
+    :math:`\eta`), so at a fixed learning rate a larger :math:`\lambda_{ce}` should collapse no more often:
+
+    * **lambda order:** within a scale, curve and learning rate, each pair of adjacent :math:`\lambda` of the
+      grid (0.1 < 0.3 < 1 < 3);
+    * **scale order:** at equal :math:`\lambda`, curve and learning rate, the sum against the mean (the sum
+      weighs each class embedding :math:`\bar n_c k` times more, so it should protect at least as much).
+
+    A comparison *agrees* when the more protected arm collapses in strictly fewer seeds, *disagrees* when in
+    strictly more, and is a tie otherwise (ties say nothing: both 0/n or both n/n are common). Criterion:
+    **ordered** if the exact 95 % Clopper-Pearson interval of agreements among the untied comparisons lies
+    above 1/2, **reversed** if below, **not resolved** otherwise (also with no untied comparison). The
+    comparisons share arms and seeds, so the binomial interval is an approximation, not an exact test.
+
+    Example:
+        >>> def arm(lam, scale, c): return {"lambda": lam, "lambda_scale": scale, "collapsed_runs": c, "runs": 6,
+        ...                                 "learning_rate": 1.0, "tau": 0.1, "momentum": 0.9}
+        >>> rows = [arm(l, s, c) for s, cs in (("sum", (6, 4, 0, 0)), ("mean", (6, 6, 6, 3)))
+        ...         for l, c in zip((0.1, 0.3, 1.0, 3.0), cs)]
+        >>> link = network_link(rows)
+        >>> link["lambda_order"]["agree"], link["lambda_order"]["ties"], link["scale_order"]["agree"]
+        (3, 3, 3)
+    """
+    def cell(r):
+        return (r["tau"], r["momentum"], r["learning_rate"])
+
+    by = {(cell(r), r["lambda_scale"], r["lambda"]): r for r in rows}
+    lams = sorted({r["lambda"] for r in rows})
+    lam_pairs = [(by[(c, s, a)], by[(c, s, b)]) for (c, s, _) in sorted({(cell(r), r["lambda_scale"], 0) for r in rows})
+                 for a, b in zip(lams, lams[1:]) if (c, s, a) in by and (c, s, b) in by]
+    scale_pairs = [(by[(c, "mean", lam)], by[(c, "sum", lam)]) for c in sorted({cell(r) for r in rows}) for lam in lams
+                   if (c, "mean", lam) in by and (c, "sum", lam) in by]
+    return {"lambda_order": _order_count(lam_pairs), "scale_order": _order_count(scale_pairs)}
+
+
+def seeds_to_decide(collapsed: int, runs: int, max_n: int = 1000) -> int | None:
+    r"""Seeds at which the observed collapse rate, if it held, would settle stable / not stable.
+
+    The smallest :math:`N \ge n` with :math:`c_N = \operatorname{round}(N c/n)` whose 95 % Clopper-Pearson
+    interval lies wholly below 1/2 (rate below 1/2) or wholly above it (rate above 1/2); ``None`` at a rate of
+    exactly 1/2 or beyond ``max_n``. A planning number, not a promise: the rate will move.
+
+    Example:
+        >>> seeds_to_decide(0, 5), seeds_to_decide(1, 6), seeds_to_decide(3, 6)
+        (6, 12, None)
+    """
+    from claims.statistics import clopper_pearson
+
+    if 2 * collapsed == runs:
+        return None
+    for n in range(runs, max_n + 1):
+        lo, hi = clopper_pearson(round(n * collapsed / runs), n)
+        if hi < 0.5 or lo > 0.5:
+            return n
+    return None
+
+
+def network_stability(rows: list[dict], lams_in_range=(0.1, 1.5)) -> dict:
+    r"""Table 1's "stable for lambda from 0.1 to 1.5" on the network, per scale, by a rule fixed before running.
+
+    For each tested :math:`\lambda` in ``lams_in_range`` (inclusive) and scale, over every curve and
+    learning rate of the sweep (95 % Clopper-Pearson interval :math:`[L, U]` of the collapse rate):
+    :math:`\lambda` is **stable** if :math:`U < 1/2` at every learning rate, **not stable** if
+    :math:`L > 1/2` at some learning rate, **inconclusive** otherwise. A scale is stable if every tested
+    :math:`\lambda` is, not stable if some :math:`\lambda` is not, inconclusive otherwise. (With 6 seeds
+    only 0/6 gives :math:`U < 1/2` and only 6/6 gives :math:`L > 1/2`.) An inconclusive :math:`\lambda` carries
+    ``seeds_to_decide`` (:func:`seeds_to_decide`: the fewest over its arms with a rate above 1/2, which
+    alone would make it not stable; else the most over its undecided arms, all of which must fall below).
+
+    Example:
+        >>> from claims.statistics import clopper_pearson
+        >>> def arm(lam, c): return {"lambda": lam, "lambda_scale": "sum", "collapsed_runs": c, "runs": 6,
+        ...                          "learning_rate": 1.0, "clopper_pearson": clopper_pearson(c, 6)}
+        >>> network_stability([arm(0.1, 0), arm(1.0, 0)])["sum"]["status"], network_stability([arm(0.1, 6), arm(1.0, 0)])["sum"]["status"]
+        ('stable', 'not stable')
+    """
+    lo, hi = lams_in_range
+    out = {}
+    for scale in sorted({r["lambda_scale"] for r in rows}, reverse=True):  # sum first
+        per_lam = {}
+        for lam in sorted({r["lambda"] for r in rows if lo <= r["lambda"] <= hi}):
+            arms = [r for r in rows if r["lambda_scale"] == scale and r["lambda"] == lam]
+            if any(r["clopper_pearson"][0] > 0.5 for r in arms):
+                status = "not stable"
+            elif all(r["clopper_pearson"][1] < 0.5 for r in arms):
+                status = "stable"
+            else:
+                status = "inconclusive"
+            per_lam[str(lam)] = {"status": status, "collapsed": [f"lr {r['learning_rate']:g}: {r['collapsed_runs']}/{r['runs']}"
+                                                                 for r in arms]}
+            if status == "inconclusive":  # one arm above 1/2 decides 'not stable'; 'stable' needs every arm
+                high = [seeds_to_decide(r["collapsed_runs"], r["runs"]) for r in arms if 2 * r["collapsed_runs"] > r["runs"]]
+                low = [seeds_to_decide(r["collapsed_runs"], r["runs"]) for r in arms if r["clopper_pearson"][1] >= 0.5
+                       and 2 * r["collapsed_runs"] < r["runs"]]
+                per_lam[str(lam)]["seeds_to_decide"] = (min((n for n in high if n), default=None) if high
+                                                        else max((n for n in low if n), default=None))
+        statuses = [v["status"] for v in per_lam.values()]
+        status = ("not stable" if "not stable" in statuses else "stable" if statuses and all(v == "stable" for v in statuses)
+                  else "inconclusive")
+        out[scale] = {"status": status, "per_lambda": per_lam}
+    return out
+
+
+def combine_halves(class_holds: dict | None, network: dict) -> tuple[str, dict]:
+    r"""The claim's verdict from its two halves, per scale, by a rule fixed before running.
+
+    ``class_holds``: per scale, whether the class-embedding half holds (``None``: that half is inconclusive,
+    its simulation disagreeing with the derived law somewhere). ``network``: :func:`network_stability`.
+    Per scale: **holds** if the class half holds and the network is stable; **fails** if the class half
+    fails or the network is not stable; **open** otherwise. Verdict: ``confirmed`` if some scale holds
+    (both halves under the same scale), ``not reproduced`` if every scale fails, ``inconclusive`` otherwise.
+
+    Example:
+        >>> combine_halves({"sum": True, "mean": False}, {"sum": {"status": "stable"}, "mean": {"status": "stable"}})[0]
+        'confirmed'
+        >>> combine_halves({"sum": False, "mean": False}, {"sum": {"status": "stable"}, "mean": {"status": "inconclusive"}})[0]
+        'not reproduced'
+        >>> combine_halves(None, {"sum": {"status": "stable"}, "mean": {"status": "not stable"}})[0]
+        'inconclusive'
+    """
+    per_scale = {}
+    for scale, net in network.items():
+        cls = None if class_holds is None else class_holds[scale]
+        if cls is False or net["status"] == "not stable":
+            per_scale[scale] = "fails"
+        elif cls and net["status"] == "stable":
+            per_scale[scale] = "holds"
+        else:
+            per_scale[scale] = "open"
+    values = list(per_scale.values())
+    verdict = ("confirmed" if "holds" in values else "not reproduced" if all(v == "fails" for v in values)
+               else "inconclusive")
+    return verdict, per_scale
+
+
+def clop_network(ctx: Context) -> dict:
+    """The ``clop_lambda`` experiment (cached through :mod:`results.cache`, shared within a report)."""
+    from results import experiments
+
+    return ctx.shared(f"clop-network:{ctx.quick}", lambda: experiments.load("clop_lambda", ctx.quick, None))
+
+
+def _rate_table(rows: list[dict]) -> str:
+    parts = []
+    for scale in ("sum", "mean"):
+        for lam in sorted({r["lambda"] for r in rows}):
+            arms = sorted((r for r in rows if r["lambda_scale"] == scale and r["lambda"] == lam),
+                          key=lambda r: (r["tau"], r["momentum"], r["learning_rate"]))
+            parts.append(f"{scale} {lam:g}: " + " ".join(f"{r['collapsed_runs']}/{r['runs']}" for r in arms))
+    return "; ".join(parts)
+
+
 @claim(
     "clop.lambda_range",
-    source="001 Section 5, Table 1 (Ablation Study on lambda Tuning), class-embedding level",
+    source="001 Section 5, Table 1 (Ablation Study on lambda Tuning), class-embedding level and synthetic network",
     statement="CLOP's outcome is stable for lambda from 0.1 to 1.5.",
     figures=("clop_phase",),
 )
 def check_lambda_range(ctx: Context) -> tuple[str, dict]:
-    """Every lambda of Table 1's range against the derived critical lambda, under both scales.
+    """Every lambda of Table 1's range against the derived critical lambda, and on the synthetic network, under both scales.
 
-    Verdict rule: reading fixed before running: at the class-embedding level "stable for lambda from 0.1
-    to 1.5" means that every lambda in {0.1, 0.3, 0.5, 1, 1.5} removes every near-collapsed state at every
-    learning rate, as lambda = 1 does under Eq. 4's sum (same grid, starts, seeds, steps and 1e-3 criterion
-    as clop.prevents_collapse; "every learning rate" from the derived law, lambda >= lambda_inf(k), and
-    on the grid from the simulator), k = 3, 10, 30. inconclusive if the simulated outcome differs from the
-    derived one in any cell; confirmed if this holds under Eq. 4's sum or under the released mean
-    (lambda / k); not reproduced if under neither (the evidence gives, per scale and lambda, the learning
-    rate above which a near-collapsed state persists). The synthetic-network half of this claim is not
-    run here.
+    Verdict rule: reading fixed before running. Class-embedding half: "stable for lambda from 0.1 to 1.5"
+    means that every lambda in {0.1, 0.3, 0.5, 1, 1.5} removes every near-collapsed state at every learning
+    rate, as lambda = 1 does under Eq. 4's sum (same grid, starts, seeds, steps and 1e-3 criterion as
+    clop.prevents_collapse; "every learning rate" from the derived law, lambda >= lambda_inf(k), and on the
+    grid from the simulator), k = 3, 10, 30; it holds or fails per scale (Eq. 4's sum: lambda per class
+    embedding; the released mean: lambda / k), and is inconclusive if the simulated outcome differs from
+    the derived one in any cell. Network half (experiment clop_lambda: InfoNCE + CLOP, SGD momentum 0.9,
+    tau 0.1, no batch norm, learning rates 0.1 and 1 (InfoNCE alone: 1/3 and 3/3 seeds collapsed in the
+    network_lr sweep), lambda 0.1, 0.3, 1, 3, both scales, 6 seeds, 300 steps; a run collapses when the effective rank of its normalised
+    embeddings is below 1.5): a lambda in [0.1, 1.5] is stable under a scale if the 95 % Clopper-Pearson
+    upper bound of its collapse rate is below 1/2 at every learning rate, not stable if the lower bound is
+    above 1/2 at some learning rate, inconclusive otherwise; a scale is stable if every such lambda is, not
+    stable if one is not. Combined per scale: holds if the class half holds and the network is stable,
+    fails if either fails, open otherwise; confirmed if some scale holds (naming it), not reproduced if
+    every scale fails, inconclusive otherwise. lambda = 3 (outside the range) enters only the network link
+    (does the class-level order of lambda and scale order the network's collapse rates; reported, not
+    part of the verdict).
     """
     grid = clop_grid(ctx)
     p, cells = grid["params"], grid["cells"]
@@ -193,10 +422,9 @@ def check_lambda_range(ctx: Context) -> tuple[str, dict]:
         return all(v["prevents_at_every_eta"] and v["simulated_persisting_cells"] == 0
                    for by_k in per_scale[scale].values() for v in by_k.values())
 
-    if disagree:
-        verdict = "inconclusive"
-    else:
-        verdict = "confirmed" if holds("sum") or holds("mean") else "not reproduced"
+    class_holds = None if disagree else {scale: holds(scale) for scale in ("sum", "mean")}
+    class_verdict = ("inconclusive" if class_holds is None
+                     else "confirmed" if any(class_holds.values()) else "not reproduced")
     parts = []
     for scale in ("sum", "mean"):
         bad = [(lam, k, v["above_over_eta_star"]) for lam, by_k in per_scale[scale].items() for k, v in by_k.items()
@@ -206,15 +434,28 @@ def check_lambda_range(ctx: Context) -> tuple[str, dict]:
                      + (f" (earliest lambda {worst[0]}, k={worst[1]}: above {worst[2]:.3f} eta*)" if worst else ""))
     from theory import clop
 
+    net = clop_network(ctx)
+    rows = network_rates(net)
+    stability = network_stability(rows)
+    link = network_link(rows)
+    verdict, combined = combine_halves(class_holds, stability)
     smallest = {str(k): float(clop.clop_lambda_limit(k)) for k in p["ks"]}
+    network_summary = (f"network (SGD 0.9, tau 0.1, no BN, lr {', '.join(f'{v:g}' for v in net['grid']['learning_rates'])}; "
+                       f"{net['grid']['seeds']} seeds; collapsed/seeds per lr): {_rate_table(rows)}; sum scale "
+                       f"{stability.get('sum', {}).get('status')}, mean scale {stability.get('mean', {}).get('status')}; "
+                       f"lambda order {link['lambda_order']['agree']} agree / {link['lambda_order']['disagree']} disagree / "
+                       f"{link['lambda_order']['ties']} ties ({link['lambda_order']['status']}), sum vs mean "
+                       f"{link['scale_order']['agree']} / {link['scale_order']['disagree']} / {link['scale_order']['ties']} "
+                       f"({link['scale_order']['status']})")
     evidence = {
-        "summary": "; ".join(parts) + "; smallest per-class-embedding lambda for every eta: "
+        "summary": "class level: " + "; ".join(parts) + "; smallest per-class-embedding lambda for every eta: "
                    + ", ".join(f"k={k}: {v:.3f}" for k, v in smallest.items())
-                   + " (the mean scale needs k times that)",
-        "per_scale": per_scale,
-        "lambda_for_every_eta": smallest,
-        "cells_disagreeing": disagree,
-        "not_run": "the synthetic-network half (CLOP on the trained network against its learning-rate sweeps) and the class-level critical lambda tested against the network sweeps",
-        "parameters": p,
+                   + " (the mean scale needs k times that); " + network_summary
+                   + "; both halves per scale: " + ", ".join(f"{k} {v}" for k, v in combined.items()),
+        "class_level": {"verdict": class_verdict, "holds": class_holds, "per_scale": per_scale,
+                        "lambda_for_every_eta": smallest, "cells_disagreeing": disagree, "parameters": p},
+        "network": {"stability": stability, "link": link, "per_scale_combined": combined, "arms": rows,
+                    "grid": net["grid"], "steps": net["steps"], "batch_size": net["batch_size"], "n": net["n"],
+                    "collapse_rank": net["collapse_rank"], "cpu_seconds": net["cpu_seconds"], "quick": net["quick"]},
     }
     return verdict, evidence

@@ -16,7 +16,8 @@ unconstrained-features model: the NC / DC training grid and the CLOP link, :mod:
 ``readings`` (the Table 5 experiment
 under every reading of its open choices, :mod:`simulations.training.readings`), ``network_lr`` and
 ``network_lr_digits`` (network learning-rate thresholds of InfoNCE +- CLOP under SGD, per temperature),
-``confirmatory`` (the primary readings of ``claims/preregistration.toml`` with 20 seeds under
+``clop_lambda`` (CLOP's lambda 0.1-3 under both scales where InfoNCE collapses on the synthetic network,
+the network side of :mod:`theory.clop`'s critical lambda), ``confirmatory`` (the primary readings of ``claims/preregistration.toml`` with 20 seeds under
 both lambda scales),
 ``digits_fair`` (CLOP on the digits against the label-matched SupCon control and ETF / random
 prototypes, paired by seed) and ``clop_ablation`` (paper 001 Table 1 and the similarity table on the
@@ -185,6 +186,21 @@ def _network_lr_compute(params: dict) -> dict:
     return network_lr_sweep(params["data"], params["seeds"], quick=params["quick"], progress=True)
 
 
+def _clop_lambda_parameters(quick: bool) -> dict:
+    from simulations.training.readings import CLOP_LAMBDA_GRID
+
+    grid = dict(CLOP_LAMBDA_GRID)
+    if quick:  # one rate, the two ends of the lambda grid, two seeds: the schema, not the science
+        grid.update(learning_rates=[1.0], lambdas=[0.1, 3.0], seeds=2)
+    return {"grid": grid, "quick": quick}
+
+
+def _clop_lambda_compute(params: dict) -> dict:
+    from simulations.training.readings import clop_lambda_sweep
+
+    return clop_lambda_sweep(params["grid"], quick=params["quick"], progress=True)
+
+
 #: The frozen grid: primary readings, criteria and seed counts (read with :func:`preregistration`).
 PREREGISTRATION = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "claims",
                                "preregistration.toml")
@@ -276,6 +292,7 @@ EXPERIMENTS: dict[str, Experiment] = {
     "network_lr": Experiment(_network_lr_parameters("synthetic"), _network_lr_compute, ("simulations.training.readings",)),
     "network_lr_digits": Experiment(_network_lr_parameters("digits"), _network_lr_compute,
                                     ("simulations.training.readings",)),
+    "clop_lambda": Experiment(_clop_lambda_parameters, _clop_lambda_compute, ("simulations.training.readings",)),
     "confirmatory": Experiment(_confirmatory_parameters, _confirmatory_compute, ("simulations.training.readings",)),
     "digits_fair": Experiment(_digits_fair_parameters, _digits_fair_compute, ("simulations.training.digits",)),
     "clop_ablation": Experiment(_clop_ablation_parameters, _clop_ablation_compute, _SYNTHETIC),

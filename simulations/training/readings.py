@@ -47,7 +47,7 @@ from theory.definitions import COLLAPSE_RANK, mean_difference
 
 __all__ = [
     "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "LAMBDA_SCALES", "Setup", "one_axis_readings",
-    "TARGETED_READINGS", "gram_knn_accuracy", "readings_grid", "confirmatory_grid", "network_lr_sweep", "collapse_summary", "mean_difference", "run_readings",
+    "TARGETED_READINGS", "gram_knn_accuracy", "readings_grid", "confirmatory_grid", "network_lr_sweep", "clop_lambda_sweep", "CLOP_LAMBDA_GRID", "collapse_summary", "mean_difference", "run_readings",
 ]
 
 #: The default reading: the setup of ``simulations.training.synthetic.SyntheticConfig`` (Table 5 today).
@@ -643,3 +643,76 @@ def network_lr_sweep(data: str = "synthetic", seeds: int = 3, *, quick: bool = F
             "collapse_rank": COLLAPSE_RANK, "seeds": seeds, "steps": setup.checkpoints[-1],
             "width": setup.max_width, "batch_size": setup.batch_size, "seconds": time.perf_counter() - start,
             "quick": quick}
+
+
+#: The CLOP lambda sweep's grid, fixed before it ran (see :func:`clop_lambda_sweep`): the synthetic-network
+#: curve where InfoNCE collapses earliest in the committed ``network_lr`` sweep (SGD momentum 0.9, tau 0.1,
+#: no batch norm: 1/3 seeds collapsed at 0.1, 2/3 at 0.3, 3/3 at 1), one rate below its threshold (0.1) and
+#: the rate where every InfoNCE seed collapsed (1); Table 1's ends and two more lambdas, both scales; 6 seeds
+#: (the fewest for which a Clopper-Pearson upper bound of 0/n falls below 1/2); the rate 0.3 between them,
+#: as first run (152 s of CPU on the loaded 2-core machine). Not run, for the CPU budget: the curve SGD
+#: momentum 0, tau 0.1 (InfoNCE collapses from 3) and the rates 3..100.
+CLOP_LAMBDA_GRID = {
+    "curves": [{"tau": 0.1, "momentum": 0.9}],
+    "learning_rates": [0.1, 0.3, 1.0],
+    "lambdas": [0.1, 0.3, 1.0, 3.0],
+    "lambda_scales": list(LAMBDA_SCALES),
+    "seeds": 6,
+}
+
+
+def clop_lambda_sweep(grid: dict | None = None, *, quick: bool = False, progress: bool = False) -> dict:
+    r"""CLOP's :math:`\lambda` on the synthetic network where InfoNCE collapses: one program, every arm.
+
+    A client of :func:`run_readings` (the same trainer and program as :func:`network_lr_sweep`): InfoNCE +
+    :math:`\lambda\,\mathcal{L}_\text{CLOP}`, SGD, no batch norm, for every curve ``{tau, momentum}``,
+    learning rate, :math:`\lambda` and scale of ``grid`` (:data:`CLOP_LAMBDA_GRID` by default), with
+    ``grid["seeds"]`` seeds (trial keys as in every readings program: seed ``t`` is the same network and
+    data whatever else runs beside it). The scale is how Eq. 4's term is weighted over the labelled
+    samples :math:`S` of a batch:
+
+    .. math:: \text{sum: } \lambda\sum_{i\in S}\big(1 - s(z_i, c_{y_i})\big),\qquad
+              \text{mean: } \frac{\lambda}{|S|}\sum_{i\in S}\big(1 - s(z_i, c_{y_i})\big)
+
+    A run *collapses* when the effective rank of its L2-normalised embeddings of the clean inputs is below
+    :data:`COLLAPSE_RANK` (1.5, fixed before any network sweep) or it diverged (:func:`collapse_summary`).
+    ``quick``: 120 points, batch 64, 10 steps (a smoke test of the schema, not of collapse).
+
+    Returns:
+        ``{"grid", "points": [{"tau", "momentum", "learning_rate", "lambda", "lambda_scale", "effective_ranks",
+        "accuracies", "collapsed"}], "collapse_rank", "steps", "batch_size", "n", "seconds", "cpu_seconds",
+        "quick"}``; per point the per-seed effective ranks, 5-NN accuracies and collapse flags.
+
+    Example:
+        Compiles one program (about 15 s of CPU; the schema test is in ``tests/clop/test_readings.py``):
+
+        >>> g = {**CLOP_LAMBDA_GRID, "learning_rates": [1.0], "lambdas": [1.0], "seeds": 2}
+        >>> s = clop_lambda_sweep(g, quick=True)  # doctest: +SKIP
+        >>> len(s["points"]), len(s["points"][0]["collapsed"])  # doctest: +SKIP
+        (2, 2)
+    """
+    import resource
+
+    grid = {**CLOP_LAMBDA_GRID, **(grid or {})}
+    setup = Setup(n=120 if quick else 500, batch_size=64 if quick else 256, checkpoints=(10,) if quick else (300,))
+    arms = [{"tau": float(c["tau"]), "momentum": float(c["momentum"]), "learning_rate": float(lr),
+             "lambda": float(lam), "lambda_scale": scale}
+            for c in grid["curves"] for lr in grid["learning_rates"] for lam in grid["lambdas"]
+            for scale in grid["lambda_scales"]]
+    points = [{**a, "optimizer": "sgd", "batch_norm": False, "steps": setup.checkpoints[-1]} for a in arms]
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = usage.ru_utime + usage.ru_stime
+    start = time.perf_counter()
+    out = run_readings(["infonce"], points, int(grid["seeds"]), setup, progress=progress)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rows = []
+    for j, arm in enumerate(arms):
+        rank = out["effective_rank"][0, j, :, -1, 0].astype(float)
+        acc = out["accuracy"][0, j, :, -1, 0].astype(float)
+        collapsed = (rank < COLLAPSE_RANK) | ~np.isfinite(rank)
+        rows.append({**arm, "effective_ranks": rank.tolist(), "accuracies": acc.tolist(),
+                     "collapsed": collapsed.tolist()})
+    return {"grid": grid, "points": rows, "collapse_rank": COLLAPSE_RANK, "steps": setup.checkpoints[-1],
+            "batch_size": setup.batch_size, "n": setup.n, "label_fraction": setup.label_fraction,
+            "seconds": time.perf_counter() - start,
+            "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu0, "quick": quick}

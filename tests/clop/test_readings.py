@@ -105,3 +105,35 @@ def test_cli_readings_bad_input_is_one_line_exit_2(tmp_path, argv, needle):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and needle in proc.stderr
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_quick_clop_lambda_experiment_follows_the_schema():
+    # The clop_lambda experiment (CLOP's lambda x scale where InfoNCE collapses) at quick size: every arm of the
+    # grid once, per-seed ranks and collapse flags by the fixed criterion (rank < COLLAPSE_RANK or diverged).
+    from results import experiments
+
+    params = experiments.parameters("clop_lambda", quick=True)
+    r = experiments.load("clop_lambda", quick=True)  # the session's result cache (shared with the claim's test)
+    grid = params["grid"]
+    arms = {(p["learning_rate"], p["lambda"], p["lambda_scale"]) for p in r["points"]}
+    assert arms == {(lr, lam, s) for lr in grid["learning_rates"] for lam in grid["lambdas"]
+                    for s in grid["lambda_scales"]}
+    assert set(grid["lambda_scales"]) == {"sum", "mean"} and r["collapse_rank"] == R.COLLAPSE_RANK
+    for p in r["points"]:
+        assert len(p["effective_ranks"]) == len(p["collapsed"]) == len(p["accuracies"]) == grid["seeds"]
+        assert p["collapsed"] == [not (v >= R.COLLAPSE_RANK) for v in p["effective_ranks"]]
+        assert p["tau"] == 0.1 and p["momentum"] == 0.9
+    assert r["quick"] and r["cpu_seconds"] > 0
+
+
+def test_full_clop_lambda_grid_is_the_one_fixed_before_running():
+    # Full size: the collapsing curve of network_lr (SGD 0.9, tau 0.1, no BN), one rate below its InfoNCE
+    # threshold (0.1), 0.3 and the rate where every InfoNCE seed collapsed (1), lambda 0.1..3 under both scales, 6 seeds (0/6 is the only count whose
+    # Clopper-Pearson upper bound is below 1/2 at 6 seeds; at 5 seeds none is).
+    from claims.statistics import clopper_pearson
+    from results import experiments
+
+    grid = experiments.parameters("clop_lambda")["grid"]
+    assert grid == R.CLOP_LAMBDA_GRID
+    assert grid["learning_rates"] == [0.1, 0.3, 1.0] and grid["lambdas"] == [0.1, 0.3, 1.0, 3.0]
+    assert grid["seeds"] == 6 and clopper_pearson(0, 6)[1] < 0.5 < clopper_pearson(0, 5)[1]
