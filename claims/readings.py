@@ -1,7 +1,7 @@
 r"""Verdicts computed over several *readings* of a setup the paper leaves open (the network threshold).
 
-The paired rule of :mod:`claims.statistics` replaced this module's rule for the Table 5, prototype and learning-rate claims by the paired,
-preregistered rule of :mod:`claims.statistics`; :func:`readings_verdict` now serves only
+The paired, preregistered rule of :mod:`claims.statistics` replaced this module's rule for the Table 5,
+prototype and learning-rate claims; :func:`readings_verdict` now serves only
 ``final.network_threshold`` (004's open question), and :func:`reading_label` names readings everywhere.
 
 Paper 001 describes its synthetic experiment (Section 4, Appendix B) in a few sentences; the data
@@ -14,7 +14,7 @@ choice, not on the paper. So an experiment is run under several readings, each a
 "effective_rank_without", "effective_rank_with"}``
 
 (accuracies as fractions; the gain CLOP minus no CLOP over the same seeds, its standard error from
-:func:`claims.clop_claims.compare`). :func:`readings_verdict` turns that list into a verdict by one
+:func:`theory.definitions.mean_difference`). :func:`readings_verdict` turns that list into a verdict by one
 stated rule (:data:`READINGS_RULE`):
 
 .. math:: \text{reading } r \text{ reproduces} \iff |g_{printed} - g_r| \le 2\,\mathrm{se}_r .
