@@ -3,8 +3,8 @@
 Three workloads, each the program a figure runs, at the figure's shapes but with fewer grid points:
 
 - ``readings``: :func:`simulations.training.readings.run_readings` in the readings grid's main group
-  (synthetic data, n = 500, batch 256, 300 steps, the four Table 5 losses), ``--points`` readings of
-  that group with and without CLOP, 5 seeds;
+  (synthetic data, n = 500, batch 256, 300 steps, the four Table 5 losses or ``--losses``), ``--points``
+  readings of that group with and without CLOP, 5 seeds;
 - ``network``: the synthetic network learning-rate sweep's program (InfoNCE, SGD, batch 256, 300 steps),
   ``--points`` learning rates with and without CLOP, 3 seeds;
 - ``driver``: :func:`simulations.training.driver.run_points` of the synthetic task (Table 5's
@@ -24,8 +24,8 @@ The practical peak beside it is a dense float32 ``1024 x 1024`` matmul in the sa
 
 On a loaded machine only the ratios of one run mean anything; the load average is printed.
 
-Usage: python benchmarks/bench_training.py [--workloads readings network driver] [--points 4] [--repeats 3]
-[--reference b77cd92]
+Usage: python benchmarks/bench_training.py [--workloads readings network driver] [--points 4] [--losses ...]
+[--repeats 3] [--reference b77cd92]
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def _layer_flops(widths, rows: int) -> float:
     return 2.0 * rows * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
 
 
-def worker(name: str, points: int) -> dict:
+def worker(name: str, points: int, losses: list[str]) -> dict:
     """Run one workload in this process (compile, then one timed call); return times, FLOPs and answers."""
     from clop_verify.runtime import configure_jax
 
@@ -78,9 +78,9 @@ def worker(name: str, points: int) -> dict:
 
         setup = Setup()  # n 500, batch 256, width 64, 300 steps
         if name == "readings":
-            pts, seeds, losses = _readings_points(points), 5, ["infonce", "dcl", "vicreg", "barlow_twins"]
+            pts, seeds = _readings_points(points), 5
         else:
-            pts, seeds, losses = _network_points(points), 3, ["infonce"]
+            pts, seeds, losses = _network_points(points), 3, ["infonce"]  # the sweep's loss
         run = lambda: run_readings(losses, pts, seeds, setup)  # noqa: E731
         trainings = len(losses) * len(pts) * seeds
         steps = len(losses) * seeds * sum(p["steps"] for p in pts)
@@ -133,9 +133,10 @@ def _export(rev: str, folder: str) -> str:
     return folder
 
 
-def _run_worker(code_root: str, name: str, points: int) -> dict:
+def _run_worker(code_root: str, name: str, points: int, losses: list[str]) -> dict:
     env = {**os.environ, "PYTHONPATH": code_root}
-    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", name, "--points", str(points)],
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", name, "--points", str(points),
+                          "--losses", *losses],
                          cwd=code_root, env=env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -159,6 +160,9 @@ def main(argv=None) -> int:
     parser.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
     parser.add_argument("--points", type=int, default=4, help="readings (or learning rates) per workload, each with "
                         "and without CLOP (default 4)")
+    parser.add_argument("--losses", nargs="+", choices=("infonce", "dcl", "vicreg", "barlow_twins"),
+                        default=["infonce", "dcl", "vicreg", "barlow_twins"], help="the readings workload's losses "
+                        "(default the four of Table 5)")
     parser.add_argument("--repeats", type=int, default=3, help="old/new subprocess pairs per workload (default 3)")
     parser.add_argument("--reference", default="b77cd92", help="git revision of the previous code (default b77cd92); "
                         "'none' skips it")
@@ -167,7 +171,7 @@ def main(argv=None) -> int:
     if args.points < 1 or args.repeats < 1:
         parser.error("--points and --repeats must be >= 1")
     if args.worker:
-        print(json.dumps(worker(args.worker, args.points)))
+        print(json.dumps(worker(args.worker, args.points, args.losses)))
         return 0
     from clop_verify.runtime import configure_jax
 
@@ -185,8 +189,8 @@ def main(argv=None) -> int:
             news, olds, ratios = [], [], []
             for _ in range(args.repeats):
                 if old_root:
-                    olds.append(_run_worker(old_root, name, args.points))
-                news.append(_run_worker(str(ROOT), name, args.points))
+                    olds.append(_run_worker(old_root, name, args.points, args.losses))
+                news.append(_run_worker(str(ROOT), name, args.points, args.losses))
                 if old_root:
                     ratios.append(olds[-1]["seconds"] / news[-1]["seconds"])
             new_s = statistics.median(r["seconds"] for r in news)
