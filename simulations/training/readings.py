@@ -294,30 +294,6 @@ def _point_arrays(points: Sequence[dict]) -> list:
     return [jnp.asarray(cols[name], jnp.float32 if name in floats else None) for name in _POINT_ARGS]
 
 
-#: Trials (points x seeds) per call of a program: :func:`run_readings` runs a grid in calls of this many.
-#: The contrastive losses hold 2B x 2B matrices (1 MB per trial at B = 256); a call over a whole
-#: group (270 trials) streamed every one of them through memory, 10 trials keep them in cache
-#: (benchmarks/README.md, issue 22). Each trial's numbers do not depend on it (tested).
-CHUNK_TRIALS = 10
-
-
-def _chunks(points: int, seeds: int) -> list[np.ndarray]:
-    """Point indices of each call: equal chunks of at least 2 points (the last padded by repeating its last point).
-
-    A chunk of one point would compile a batch axis of size 1, which XLA simplifies into a different
-    program (its ranks differ in the last bits), so chunks hold at least two points, or all of them.
-
-    Example:
-        >>> [c.tolist() for c in _chunks(5, 5)]
-        [[0, 1], [2, 3], [4, 4]]
-        >>> [c.tolist() for c in _chunks(1, 5)], [c.tolist() for c in _chunks(3, 1)]
-        ([[0]], [[0, 1, 2]])
-    """
-    size = min(points, max(2, -(-CHUNK_TRIALS // seeds)))
-    starts = range(0, points, size)
-    return [np.minimum(np.arange(i, i + size), points - 1) for i in starts]
-
-
 def _check_reading(reading: dict, setup: Setup) -> None:
     for axis, value in reading.items():
         if axis not in AXES:
@@ -367,14 +343,13 @@ def run_readings(losses: Sequence[str], points: Sequence[dict], seeds: int, setu
     # Dispatch every loss's program before waiting for any: JAX runs them asynchronously, so one
     # program executes while the next compiles or runs beside it (two cores with single-threaded Eigen).
     # The evaluation's SVDs run under one BLAS thread: OpenBLAS's default threads spin beside XLA's
-    # and made the 500 x 64 SVD of the hidden layer ~50x slower (benchmarks/README.md, issue 22).
+    # and made the 500 x 64 SVD of the hidden layer 30-50x slower under load (benchmarks/README.md, issue 22).
     with blas_single_threaded():
-        chunks = _chunks(len(full_points), seeds)
-        pending = [[_program(loss, setup, seeds)(dataset, *(a[c] for a in args)) for c in chunks] for loss in losses]
-        for loss, results in zip(losses, pending):
-            a, r = (np.concatenate(v)[:len(full_points)] for v in zip(*jax.device_get(results)))
-            accs.append(a)
-            ranks.append(r)
+        pending = [_program(loss, setup, seeds)(dataset, *args) for loss in losses]
+        for loss, result in zip(losses, pending):
+            a, r = jax.device_get(result)
+            accs.append(np.asarray(a))
+            ranks.append(np.asarray(r))
             if progress:
                 import sys
 

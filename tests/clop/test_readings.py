@@ -20,19 +20,6 @@ def test_traced_temperature_changes_the_trained_network():
     assert np.all(r["effective_rank"][0, 0, :, 0, 0] != r["effective_rank"][0, 1, :, 0, 0])
 
 
-def test_chunked_calls_give_the_same_numbers(monkeypatch):
-    # run_readings runs a grid in calls of R.CHUNK_TRIALS trials (issue 22); each trial has its own
-    # key, so how the points are split must not change any number (the doctest's program and shape).
-    points = [{"lambda": lam, "tau": tau, "steps": 1} for tau in (0.1, 0.5) for lam in (0.0, 1.0)] + [{"steps": 1}]
-    setup = R.Setup(n=30, batch_size=None, checkpoints=(1,))
-    whole = R.run_readings(["infonce"], points, 2, setup)  # 5 points x 2 seeds: one call
-    monkeypatch.setattr(R, "CHUNK_TRIALS", 4)  # calls of 2 points, the last padded
-    assert [c.tolist() for c in R._chunks(len(points), 2)] == [[0, 1], [2, 3], [4, 4]]
-    chunked = R.run_readings(["infonce"], points, 2, setup)
-    np.testing.assert_array_equal(chunked["accuracy"], whole["accuracy"])
-    np.testing.assert_array_equal(chunked["effective_rank"], whole["effective_rank"])
-
-
 def test_default_reading_data_equals_the_table5_data():
     key = jax.random.key(3)
     x, y, lab = jax.jit(lambda k: R._synthetic_data(k, False, False, R.Setup(), jnp.float32))(key)
