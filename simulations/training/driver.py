@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from simulations.collapse.runner import blas_single_threaded
 from simulations.training.encoder import init_mlp, mlp_apply
 from simulations.training.evaluation import embedding_effective_rank, knn_accuracy
 from simulations.training.grid import compile_grid, summary_row, trial_keys
@@ -150,11 +151,12 @@ def run_points(task: Task, loss: str, points: Sequence[dict], seeds: int, config
     loss_set = (loss,) if loss_set is None else tuple(dict.fromkeys(loss_set))
     lrs, lams, kinds, sims = check_points(task, loss, points, seeds, config, loss_set)
     start = time.perf_counter()
-    out = _compiled(task, loss_set, config, seeds)(
-        task.dataset(config), jnp.asarray(loss_set.index(loss)), jnp.asarray(lrs), jnp.asarray(lams),
-        jnp.asarray(kinds), jnp.asarray(sims),
-    )
-    acc, erank, z, y, labelled, final = (np.asarray(v) for v in jax.device_get(out))
+    with blas_single_threaded():  # the evaluation's SVDs: OpenBLAS's own threads only spin here
+        out = _compiled(task, loss_set, config, seeds)(
+            task.dataset(config), jnp.asarray(loss_set.index(loss)), jnp.asarray(lrs), jnp.asarray(lams),
+            jnp.asarray(kinds), jnp.asarray(sims),
+        )
+        acc, erank, z, y, labelled, final = (np.asarray(v) for v in jax.device_get(out))
     return {
         "accuracy": acc,
         "effective_rank": erank,

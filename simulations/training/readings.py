@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from simulations.collapse.runner import blas_single_threaded
 from simulations.training.encoder import Layer, batch_norm, init_mlp
 from simulations.training.evaluation import embedding_effective_rank
 from simulations.training.grid import compile_grid, trial_keys
@@ -358,17 +359,20 @@ def run_readings(losses: Sequence[str], points: Sequence[dict] | dict, seeds: in
     accs, ranks = [], []
     # Dispatch every loss's program before waiting for any: JAX runs them asynchronously, so one
     # program executes while the next compiles or runs beside it (two cores with single-threaded Eigen).
-    pending = [_program(loss, setup, seeds)(dataset, *args[loss]) for loss in losses]
-    for loss, result in zip(losses, pending):
-        a, r = jax.device_get(result)
-        accs.append(np.asarray(a))
-        ranks.append(np.asarray(r))
-        if progress:
-            import sys
+    # The evaluation's SVDs run under one BLAS thread: OpenBLAS's default threads spin beside XLA's
+    # and made the 500 x 64 SVD of the hidden layer 30-50x slower under load (benchmarks/README.md).
+    with blas_single_threaded():
+        pending = [_program(loss, setup, seeds)(dataset, *args[loss]) for loss in losses]
+        for loss, result in zip(losses, pending):
+            a, r = jax.device_get(result)
+            accs.append(np.asarray(a))
+            ranks.append(np.asarray(r))
+            if progress:
+                import sys
 
-            print(f"  {setup.data} batch {setup.batch_size} steps {setup.checkpoints[-1]} ({len(per_loss[loss])} "
-                  f"points x {seeds} seeds): {loss} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr,
-                  flush=True)
+                print(f"  {setup.data} batch {setup.batch_size} steps {setup.checkpoints[-1]} ({len(per_loss[loss])} "
+                      f"points x {seeds} seeds): {loss} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr,
+                      flush=True)
     if isinstance(points, dict):
         return {"accuracy": dict(zip(losses, accs)), "effective_rank": dict(zip(losses, ranks)),
                 "seconds": time.perf_counter() - start}

@@ -1,0 +1,209 @@
+"""Speed of the training grids' programs: trainings per second, achieved FLOP/s, against the previous code and a matmul.
+
+Three workloads, each the program a figure runs, at the figure's shapes but with fewer grid points:
+
+- ``readings``: :func:`simulations.training.readings.run_readings` in the readings grid's main group
+  (synthetic data, n = 500, batch 256, 300 steps, the four Table 5 losses or ``--losses``), ``--points``
+  readings of that group with and without CLOP, 5 seeds;
+- ``network``: the synthetic network learning-rate sweep's program (InfoNCE, SGD, batch 256, 300 steps),
+  ``--points`` learning rates with and without CLOP, 3 seeds;
+- ``driver``: :func:`simulations.training.driver.run_points` of the synthetic task (Table 5's
+  ``SyntheticConfig``), CLOP off and on, 5 seeds.
+
+Each workload runs in a fresh subprocess, once with this checkout's code and once with the code of
+``--reference`` (a git revision, exported with ``git archive`` into a temporary folder), alternating
+``--repeats`` times, so that both see the same load; each subprocess compiles first (not timed), then
+times one call. The ratio old / new is the median over the repeats. The subprocesses also return
+every per-seed accuracy and effective rank, and the benchmark prints whether they agree: accuracies
+exactly, ranks to the largest absolute difference.
+
+FLOP/s counts the model's matrix products only: per training step, forward and backward through the
+encoder (three products per layer: :math:`2 \\cdot 3 \\cdot 2B \\sum_l d_l d_{l+1}` for the 2B rows of
+the two views), plus the evaluation's products; it ignores the losses, batch norm and random numbers.
+The practical peak beside it is a dense float32 ``1024 x 1024`` matmul in the same process.
+
+On a loaded machine only the ratios of one run mean anything; the load average is printed.
+
+Usage: python benchmarks/bench_training.py [--workloads readings network driver] [--points 4] [--losses ...]
+[--repeats 3] [--reference b77cd92]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKLOADS = ("readings", "network", "driver")
+
+
+def _readings_points(count: int) -> list[dict]:
+    """``count`` readings of the readings grid's main group (batch 256, up to 300 steps), with and without CLOP."""
+    from simulations.training.readings import DEFAULT, TARGETED_READINGS, one_axis_readings
+
+    group = [r for r in one_axis_readings() + [dict(t) for t in TARGETED_READINGS]
+             if "evaluation" not in r and {**DEFAULT, **r}["batch_size"] == 256 and {**DEFAULT, **r}["steps"] != 1000]
+    pick = [group[round(i * (len(group) - 1) / max(count - 1, 1))] for i in range(count)]
+    return [{**r, "steps": {**DEFAULT, **r}["steps"], "lambda": lam} for r in pick for lam in (0.0, 1.0)]
+
+
+def _network_points(count: int) -> list[dict]:
+    lrs = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+    pick = [lrs[round(i * (len(lrs) - 1) / max(count - 1, 1))] for i in range(count)]
+    return [{"optimizer": "sgd", "momentum": 0.9, "tau": 0.1, "batch_norm": False, "learning_rate": lr, "steps": 300,
+             "lambda": lam} for lr in pick for lam in (0.0, 1.0)]
+
+
+def _layer_flops(widths, rows: int) -> float:
+    """Multiply-adds x 2 of one forward pass of ``rows`` rows through the dense layers ``widths``."""
+    return 2.0 * rows * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def worker(name: str, points: int, losses: list[str]) -> dict:
+    """Run one workload in this process (compile, then one timed call); return times, FLOPs and answers."""
+    from clop_verify.runtime import configure_jax
+
+    configure_jax()  # as the CLI: x64 on, the compilation cache
+    import numpy as np
+
+    if name in ("readings", "network"):
+        from simulations.training.readings import Setup, run_readings
+
+        setup = Setup()  # n 500, batch 256, width 64, 300 steps
+        if name == "readings":
+            pts, seeds = _readings_points(points), 5
+        else:
+            pts, seeds, losses = _network_points(points), 3, ["infonce"]  # the sweep's loss
+        run = lambda: run_readings(losses, pts, seeds, setup)  # noqa: E731
+        trainings = len(losses) * len(pts) * seeds
+        steps = len(losses) * seeds * sum(p["steps"] for p in pts)
+        widths, rows, n = (3, setup.max_width, setup.max_width, 3), 2 * setup.batch_size, setup.n
+        eval_flops = trainings * (_layer_flops(widths, n) + 2.0 * n * n * (3 + 3 + setup.max_width))
+    else:
+        from simulations.training.driver import run_points
+        from simulations.training.synthetic import SYNTHETIC, SyntheticConfig
+
+        config = SyntheticConfig()
+        pts, seeds = [{"lambda": 0.0}, {"lambda": 1.0}], 5
+        run = lambda: run_points(SYNTHETIC, "infonce", pts, seeds, config)  # noqa: E731
+        trainings, steps = len(pts) * seeds, len(pts) * seeds * config.steps
+        widths = (config.dim, config.hidden, config.hidden, config.dim)
+        rows = 2 * (config.batch_size or config.n)
+        eval_flops = trainings * (_layer_flops(widths, config.n) + 2.0 * config.n * config.n * config.dim)
+    t = time.perf_counter()
+    run()
+    compile_s = time.perf_counter() - t
+    t = time.perf_counter()
+    out = run()
+    seconds = time.perf_counter() - t
+    flops = 3.0 * steps * _layer_flops(widths, rows) + eval_flops
+    return {"seconds": seconds, "first_call_s": compile_s, "trainings": trainings, "flops": flops,
+            "accuracy": np.asarray(out["accuracy"]).tolist(), "effective_rank": np.asarray(out["effective_rank"]).tolist()}
+
+
+def matmul_peak(size: int = 1024, repeats: int = 20) -> float:
+    """FLOP/s of a dense float32 ``size x size`` matmul (JAX, warm): the machine's practical peak."""
+    import jax
+    import jax.numpy as jnp
+
+    a = jax.random.normal(jax.random.key(0), (size, size), jnp.float32)
+    f = jax.jit(lambda x: x @ x)
+    f(a).block_until_ready()
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(repeats):
+            f(a).block_until_ready()
+        best = min(best, (time.perf_counter() - t) / repeats)
+    return 2.0 * size ** 3 / best
+
+
+def _export(rev: str, folder: str) -> str:
+    """The code of git revision ``rev`` exported into ``folder`` (packages only); returns the folder."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "simulations", "theory", "results", "clop_verify"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+    return folder
+
+
+def _run_worker(code_root: str, name: str, points: int, losses: list[str]) -> dict:
+    env = {**os.environ, "PYTHONPATH": code_root}
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", name, "--points", str(points),
+                          "--losses", *losses],
+                         cwd=code_root, env=env, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _agreement(old: dict, new: dict) -> str:
+    import numpy as np
+
+    a_old, a_new = np.asarray(old["accuracy"]), np.asarray(new["accuracy"])
+    r_old, r_new = np.asarray(old["effective_rank"], float), np.asarray(new["effective_rank"], float)
+    same_acc = a_old.shape == a_new.shape and bool(np.array_equal(a_old, a_new))
+    # Space 0 (normalised outputs) is the one the figures read; the other spaces are reported beside it.
+    d0 = float(np.nanmax(np.abs(r_old[..., 0] - r_new[..., 0]))) if r_old.shape == r_new.shape else float("nan")
+    dall = float(np.nanmax(np.abs(r_old - r_new))) if r_old.shape == r_new.shape else float("nan")
+    return f"accuracies {'identical' if same_acc else 'DIFFER'}; max |rank diff| space 0 {d0:.1e}, all spaces {dall:.1e}"
+
+
+def main(argv=None) -> int:
+    from clop_verify.cli import OneLineParser
+
+    parser = OneLineParser(prog="python benchmarks/bench_training.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
+    parser.add_argument("--points", type=int, default=4, help="readings (or learning rates) per workload, each with "
+                        "and without CLOP (default 4)")
+    parser.add_argument("--losses", nargs="+", choices=("infonce", "dcl", "vicreg", "barlow_twins"),
+                        default=["infonce", "dcl", "vicreg", "barlow_twins"], help="the readings workload's losses "
+                        "(default the four of Table 5)")
+    parser.add_argument("--repeats", type=int, default=3, help="old/new subprocess pairs per workload (default 3)")
+    parser.add_argument("--reference", default="b77cd92", help="git revision of the previous code (default b77cd92); "
+                        "'none' skips it")
+    parser.add_argument("--worker", choices=WORKLOADS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.points < 1 or args.repeats < 1:
+        parser.error("--points and --repeats must be >= 1")
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.points, args.losses)))
+        return 0
+    from clop_verify.runtime import configure_jax
+
+    configure_jax()
+    import jax
+
+    peak = matmul_peak()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f}, jax {jax.__version__}; dense f32 1024^3 matmul {peak:.3g} FLOP/s (practical peak)")
+    print(f"{'workload':>9} {'trainings':>9} {'new s':>7} {'new tr/s':>9} {'new FLOP/s':>10} {'of peak':>7} "
+          f"{'old s':>7} {'old tr/s':>9} {'old/new':>8}  answers")
+    with tempfile.TemporaryDirectory() as tmp:
+        old_root = None if args.reference == "none" else _export(args.reference, tmp)
+        for name in args.workloads:
+            news, olds, ratios = [], [], []
+            for _ in range(args.repeats):
+                if old_root:
+                    olds.append(_run_worker(old_root, name, args.points, args.losses))
+                news.append(_run_worker(str(ROOT), name, args.points, args.losses))
+                if old_root:
+                    ratios.append(olds[-1]["seconds"] / news[-1]["seconds"])
+            new_s = statistics.median(r["seconds"] for r in news)
+            rate = news[0]["flops"] / new_s
+            line = (f"{name:>9} {news[0]['trainings']:>9} {new_s:>7.2f} {news[0]['trainings'] / new_s:>9.2f} "
+                    f"{rate:>10.3g} {rate / peak:>7.1%}")
+            if old_root:
+                old_s = statistics.median(r["seconds"] for r in olds)
+                line += (f" {old_s:>7.2f} {olds[0]['trainings'] / old_s:>9.2f} {statistics.median(ratios):>8.2f}  "
+                         f"{_agreement(olds[0], news[0])}  (ratios {', '.join(f'{r:.2f}' for r in ratios)})")
+            print(line + f"  load {os.getloadavg()[0]:.1f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
