@@ -78,7 +78,7 @@ PAIRED_RULE = (
     "are failed training, not tried. The primary reading is fixed in claims/preregistration.toml, chosen "
     "from the pilot's without arm only (baseline nearest the printed baseline). Confirmed if the primary "
     "reading shows the effect; not reproduced if the primary's interval misses [g_p/2, 2 g_p] and no "
-    "sensitivity reading shows it; inconclusive otherwise (the evidence gives the seeds for 80% power)."
+    "sensitivity reading shows it; inconclusive otherwise (the evidence gives the seeds for 80% power at the smallest compatible gain)."
 )
 
 
@@ -304,7 +304,9 @@ def paired_verdict(rows: Sequence[dict], printed_gain: float, band: Sequence[flo
         ``(verdict, summary)``; the summary names the primary reading, its interval and seeds, the
         readings tried (non-degenerate), the degenerate ones, the readings that show the effect, and
         ``seeds_for_80_power`` at the primary (one-sided paired t at ``0.05 / tried``, the Holm bound
-        the primary's p must pass at worst, at the printed gain and the observed paired SD).
+        the primary's p must pass at worst, with the observed paired SD, at the band's lower edge, the
+        smallest gain compatible with the printed one; for a band that starts at 0, at the observed
+        gain if it has the printed sign; ``None`` if no number of seeds would).
 
     Example:
         >>> rows = reading_rows([{"reading": {}, "accuracies_without": [0.6, 0.7, 0.8, 0.7],
@@ -327,7 +329,13 @@ def paired_verdict(rows: Sequence[dict], printed_gain: float, band: Sequence[flo
     if primary is None or primary["degenerate"]:
         summary["primary"] = None if primary is None else {"reading": primary["reading"], "degenerate": True}
         return "inconclusive", summary
-    need = seeds_for_power(printed_gain, primary["paired_sd"], ALPHA / max(len(tried), 1))
+    # The seeds that would decide: 80 % power at the smallest gain the printed one is compatible with (the
+    # band's lower edge; the printed gain itself would ask fewer seeds than a gain of half its size needs),
+    # or, for a sign-only band, at the observed gain in the printed direction.
+    smallest = min(band) * printed_gain if math.isfinite(min(band) * printed_gain) else 0.0
+    effect = smallest if smallest * np.sign(printed_gain) > 0 else (
+        primary["paired_mean"] if primary["paired_mean"] * np.sign(printed_gain or 1.0) > 0 else 0.0)
+    need = seeds_for_power(effect, primary["paired_sd"], ALPHA / max(len(tried), 1))
     summary["primary"] = {"reading": primary["reading"], "n": primary["n"], "paired_mean": primary["paired_mean"],
                           "ci95": primary["ci95"], "p_one_sided": primary["p_one_sided"], "p_holm": primary["p_holm"],
                           "compatible": compatible(primary["ci95"], printed_gain, band),
