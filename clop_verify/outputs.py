@@ -16,15 +16,15 @@ import os
 from pathlib import Path
 
 from clop_verify.errors import UsageError
+from results.io import RESULT_FOLDERS
 
 __all__ = ["REPOSITORY", "COMMITTED", "RESULT_FOLDERS", "default_folder", "check_clean_for"]
 
 #: The checkout this package lives in.
 REPOSITORY = Path(__file__).resolve().parents[1]
-#: Folders (relative to the checkout) whose contents are committed results.
-COMMITTED = ("figures/out", "report")
-#: Folders a full regeneration rewrites: their own changes do not make the tree dirty for the check.
-RESULT_FOLDERS = COMMITTED
+#: Folders (relative to the checkout) whose contents are committed results; a full regeneration rewrites
+#: them, so their own changes do not make the tree dirty for the check.
+COMMITTED = RESULT_FOLDERS
 
 
 def default_folder(full: str, *, quick: bool, partial: bool) -> str:

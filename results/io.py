@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 __all__ = ["check_output_folder", "atomic_open", "atomic_set", "discard_staged", "DISK_ERRNOS", "is_disk_error",
-           "save_json", "save_npz", "run_metadata", "git_revision", "dirty_outside", "to_jsonable"]
+           "save_json", "save_npz", "run_metadata", "git_revision", "dirty_outside", "to_jsonable", "RESULT_FOLDERS"]
 
 #: ``errno`` values meaning the disk refused a write (no space, quota exceeded, read-only file system).
 DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
@@ -304,10 +304,17 @@ def save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
     return path
 
 
+#: Folders (relative to the checkout) that hold committed results: the full commands rewrite them, so
+#: changes there are outputs, not code (:func:`git_revision`, :mod:`clop_verify.outputs`).
+RESULT_FOLDERS = ("figures/out", "report")
+
+
 def git_revision(start: str | os.PathLike | None = None) -> str | None:
     """The git commit of the checkout holding this package (``None`` outside a checkout).
 
-    A ``-dirty`` suffix marks uncommitted changes to tracked files.
+    A ``-dirty`` suffix marks uncommitted changes to tracked files outside the result folders
+    (:data:`RESULT_FOLDERS`): a regeneration rewrites those as it goes, so its own outputs must not mark
+    the code that made them as uncommitted.
 
     Example:
         >>> import tempfile
@@ -324,10 +331,7 @@ def git_revision(start: str | os.PathLike | None = None) -> str | None:
     rev = out.stdout.strip()
     if out.returncode != 0 or not rev:
         return None
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=start, capture_output=True, text=True, timeout=5,
-    ).stdout.strip()
+    dirty = dirty_outside(RESULT_FOLDERS, start=start)
     return rev + ("-dirty" if dirty else "")
 
 

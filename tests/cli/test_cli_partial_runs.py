@@ -39,6 +39,16 @@ def test_dirty_outside_ignores_the_result_folders(checkout):
     assert io.dirty_outside(("report",), start=checkout) == ["pkg/code.py"]
 
 
+def test_results_written_by_a_regeneration_do_not_stamp_its_revision_dirty(checkout):
+    # A full regeneration rewrites figures/out and report as it goes; the revision it records must stay clean.
+    clean = io.git_revision(start=checkout)
+    assert clean and not clean.endswith("-dirty")
+    (checkout / "report" / "report.md").write_text("regenerated\n")
+    assert io.git_revision(start=checkout) == clean
+    (checkout / "pkg" / "code.py").write_text("x = 2\n")
+    assert io.git_revision(start=checkout) == clean + "-dirty"
+
+
 def test_full_report_into_the_committed_folder_is_refused_from_a_dirty_tree(checkout, monkeypatch, capsys):
     monkeypatch.chdir(checkout)
     monkeypatch.setattr(claims, "build_report", lambda **kw: pytest.fail("ran although the tree is dirty"))
