@@ -290,7 +290,7 @@ def _rate_test(runs: dict, spec: dict, confidence: float) -> dict:
     ``infonce_collapses_at``, below at ``infonce_stable_at``; CLOP below at ``clop_stable_at``. ``holds``
     if every interval lies on its side, ``fails`` if one lies wholly on the other side.
     """
-    from claims.statistics import clopper_pearson, seeds_to_decide_rate
+    from claims.statistics import clopper_pearson, interval_side, seeds_to_decide_rate
 
     conditions = []
     wanted = ([("infonce", lr, "above") for lr in spec["infonce_collapses_at"]]
@@ -302,8 +302,8 @@ def _rate_test(runs: dict, spec: dict, confidence: float) -> dict:
             continue
         k, n = runs[(arm, lr)]
         lo, hi = clopper_pearson(k, n, confidence)
-        ok = lo > 0.5 if side == "above" else hi < 0.5
-        wrong = hi < 0.5 if side == "above" else lo > 0.5
+        found = interval_side((lo, hi))
+        ok, wrong = found == side, found not in (side, "undecided")
         conditions.append({"arm": arm, "learning_rate": lr, "side": side, "collapsed": k, "seeds": n,
                            "interval": [lo, hi], "holds": ok, "fails": wrong,
                            "seeds_to_decide": None if ok or wrong else seeds_to_decide_rate(k / n)})

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from claims.registry import Context, claim
+from claims.statistics import interval_side
 
 __all__ = ["clop_grid", "TABLE1_LAMBDAS", "PAPER_LAMBDA", "NETWORK_CLASSES", "network_rates", "network_link",
            "network_stability", "seeds_to_decide", "combine_halves"]
@@ -217,7 +218,7 @@ def _order_count(pairs: list[tuple[dict, dict]]) -> dict:
     disagree = [(a, b) for a, b in pairs if b["collapsed_runs"] > a["collapsed_runs"]]
     untied = len(agree) + len(disagree)
     ci = clopper_pearson(len(agree), untied) if untied else [0.0, 1.0]
-    status = "ordered" if ci[0] > 0.5 else "reversed" if ci[1] < 0.5 else "not resolved"
+    status = {"above": "ordered", "below": "reversed", "undecided": "not resolved"}[interval_side(ci)]
 
     def label(a, b):
         return {"learning_rate": a["learning_rate"], "tau": a["tau"], "momentum": a["momentum"],
@@ -284,8 +285,7 @@ def seeds_to_decide(collapsed: int, runs: int, max_n: int = 1000) -> int | None:
     if 2 * collapsed == runs:
         return None
     for n in range(runs, max_n + 1):
-        lo, hi = clopper_pearson(round(n * collapsed / runs), n)
-        if hi < 0.5 or lo > 0.5:
+        if interval_side(clopper_pearson(round(n * collapsed / runs), n)) != "undecided":
             return n
     return None
 
@@ -315,9 +315,10 @@ def network_stability(rows: list[dict], lams_in_range=(0.1, 1.5)) -> dict:
         per_lam = {}
         for lam in sorted({r["lambda"] for r in rows if lo <= r["lambda"] <= hi}):
             arms = [r for r in rows if r["lambda_scale"] == scale and r["lambda"] == lam]
-            if any(r["clopper_pearson"][0] > 0.5 for r in arms):
+            sides = [interval_side(r["clopper_pearson"]) for r in arms]
+            if "above" in sides:
                 status = "not stable"
-            elif all(r["clopper_pearson"][1] < 0.5 for r in arms):
+            elif all(side == "below" for side in sides):
                 status = "stable"
             else:
                 status = "inconclusive"

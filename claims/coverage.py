@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from claims.registry import Context, claim
-from claims.statistics import clopper_pearson, holm, paired_summary, seeds_for_power
+from claims.statistics import clopper_pearson, holm, interval_side, paired_summary, seeds_for_power
 
 __all__ = ["sign_decision", "hyperplane_readings", "class_direction_orthogonality", "proof_steps", "SIGN_RULE"]
 
@@ -402,9 +402,10 @@ def check_cosine_collapse(ctx: Context) -> tuple[str, dict]:
         low = int(sum(r <= SUBSPACE_RANK for r in ranks))
         rows.append({"loss": loss, "effective_ranks": ranks, "in_subspace": f"{low}/{len(ranks)}",
                      "ci95": clopper_pearson(low, len(ranks))})
-    if all(r["ci95"][0] > 0.5 for r in rows):
+    sides = [interval_side(r["ci95"]) for r in rows]
+    if all(side == "above" for side in sides):
         verdict = "confirmed"
-    elif any(r["ci95"][1] < 0.5 for r in rows):
+    elif "below" in sides:
         verdict = "not reproduced"
     else:
         verdict = "inconclusive"

@@ -59,7 +59,7 @@ from scipy import stats
 
 __all__ = [
     "ALPHA", "BAND", "PAIRED_RULE", "paired_summary", "holm", "clopper_pearson", "seeds_for_power",
-    "is_degenerate", "compatible", "reading_rows", "paired_verdict", "seeds_to_decide_rate", "RATIONALE",
+    "is_degenerate", "compatible", "reading_rows", "paired_verdict", "interval_side", "seeds_to_decide_rate", "RATIONALE",
 ]
 
 #: Family-wise level of every test (one-sided).
@@ -350,6 +350,18 @@ def paired_verdict(rows: Sequence[dict], printed_gain: float, band: Sequence[flo
     return verdict, summary
 
 
+def interval_side(interval: Sequence[float], threshold: float = 0.5) -> str:
+    r"""Where an interval lies against ``threshold``: ``"above"`` (:math:`lo > t`), ``"below"`` (:math:`hi < t`)
+    or ``"undecided"`` (it holds ``threshold``), e.g. a collapse rate's :func:`clopper_pearson` interval against 1/2.
+
+    Example:
+        >>> interval_side(clopper_pearson(0, 6)), interval_side(clopper_pearson(6, 6)), interval_side(clopper_pearson(3, 6))
+        ('below', 'above', 'undecided')
+    """
+    lo, hi = interval
+    return "above" if lo > threshold else "below" if hi < threshold else "undecided"
+
+
 def seeds_to_decide_rate(rate: float, threshold: float = 0.5, confidence: float = 0.95, max_n: int = 1000) -> int | None:
     r"""Seeds at which a collapse rate equal to ``rate`` would put its Clopper-Pearson interval off ``threshold``.
 
@@ -366,8 +378,7 @@ def seeds_to_decide_rate(rate: float, threshold: float = 0.5, confidence: float 
     if rate == threshold:
         return None
     for n in range(1, max_n + 1):
-        lo, hi = clopper_pearson(int(round(rate * n)), n, confidence)
-        if lo > threshold or hi < threshold:
+        if interval_side(clopper_pearson(int(round(rate * n)), n, confidence), threshold) != "undecided":
             return n
     return None
 
