@@ -22,6 +22,8 @@ over the labelled samples (:math:`\lambda/k` per class embedding for balanced cl
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 from claims.registry import Context, claim
@@ -270,24 +272,20 @@ def network_link(rows: list[dict]) -> dict:
 
 
 def seeds_to_decide(collapsed: int, runs: int, max_n: int = 1000) -> int | None:
-    r"""Seeds at which the observed collapse rate, if it held, would settle stable / not stable.
+    r"""Seeds at which the observed collapse rate :math:`c/n`, if it held, would settle stable / not stable.
 
-    The smallest :math:`N \ge n` with :math:`c_N = \operatorname{round}(N c/n)` whose 95 % Clopper-Pearson
-    interval lies wholly below 1/2 (rate below 1/2) or wholly above it (rate above 1/2); ``None`` at a rate of
-    exactly 1/2 or beyond ``max_n``. A planning number, not a promise: the rate will move.
+    :func:`claims.statistics.seeds_to_decide_rate` at the exact rate ``Fraction(collapsed, runs)``, searched
+    from the ``runs`` already made: the smallest :math:`N \ge n` with :math:`c_N = \operatorname{round}(N c/n)`
+    whose 95 % Clopper-Pearson interval lies wholly below or wholly above 1/2; ``None`` at a rate of exactly
+    1/2 or beyond ``max_n``.
 
     Example:
         >>> seeds_to_decide(0, 5), seeds_to_decide(1, 6), seeds_to_decide(3, 6)
         (6, 12, None)
     """
-    from claims.statistics import clopper_pearson
+    from claims.statistics import seeds_to_decide_rate
 
-    if 2 * collapsed == runs:
-        return None
-    for n in range(runs, max_n + 1):
-        if interval_side(clopper_pearson(round(n * collapsed / runs), n)) != "undecided":
-            return n
-    return None
+    return seeds_to_decide_rate(Fraction(collapsed, runs), max_n=max_n, min_n=runs)
 
 
 def network_stability(rows: list[dict], lams_in_range=(0.1, 1.5)) -> dict:

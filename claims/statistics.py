@@ -362,22 +362,28 @@ def interval_side(interval: Sequence[float], threshold: float = 0.5) -> str:
     return "above" if lo > threshold else "below" if hi < threshold else "undecided"
 
 
-def seeds_to_decide_rate(rate: float, threshold: float = 0.5, confidence: float = 0.95, max_n: int = 1000) -> int | None:
+def seeds_to_decide_rate(rate, threshold: float = 0.5, confidence: float = 0.95, max_n: int = 1000, *,
+                         min_n: int = 1) -> int | None:
     r"""Seeds at which a collapse rate equal to ``rate`` would put its Clopper-Pearson interval off ``threshold``.
 
-    The smallest n with :math:`k = \mathrm{round}(\text{rate}\cdot n)` such that
-    :func:`clopper_pearson` ``(k, n)`` lies wholly above or wholly below ``threshold``.
+    The smallest :math:`n \ge` ``min_n`` with :math:`k = \mathrm{round}(\text{rate}\cdot n)` (half to even) such
+    that :func:`clopper_pearson` ``(k, n)`` lies wholly above or wholly below ``threshold``. A planning number,
+    not a promise: the rate will move. Pass an observed rate as ``fractions.Fraction(collapsed, runs)`` and
+    ``min_n=runs`` to ask from the seeds already run on; the fraction keeps :math:`\text{rate}\cdot n` exact.
 
     Returns:
         ``n``, or ``None`` if ``rate == threshold`` or no n up to ``max_n`` decides.
 
     Example:
+        >>> from fractions import Fraction
         >>> seeds_to_decide_rate(0.0), seeds_to_decide_rate(1.0), seeds_to_decide_rate(0.5)
         (6, 6, None)
+        >>> seeds_to_decide_rate(Fraction(1, 6), min_n=6), seeds_to_decide_rate(Fraction(0, 5), min_n=5)
+        (12, 6)
     """
     if rate == threshold:
         return None
-    for n in range(1, max_n + 1):
+    for n in range(min_n, max_n + 1):
         if interval_side(clopper_pearson(int(round(rate * n)), n, confidence), threshold) != "undecided":
             return n
     return None
