@@ -382,8 +382,7 @@ def simulation_memory(k: int, m: int, runs: int, steps: int, record_every: int |
         n_records = 1
     else:
         n_records = steps // record_every + 1 + (1 if steps % record_every else 0)
-    per_device = max(1, CHUNK_ELEMENTS // (n * k))
-    chunk = min(runs, per_device * sharding.device_count())
+    chunk = engine.chunk_size(runs, k, n, sharding.device_count())
     embeddings = b * chunk * (3 * m * k + 2 * k * n) + 2 * b * runs * m * k + 8 * runs * k * k
     records = b * chunk * n_records * (n + 1) + 2 * b * runs * n_records * (n + 1)
     return {"embeddings": float(embeddings), "records": float(records), "total": float(embeddings + records),
