@@ -19,6 +19,7 @@ import numpy as np
 from simulations.collapse import engine
 from simulations.collapse.dynamics import normalize_columns
 from simulations.collapse.engine import float64_scope
+from simulations.collapse.runner import check_rates, check_steps
 from theory.definitions import check_rule_tau
 
 __all__ = ["near_collapse", "spread_start", "run_from", "run_clop_from", "separation", "mean_cosine_gap",
@@ -64,12 +65,8 @@ def spread_start(key, k: int, m: int, *, dtype="float64") -> np.ndarray:
 def _check_run(rule, tau, steps, etas) -> np.ndarray:
     """Validate :func:`run_from`'s rule, temperature, step count and learning rates; returns the rates."""
     check_rule_tau(rule, tau)
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1; got {steps!r}")
-    etas = np.atleast_1d(np.asarray(etas, dtype=float))
-    if etas.ndim != 1 or not np.all(np.isfinite(etas)) or np.any(etas <= 0):
-        raise ValueError(f"etas must be finite real numbers > 0; got {etas.tolist()!r}")
-    return etas
+    check_steps(steps)
+    return check_rates("etas", etas)
 
 
 def _as_starts(starts) -> np.ndarray:

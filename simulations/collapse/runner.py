@@ -43,6 +43,8 @@ __all__ = [
     "seed_key_data",
     "one_step_mean_shift",
     "check_simulation_args",
+    "check_steps",
+    "check_rates",
     "check_clop_lambda",
     "simulation_memory",
     "CLOP_PERSIST_TOL",
@@ -106,6 +108,43 @@ def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def check_steps(steps) -> int:
+    """Validate a number of steps: an integer >= 1.
+
+    Example:
+        >>> check_steps(10)
+        10
+        >>> check_steps(0)
+        Traceback (most recent call last):
+        ...
+        ValueError: steps must be an integer >= 1; got 0
+    """
+    if not _is_int(steps) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1; got {steps!r}")
+    return steps
+
+
+def check_rates(name: str, values) -> np.ndarray:
+    """Validate learning rates called ``name``: a non-empty list of finite real numbers > 0; returns them
+    as a 1-d float array.
+
+    Example:
+        >>> check_rates("lrs", 0.5).tolist()
+        [0.5]
+        >>> check_rates("etas", [1.0, -1.0])
+        Traceback (most recent call last):
+        ...
+        ValueError: etas must be a non-empty list of finite real numbers > 0; got [1.0, -1.0]
+    """
+    try:
+        rates = np.atleast_1d(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be finite real numbers > 0; got {values!r}") from None
+    if rates.ndim != 1 or rates.size == 0 or not np.all(np.isfinite(rates)) or np.any(rates <= 0):
+        raise ValueError(f"{name} must be a non-empty list of finite real numbers > 0; got {values!r}")
+    return rates
+
+
 def check_simulation_args(k, lrs, m, seeds, steps, record_every, rule, tau, dtype, init):
     """Validate :func:`simulate`'s arguments; returns ``(lrs, seeds)`` as NumPy arrays.
 
@@ -124,8 +163,7 @@ def check_simulation_args(k, lrs, m, seeds, steps, record_every, rule, tau, dtyp
         raise ValueError(f"k must be an integer >= 2; got {k!r}")
     if not _is_int(m) or m < 1:
         raise ValueError(f"m must be an integer >= 1; got {m!r}")
-    if not _is_int(steps) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1; got {steps!r}")
+    check_steps(steps)
     if record_every is not None and (not _is_int(record_every) or not 1 <= record_every <= steps):
         raise ValueError(f"record_every must be None or an integer in [1, steps={steps}]; got {record_every!r}")
     check_rule_tau(rule, tau)
@@ -133,12 +171,7 @@ def check_simulation_args(k, lrs, m, seeds, steps, record_every, rule, tau, dtyp
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
     if init not in INITS:
         raise ValueError(f"init must be one of {', '.join(INITS)}; got {init!r}")
-    try:
-        lrs_arr = np.atleast_1d(np.asarray(lrs, dtype=float))
-    except (TypeError, ValueError):
-        raise ValueError(f"lrs must be finite real numbers > 0; got {lrs!r}") from None
-    if lrs_arr.ndim != 1 or lrs_arr.size == 0 or not np.all(np.isfinite(lrs_arr)) or np.any(lrs_arr <= 0):
-        raise ValueError(f"lrs must be a non-empty list of finite real numbers > 0; got {lrs!r}")
+    lrs_arr = check_rates("lrs", lrs)
     seeds_list = list(np.atleast_1d(np.asarray(seeds, dtype=object)))
     if not seeds_list or not all(_is_int(s) and 0 <= s < 2**32 for s in seeds_list):
         raise ValueError(f"seeds must be a non-empty list of integers in [0, 2**32); got {seeds!r}")
