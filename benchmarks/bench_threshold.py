@@ -27,9 +27,9 @@ def stepping_rate(k: int, m: int, dtype: str = "float64") -> float:
     import jax
     import numpy as np
 
-    from simulations.collapse import runner
+    from simulations.collapse import engine, runner
 
-    batch = runner._chunk_size(5, k, m, jax.device_count())
+    batch = engine.chunk_size(5, k, min(m, k), jax.device_count())
     steps = max(50, min(2000, int(4e9 // (batch * k * min(m, k)))))
     keys = np.tile(runner.seed_key_data([0]), (batch, 1))
     run = dict(m=m, steps=steps, rule="paper", tau=None, record_every=None, dtype=dtype, init="sphere")

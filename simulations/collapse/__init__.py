@@ -1,10 +1,13 @@
 r"""The collapse dynamics of paper 001 (Section 3.1, Appendix D; Section 3.2): k class embeddings on the sphere.
 
 Pure update rules ``step(X, eta) -> X`` (:mod:`~simulations.collapse.dynamics`: ``paper``, ``autodiff``,
-``infonce``), the batched runner (:mod:`~simulations.collapse.runner`: ``jit`` + ``vmap`` + ``scan``,
-span reduction), the collapse-threshold search (:mod:`~simulations.collapse.threshold`) with its
-early-stopping run outcomes (:mod:`~simulations.collapse.outcomes`), and the split of runs over devices
-and processes (:mod:`~simulations.collapse.sharding`).
+``infonce``); the one engine that runs them in batches (:mod:`~simulations.collapse.engine`: init/step
+programs with ``jit`` + ``vmap`` + ``scan`` and the span reduction, and the host driver whose observers
+record spectra, final states, sticky status and the early stop); and its clients: :func:`simulate`
+(:mod:`~simulations.collapse.runner`), the collapse-threshold search (:mod:`~simulations.collapse.threshold`)
+with its early-stopping run outcomes and certificates (:mod:`~simulations.collapse.outcomes`), and runs
+from given states (:mod:`~simulations.collapse.from_state`). :mod:`~simulations.collapse.sharding` splits
+the runs over devices and processes.
 
 Example:
     >>> from simulations.collapse import simulate

@@ -101,7 +101,7 @@ def paper_step_rows(R: jax.Array, eta, *, unit_rows: bool = False) -> jax.Array:
     the rest of the step (k = 1000: 2.3e9 against 4.7e9 element-steps/s, float32, two cores). A norm
     error :math:`\delta_i` is then carried to the next step multiplied by
     :math:`((1+c)/\|y_i\|)^2` instead of being removed, so the runner takes the exact step after at most
-    :data:`~simulations.collapse.runner.UNIT_ROW_STEPS` - 1 such steps, and as the first and the last
+    :data:`~simulations.collapse.engine.UNIT_ROW_STEPS` - 1 such steps, and as the first and the last
     step of every compiled call (the Gaussian initialisation hands over rows that are not unit). The expansion cancels only when :math:`\|y_i\| \ll \eta`, i.e. near
     :math:`\eta = 1` on a collapsed state. Rows (``[k, m]``, m contiguous) make both reductions cheap
     on CPU; the runner uses this kernel for ``rule="paper"`` (about twice as fast as

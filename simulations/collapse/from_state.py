@@ -12,14 +12,14 @@ at complete collapse (all embeddings equal) and about :math:`\|d_i-d_j\|^2/2` fo
 """
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulations.collapse.dynamics import clop_rule_step, normalize_columns, rule_step
-from simulations.collapse.runner import float64_scope
+from simulations.collapse import engine
+from simulations.collapse.dynamics import normalize_columns
+from simulations.collapse.engine import float64_scope
+from simulations.collapse.runner import check_rates, check_steps
 from theory.definitions import check_rule_tau
 
 __all__ = ["near_collapse", "spread_start", "run_from", "run_clop_from", "separation", "mean_cosine_gap",
@@ -62,15 +62,29 @@ def spread_start(key, k: int, m: int, *, dtype="float64") -> np.ndarray:
         return np.asarray(normalize_columns(jax.random.normal(key, (m, k), dtype=dtype)))
 
 
-@functools.lru_cache(maxsize=None)
-def _program(rule: str, steps: int):
-    update = rule_step(rule)
+def _check_run(rule, tau, steps, etas) -> np.ndarray:
+    """Validate :func:`run_from`'s rule, temperature, step count and learning rates; returns the rates."""
+    check_rule_tau(rule, tau)
+    check_steps(steps)
+    return check_rates("etas", etas)
 
-    def one(X, eta, tau):
-        return jax.lax.fori_loop(0, steps, lambda _, Z: update(Z, eta, tau), X)
 
-    # etas [L] x starts [B]: outer vmap over etas, inner over starts
-    return jax.jit(jax.vmap(jax.vmap(one, in_axes=(0, None, None)), in_axes=(None, 0, None)))
+def _as_starts(starts) -> np.ndarray:
+    starts = np.asarray(starts, dtype=float)
+    return starts[None] if starts.ndim == 2 else starts
+
+
+def _step_given(starts, traced, *, steps, rule, tau, dtype, k=None) -> np.ndarray:
+    """Step host states ``starts[B, m, w]`` in the coordinates of their span
+    (:func:`simulations.collapse.engine.span_coordinates`) with
+    :func:`simulations.collapse.engine.given_start_program`; ``[L, B, m, k]`` back in R^m."""
+    basis, coords = engine.span_coordinates(starts)
+    with float64_scope(dtype):
+        out = engine.given_start_program(rule, steps, k)(
+            jnp.asarray(coords, dtype), *(jnp.asarray(v, dtype) for v in traced),
+            jnp.asarray(1.0 if tau is None else tau, dtype))
+        out = np.asarray(out)
+    return engine.from_span(basis, out)
 
 
 def run_from(starts, etas, *, steps: int, rule: str = "paper", tau=None, dtype="float64") -> np.ndarray:
@@ -93,25 +107,10 @@ def run_from(starts, etas, *, steps: int, rule: str = "paper", tau=None, dtype="
         >>> [bool(separation(x[0]) > 1e-2) for x in out], [bool(separation(x[0]) < 1e-12) for x in out]
         ([True, False], [False, True])
     """
-    check_rule_tau(rule, tau)
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1; got {steps!r}")
-    etas = np.atleast_1d(np.asarray(etas, dtype=float))
-    if etas.ndim != 1 or not np.all(np.isfinite(etas)) or np.any(etas <= 0):
-        raise ValueError(f"etas must be finite real numbers > 0; got {etas.tolist()!r}")
-    starts = np.asarray(starts, dtype=float)
-    if starts.ndim == 2:
-        starts = starts[None]
-    m, k = starts.shape[-2:]
+    etas = _check_run(rule, tau, steps, etas)
     # Every rule's update is X <- X A_t (A_t from inner products), so the run stays in the span of the
-    # start: step the k x k coordinates R of X = Q R (same Gram matrix, cosines and spectrum) and map
-    # back at the end, as simulations.simulate does (see simulations.collapse.runner).
-    basis, coords = (np.linalg.qr(starts) if k < m else (None, starts))
-    with float64_scope(dtype):
-        out = _program(rule, steps)(jnp.asarray(coords, dtype), jnp.asarray(etas, dtype),
-                                    jnp.asarray(1.0 if tau is None else tau, dtype))
-        out = np.asarray(out)
-    return out if basis is None else np.einsum("bmj,lbjk->lbmk", basis, out)
+    # start: the engine steps its coordinates and maps them back (simulations.collapse.engine).
+    return _step_given(_as_starts(starts), [etas], steps=steps, rule=rule, tau=tau, dtype=dtype)
 
 
 def separation(X) -> np.ndarray:
@@ -150,18 +149,6 @@ def mean_cosine_gap(X) -> np.ndarray:
 # CLOP's prototype term (theory.clop): runs from a given state with prototypes
 # ----------------------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
-def _clop_program(rule: str, steps: int, k: int):
-    update = clop_rule_step(rule)
-
-    def one(S, eta, lam, tau):
-        X, C = S[:, :k], S[:, k:]
-        return jax.lax.fori_loop(0, steps, lambda _, Z: update(Z, C, eta, lam, tau), X)
-
-    # (eta, lambda) pairs [L] x starts [B]: outer vmap over the pairs, inner over starts
-    return jax.jit(jax.vmap(jax.vmap(one, in_axes=(0, None, None, None)), in_axes=(None, 0, 0, None)))
-
-
 def run_clop_from(starts, prototypes, etas, lams, *, steps: int, rule: str = "paper", tau=None,
                   dtype="float64") -> np.ndarray:
     r"""Like :func:`run_from`, with CLOP's term: every start at every ``(etas[l], lams[l])`` pair; ``[L, B, m, k]``.
@@ -188,29 +175,17 @@ def run_clop_from(starts, prototypes, etas, lams, *, steps: int, rule: str = "pa
         >>> [bool(outside_prototypes(x[0], C) > 1e-3) for x in out]
         [True, False]
     """
-    check_rule_tau(rule, tau)
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1; got {steps!r}")
-    etas = np.atleast_1d(np.asarray(etas, dtype=float))
+    etas = _check_run(rule, tau, steps, etas)
     lams = np.atleast_1d(np.asarray(lams, dtype=float))
-    if etas.ndim != 1 or not np.all(np.isfinite(etas)) or np.any(etas <= 0):
-        raise ValueError(f"etas must be finite real numbers > 0; got {etas.tolist()!r}")
     if lams.shape != etas.shape or not np.all(np.isfinite(lams)) or np.any(lams < 0):
         raise ValueError(f"lams must be finite real numbers >= 0, one per eta; got {lams.tolist()!r}")
-    starts = np.asarray(starts, dtype=float)
-    if starts.ndim == 2:
-        starts = starts[None]
+    starts = _as_starts(starts)
     m, k = starts.shape[-2:]
     protos = np.broadcast_to(np.asarray(prototypes, dtype=float), starts.shape)
     if k > m:
         raise ValueError(f"CLOP needs k <= m orthonormal prototypes; got k={k}, m={m}")
     both = np.concatenate([starts, protos], axis=-1)  # [B, m, 2k]
-    basis, coords = (np.linalg.qr(both) if 2 * k < m else (None, both))
-    with float64_scope(dtype):
-        out = _clop_program(rule, steps, k)(jnp.asarray(coords, dtype), jnp.asarray(etas, dtype),
-                                            jnp.asarray(lams, dtype), jnp.asarray(1.0 if tau is None else tau, dtype))
-        out = np.asarray(out)
-    return out if basis is None else np.einsum("bmj,lbjk->lbmk", basis, out)
+    return _step_given(both, [etas, lams], steps=steps, rule=rule, tau=tau, dtype=dtype, k=k)
 
 
 def outside_prototypes(X, C) -> np.ndarray:
@@ -254,7 +229,7 @@ def clop_end_states(k: int, etas, lams, *, m: int, seeds=(0,), steps: int = 2000
         [[True, False], [True, False]]
     """
     from simulations.collapse.dynamics import orthonormal_prototypes
-    from simulations.collapse.runner import clop_prototype_key
+    from simulations.collapse.engine import clop_prototype_key
 
     keys = [jax.random.key(int(s)) for s in seeds]
     starts = np.stack([near_collapse(kk, k, m, near_distance, dtype=dtype) for kk in keys]

@@ -79,7 +79,7 @@ same answer as stepping every run to the end and taking the SVD of its final sta
   final state cost more than its 2000 steps.
 
 Every compiled call is short, and the host waits only for the status of a chunk dispatched
-:data:`~simulations.collapse.runner.LOOKAHEAD` calls earlier, so the device stays busy and Ctrl-C stops
+:data:`~simulations.collapse.engine.LOOKAHEAD` calls earlier, so the device stays busy and Ctrl-C stops
 a search between calls. Works unchanged under ``jax.distributed`` (status and outcomes are gathered to
 every process).
 """
@@ -93,11 +93,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import metrics
-from simulations.collapse import runner, sharding
+from simulations.collapse import engine, sharding
 
 __all__ = ["UNDECIDED", "COLLAPSED", "NONFINITE", "STAYS_SPREAD", "diameter_certificate", "spread_certificate",
            "spread_pretest", "top_eigenvalue_bound", "spectrum_certificates", "final_collapse", "status_update",
-           "run_outcomes", "Outcomes", "check_every"]
+           "status_programs", "StatusPrograms", "StickyStatus", "FinalDecision", "run_outcomes", "Outcomes",
+           "check_every"]
 
 #: Status codes of a run during :func:`run_outcomes` (sticky once set). ``STAYS_SPREAD``: certain to end
 #: finite and not completely collapsed.
@@ -350,15 +351,25 @@ def status_update(R, eta, status, remaining=0, *, rule: str, rel_tol=metrics.DEF
     return jnp.where(status != UNDECIDED, status, new).astype(jnp.int8)
 
 
-class _Programs(NamedTuple):
+class StatusPrograms(NamedTuple):
+    """The compiled programs of the early stop and the final decision (each ``jit(shard_map(...))``)."""
+
     status: Callable  #: (X[B, k, n], etas[B], status[B], steps remaining) -> status[B]
     decide: Callable  #: X[B, k, n] -> (collapsed[B], finite[B])
 
 
 @functools.lru_cache(maxsize=None)
-def _programs(rule, rel_tol, n_devices) -> _Programs:
+def status_programs(rule: str, rel_tol: float, n_devices: int) -> StatusPrograms:
+    """The sticky status update (:func:`status_update`, then :func:`spread_certificate` where the cheap
+    :func:`spread_pretest` passes) and the final decision (:func:`final_collapse`) over a batch of runs.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> p = status_programs("paper", 1e-3, 1)
+        >>> [c.tolist() for c in p.decide(jnp.stack([jnp.ones((3, 2)), jnp.eye(3)[:, :2]]))]
+        [[True, False], [True, True]]
+    """
     def status(X, etas, old, remaining):
-        runner._COMPILES["count"] += 1  # runs only while tracing
         update = functools.partial(status_update, rule=rule, rel_tol=rel_tol)
         new = jax.vmap(update, in_axes=(0, 0, 0, None))(X, etas, old, remaining)
         if rule != "paper":
@@ -379,30 +390,83 @@ def _programs(rule, rel_tol, n_devices) -> _Programs:
         return final_collapse(safe, rel_tol) & finite, finite
 
     def decide(X):
-        runner._COMPILES["count"] += 1
         # lax.map: one run at a time, so lax.cond runs only its taken branch (and no batched LAPACK
-        # call fans out over the CPU thread pool; see runner.sequential_linalg)
+        # call fans out over the CPU thread pool; see engine.sequential_linalg)
         return jax.lax.map(decide_one, X)
 
-    return _Programs(
-        status=jax.jit(sharding.shard_batch(status, 3, 1, n_devices)),
-        decide=jax.jit(sharding.shard_batch(decide, 1, 0, n_devices)),
-    )
+    return StatusPrograms(status=engine.compiled(status, 3, 1, n_devices),
+                          decide=engine.compiled(decide, 1, 0, n_devices))
 
 
 def check_every(steps: int, chunk_runs_per_device: int, k: int, n: int) -> int:
     """Steps between status checks: about ``steps / STATUS_CHECKS``, but at least
     :data:`MIN_CHECK_ELEMENT_STEPS` of work per device, at most one compiled segment
-    (:data:`~simulations.collapse.runner.SEGMENT_ELEMENT_STEPS`) and at most ``steps``.
+    (:data:`~simulations.collapse.engine.SEGMENT_ELEMENT_STEPS`) and at most ``steps``.
 
     Example:
         >>> check_every(2000, 1, 1000, 1000), check_every(2000, 5, 10, 10), check_every(7, 1, 3, 3)
         (50, 2000, 7)
     """
     per_step = chunk_runs_per_device * k * n
-    segment = max(1, runner.SEGMENT_ELEMENT_STEPS // per_step)
+    segment = max(1, engine.SEGMENT_ELEMENT_STEPS // per_step)
     least = -(-MIN_CHECK_ELEMENT_STEPS // per_step)
     return max(1, min(max(-(-steps // STATUS_CHECKS), least), segment, steps))
+
+
+class StickyStatus(engine.Observer):
+    """Observer: each run's sticky status (:data:`UNDECIDED`, :data:`COLLAPSED`, :data:`NONFINITE`,
+    :data:`STAYS_SPREAD`) after every compiled call of :func:`simulations.collapse.engine.drive`; its
+    result is ``status[B]`` (int8).
+
+    ``stop_when_decided``: the early stop. The host reads the status of the call dispatched
+    :data:`~simulations.collapse.engine.LOOKAHEAD` calls earlier and stops the chunk once every run in
+    it is decided. False: the status is tracked while every run is stepped to the end.
+    """
+
+    def __init__(self, rule: str, rel_tol: float = metrics.DEFAULT_COLLAPSE_RTOL, *, stop_when_decided: bool):
+        self.rule, self.rel_tol, self.stop_when_decided = rule, float(rel_tol), stop_when_decided
+
+    def start(self, run):
+        self.programs = status_programs(self.rule, self.rel_tol, run.n_devices)
+        self.status = sharding.put_batch(np.zeros(run.size, np.int8), run.n_devices)
+        self.pending = []  # statuses dispatched, not yet read
+        self.decided = None
+
+    def segment(self, run, records):
+        remaining = sharding.put_replicated(np.int32(run.total_steps - run.steps), run.n_devices)
+        self.status = self.programs.status(run.X, run.etas, self.status, remaining)
+        if not self.stop_when_decided:
+            return False
+        self.pending.append(self.status)
+        if len(self.pending) > engine.LOOKAHEAD:  # read the status of a chunk dispatched earlier
+            seen = sharding.fetch(self.pending.pop(0))
+            if (seen != UNDECIDED).all():
+                self.decided = seen
+                return True
+        return False
+
+    def end(self, run):
+        return self.decided if self.decided is not None else self.status
+
+    def result(self, parts, B):
+        return np.concatenate(parts)[:B]
+
+
+class FinalDecision(engine.Observer):
+    """Observer: ``(collapsed[B], finite[B])`` of each run's last state (:func:`final_collapse`; the
+    certificates replace the SVD where they settle it). A chunk stopped early is not decided (its
+    parts are False: its status decides it)."""
+
+    def __init__(self, rel_tol: float = metrics.DEFAULT_COLLAPSE_RTOL):
+        self.rel_tol = float(rel_tol)
+
+    def end(self, run):
+        if run.stopped:
+            return np.zeros(run.size, bool), np.zeros(run.size, bool)
+        return status_programs(run.problem.rule, self.rel_tol, run.n_devices).decide(run.X)
+
+    def result(self, parts, B):
+        return np.concatenate([p[0] for p in parts])[:B], np.concatenate([p[1] for p in parts])[:B]
 
 
 class Outcomes(NamedTuple):
@@ -411,85 +475,52 @@ class Outcomes(NamedTuple):
     collapsed: np.ndarray  #: [B] bool: completely collapsed at the last step (False if not finite)
     finite: np.ndarray  #: [B] bool: the last state is finite
     element_steps: int  #: work done: runs stepped (padding included) x steps x k x min(m, k)
+    observed: tuple = ()  #: the results of the ``observers`` passed to :func:`run_outcomes`, in order
 
 
 def run_outcomes(k, etas, key_data, *, m, steps, rule, tau, dtype, early_stop: bool = True,
-                 rel_tol: float = metrics.DEFAULT_COLLAPSE_RTOL, batch: int | None = None) -> Outcomes:
+                 rel_tol: float = metrics.DEFAULT_COLLAPSE_RTOL, batch: int | None = None,
+                 observers=()) -> Outcomes:
     r"""``(collapsed[B], finite[B], element_steps)``: each run's outcome after ``steps`` steps.
 
     Run b starts from ``initial_embeddings(key_data[b])`` (sphere) and steps ``rule`` with
-    ``etas[b]``; ``collapsed`` is complete collapse of the final state (:math:`\sigma_2 < \rho\sigma_1`
-    and :math:`1-\|\mu\| < \rho`) and False where it is not finite -- the same as
+    ``etas[b]``; ``collapsed`` is complete collapse of the final state (:math:`\sigma_2 < 
+ho\sigma_1`
+    and :math:`1-\|\mu\| < 
+ho`) and False where it is not finite -- the same as
     :func:`simulations.collapse.runner.simulate_keys` followed by
     :func:`simulations.metrics.is_completely_collapsed` with the mean's norm, with the early stop and the certificates of
     the module docstring (``early_stop=False``: every run is stepped to the end; the certificates still
     replace the SVD where they settle the final state). ``batch``: runs per compiled call (default:
-    about :data:`~simulations.collapse.runner.CHUNK_ELEMENTS` elements of state per device; pass the
-    same value on every call to share one compiled program). Arguments are assumed valid.
+    about :data:`~simulations.collapse.engine.CHUNK_ELEMENTS` elements of state per device; pass the
+    same value on every call to share one compiled program). ``observers``: more
+    :class:`~simulations.collapse.engine.Observer`\ s of the same drive, their results in
+    ``Outcomes.observed`` (a :class:`StickyStatus` with ``early_stop=False`` gives every run's status
+    beside its final outcome). Arguments are assumed valid.
+
+    A client of :func:`simulations.collapse.engine.drive` with a :class:`StickyStatus` (when
+    ``early_stop``) and a :class:`FinalDecision`.
 
     Example (paper 001, Figure 3: below and above the bound at k = 5):
         >>> from simulations.collapse.runner import seed_key_data
-        >>> c, f, work = run_outcomes(5, [1.0, 6.0], seed_key_data([0, 0]), m=10, steps=200, rule="paper",
-        ...                           tau=None, dtype="float64")
-        >>> c.tolist(), f.tolist()
+        >>> out = run_outcomes(5, [1.0, 6.0], seed_key_data([0, 0]), m=10, steps=200, rule="paper",
+        ...                    tau=None, dtype="float64")
+        >>> out.collapsed.tolist(), out.finite.tolist()
         ([False, True], [True, True])
     """
-    with runner.float64_scope(dtype), runner.blas_single_threaded():
-        return _run_outcomes(k, etas, key_data, m=m, steps=steps, rule=rule, tau=tau, dtype=dtype,
-                             early_stop=early_stop, rel_tol=rel_tol, batch=batch)
-
-
-def _run_outcomes(k, etas, key_data, *, m, steps, rule, tau, dtype, early_stop, rel_tol, batch=None,
-                  track_status=False):
-    """:func:`run_outcomes`; with ``track_status`` (tests) every run is stepped to the end and the result
-    is ``(status[B], collapsed[B], finite[B])``: the sticky status next to the final state's outcome."""
+    problem = engine.Problem(k=k, m=m, rule=rule, dtype=dtype)
     n_devices = sharding.device_count()
-    n = min(m, k)
-    kernels = runner._kernels(k, m, "sphere", dtype, n_devices)
-    programs = _programs(rule, float(rel_tol), n_devices)
     B = len(etas)
-    chunk = sharding.pad_batch(batch, n_devices) if batch else runner._chunk_size(B, k, m, n_devices)
-    etas, key_data = runner._pad_runs(etas, key_data, chunk, dtype)
-    tau_value = sharding.put_replicated(np.asarray(1.0 if tau is None else tau, dtype=dtype), n_devices)
-    every = check_every(steps, chunk // n_devices, k, n)
-    pieces = [every] * (steps // every) + ([steps % every] if steps % every else [])
-    stepped = 0  # steps applied to each chunk, summed over chunks
-    watch = early_stop or track_status
-    pipeline = runner._Pipeline()
-    results = []
-    for i in range(0, len(etas), chunk):
-        e = sharding.put_batch(etas[i:i + chunk], n_devices)
-        _, X = kernels.start(sharding.put_batch(key_data[i:i + chunk], n_devices))
-        status = sharding.put_batch(np.zeros(chunk, np.int8), n_devices)
-        pending = []  # statuses dispatched, not yet read
-        decided = None
-        stepped_here = 0
-        for length in pieces:
-            stepped += length
-            stepped_here += length
-            X = pipeline.submit(runner._advance(k, n, rule, dtype, n_devices, length, 0)(X, e, tau_value))
-            if not watch:
-                continue
-            status = programs.status(X, e, status, sharding.put_replicated(np.int32(steps - stepped_here), n_devices))
-            if not early_stop or track_status:
-                continue
-            pending.append(status)
-            if len(pending) > runner.LOOKAHEAD:  # read the status of a chunk dispatched earlier
-                seen = sharding.fetch(pending.pop(0))
-                if (seen != UNDECIDED).all():
-                    decided = seen
-                    break
-        if decided is not None:  # every run certain: no final decision needed
-            results.append((decided == COLLAPSED, decided == COLLAPSED, decided))
-        else:
-            results.append(programs.decide(X) + (status,) if watch else programs.decide(X) + (None,))
-    results = sharding.fetch(results)  # everything enqueued; one fetch at the end
-    status = np.concatenate([r[2] if r[2] is not None else np.zeros(chunk, np.int8) for r in results])[:B]
-    final_collapsed = np.concatenate([r[0] for r in results])[:B]
-    final_finite = np.concatenate([r[1] for r in results])[:B]
-    if track_status:
-        return status, final_collapsed, final_finite
+    chunk = sharding.pad_batch(batch, n_devices) if batch else engine.chunk_size(B, k, problem.n, n_devices)
+    every = check_every(steps, chunk // n_devices, k, problem.n)
+    plan = [(every, 0)] * (steps // every) + ([(steps % every, 0)] if steps % every else [])
+    watch = [StickyStatus(rule, rel_tol, stop_when_decided=True)] if early_stop else []
+    driven = engine.drive(problem, etas, key_data, tau=tau, plan=plan, chunk=chunk,
+                          observers=[FinalDecision(rel_tol), *watch, *observers])
+    final_collapsed, final_finite = driven.results[0]
+    status = driven.results[1] if early_stop else np.zeros(B, np.int8)
     undecided = status == UNDECIDED
     collapsed = (status == COLLAPSED) | (undecided & final_collapsed)
     finite = (status == COLLAPSED) | (status == STAYS_SPREAD) | (undecided & final_finite)
-    return Outcomes(collapsed, finite, int(stepped) * chunk * k * n)
+    return Outcomes(collapsed, finite, int(driven.steps) * chunk * k * problem.n,
+                    tuple(driven.results[1 + len(watch):]))

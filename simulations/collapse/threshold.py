@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations import metrics
-from simulations.collapse import runner, sharding
+from simulations.collapse import engine, runner, sharding
 from simulations.collapse.outcomes import run_outcomes
 from simulations.collapse.runner import check_simulation_args, simulate_keys
 
@@ -121,7 +121,7 @@ def _evaluate(k, etas, keys, *, m, steps, rule, tau, dtype, early_stop=True, clo
                               clop_lambda=clop_lambda)
     if early_stop:
         n_devices = sharding.device_count()
-        batch = runner._chunk_size(T, k, m, n_devices)  # one eta's trials: runs that tend to stop together
+        batch = engine.chunk_size(T, k, min(m, k), n_devices)  # one eta's trials: runs that tend to stop together
         etas = np.asarray(etas, dtype=float)
         out = run_outcomes(k, np.repeat(etas, T), np.tile(keys, (len(etas), 1)), m=m, steps=steps, rule=rule,
                            tau=tau, dtype=dtype, batch=batch)

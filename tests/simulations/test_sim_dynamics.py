@@ -40,20 +40,20 @@ def test_row_kernel_follows_the_plain_step_for_many_steps(k):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_runner_steps_with_unit_rows_follow_the_plain_step(k, eta, dtype):
     # The runner takes unit_rows=True steps, with an exact step first, every UNIT_ROW_STEPS steps and at
-    # the end of a call (simulations.collapse.runner._apply_steps). Against the plain column step, for
+    # the end of a call (simulations.collapse.engine.apply_steps). Against the plain column step, for
     # 300 steps below and above the bound (eta = 3 at k = 10 and 2.2 at k = 40 collapse, where norm
     # errors are damped, eta = 1.3 and 1.0 stay spread, where they are carried), from embeddings that
     # are not unit (as the Gaussian initialisation of Figure 4 hands them over): the same trajectory to
     # rounding, and unit rows at the end.
-    from simulations.collapse import runner
+    from simulations.collapse import engine
 
-    with runner.float64_scope(dtype):
+    with engine.float64_scope(dtype):
         X = _unit(k, k, 4).astype(dtype)
         X = X * (1 + 0.2 * jnp.cos(jnp.arange(k, dtype=dtype)))  # column norms from 0.8 to 1.2
         R = X.T[None]
         for _ in range(300):
             X = dynamics.paper_step(X, eta)
-        R = jax.jit(lambda R: runner._apply_steps("paper", 300, R, etas=jnp.full(1, eta, dtype), tau=None))(R)[0]
+        R = jax.jit(lambda R: engine.apply_steps("paper", 300, R, etas=jnp.full(1, eta, dtype), tau=None))(R)[0]
         eps = float(jnp.finfo(dtype).eps)
         # 100 eps: measured at most 20 eps here, as for the exact row kernel (at most 19 eps): rounding
         np.testing.assert_allclose(np.asarray(R.T), np.asarray(X), atol=100 * eps)

@@ -6,17 +6,17 @@ import time
 
 import pytest
 
-from simulations.collapse import runner
+from simulations.collapse import engine
 
 
 def test_long_runs_are_split_into_short_calls():
     # 10^8 steps of k = 30 (900 state elements per step) become calls of at most
     # SEGMENT_ELEMENT_STEPS element-steps each; the records stay where record_schedule puts them.
-    plan = runner._segments(100_000_000, None, runner.SEGMENT_ELEMENT_STEPS // 900)
+    plan = engine.record_plan(100_000_000, None, engine.SEGMENT_ELEMENT_STEPS // 900)
     assert sum(e * max(r, 1) for e, r in plan) == 100_000_000
-    assert max(e * max(r, 1) for e, r in plan) * 900 <= runner.SEGMENT_ELEMENT_STEPS
+    assert max(e * max(r, 1) for e, r in plan) * 900 <= engine.SEGMENT_ELEMENT_STEPS
     assert plan[-1][1] == 1 and all(r == 0 for _, r in plan[:-1])  # only the final state is measured
-    recorded = runner._segments(1000, 300, 250)
+    recorded = engine.record_plan(1000, 300, 250)
     assert recorded == [(250, 0), (50, 1), (250, 0), (50, 1), (250, 0), (50, 1), (100, 1)]
 
 

@@ -50,6 +50,15 @@ def test_search_on_two_cpu_devices_gives_the_one_device_evaluations(monkeypatch)
     assert two["threshold"] == one.threshold
 
 
+def _status_and_final_outcome(k, etas, keys, *, m, steps, dtype):
+    """Every run stepped to the end, its sticky status watched by an observer: ``(status, collapsed, finite)``
+    (collapsed and finite of the final state)."""
+    watch = outcomes.StickyStatus("paper", metrics.DEFAULT_COLLAPSE_RTOL, stop_when_decided=False)
+    out = outcomes.run_outcomes(k, etas, keys, m=m, steps=steps, rule="paper", tau=None, dtype=dtype,
+                                early_stop=False, observers=[watch])
+    return out.observed[0], out.collapsed, out.finite
+
+
 def _diameter(R):
     return float(np.max(np.linalg.norm(R[:, None, :] - R[None, :, :], axis=-1)))
 
@@ -63,10 +72,7 @@ def test_certified_runs_end_as_certified(monkeypatch):
     etas = np.repeat([1.5, 2.2, 2.3, 2.35, 2.5, 3.0, 6.0, 20.0], 4)
     keys = np.tile(threshold.trial_key_data(3, 4), (8, 1))
     monkeypatch.setattr(outcomes, "MIN_CHECK_ELEMENT_STEPS", 0)
-    with runner.float64_scope("float64"):
-        status, collapsed, finite = outcomes._run_outcomes(
-            k, etas, keys, m=m, steps=steps, rule="paper", tau=None, dtype="float64", early_stop=True,
-            rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, track_status=True)
+    status, collapsed, finite = _status_and_final_outcome(k, etas, keys, m=m, steps=steps, dtype="float64")
     certified = status == outcomes.COLLAPSED
     assert certified.sum() >= 12  # the certificate does fire (else this test would test nothing)
     assert collapsed[certified].all() and finite.all()
@@ -87,10 +93,7 @@ def test_runs_certified_spread_end_finite_and_not_collapsed(monkeypatch):
     keys = np.tile(threshold.trial_key_data(5, 3), (8, 1))
     monkeypatch.setattr(outcomes, "MIN_CHECK_ELEMENT_STEPS", 0)
     for dtype in ("float64", "float32"):
-        with runner.float64_scope(dtype):
-            status, collapsed, finite = outcomes._run_outcomes(
-                k, etas, keys, m=m, steps=steps, rule="paper", tau=None, dtype=dtype, early_stop=True,
-                rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, track_status=True)
+        status, collapsed, finite = _status_and_final_outcome(k, etas, keys, m=m, steps=steps, dtype=dtype)
         spread = status == outcomes.STAYS_SPREAD
         assert spread.sum() >= 9, (dtype, status)  # it does fire, below the bound
         assert finite[spread].all() and not collapsed[spread].any()
