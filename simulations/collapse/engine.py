@@ -1,7 +1,8 @@
 r"""The one engine behind every batched collapse run: an init/step core and a host driver with observers.
 
 The core follows jax-md's ``init_fn``/``apply_fn`` split. For the static parameters of a run
-(:class:`Problem`: k, m, rule, dtype, initialisation, CLOP's term or not) and a device count,
+(:class:`Problem`: k, m, rule, dtype, initialisation, CLOP's term or not, start drawn or given) and a
+device count,
 :func:`programs` compiles
 
 * ``init(key_data[B, 2]) -> (basis, X)``: each run's initial embeddings from its own key
@@ -9,6 +10,11 @@ The core follows jax-md's ``init_fn``/``apply_fn`` split. For the static paramet
   the coordinates of their span (below);
 * ``measure(X) -> (spectra, norms)``: singular spectrum and norm of the mean of the embeddings;
 * ``finish(basis, X) -> final[B, m, k]``: the embeddings (and prototypes) in :math:`\mathbb R^m`;
+
+A start given on the host (:attr:`~simulations.collapse.engine.Problem.given`, the runs of
+:mod:`simulations.collapse.from_state`) replaces the keys: ``init`` takes the starts' span coordinates,
+and the state keeps the column form of :func:`simulations.collapse.dynamics.rule_step` (the step form is
+the problem's, not a second program).
 
 and :func:`advance` compiles ``every`` steps of the rule (``advance(X, etas, [lams,] tau) -> X``), or
 ``records`` times ``every`` steps each followed by a measurement inside one ``scan``. Everything is
@@ -52,7 +58,7 @@ __all__ = [
     "Problem", "Programs", "programs", "advance", "compiled", "compile_count", "initial_embeddings",
     "clop_prototype_key", "apply_steps", "record_schedule", "record_plan", "chunk_size", "pad_runs", "Pipeline", "Run",
     "Observer", "Recorder", "FinalState", "Drive", "drive", "sequential_linalg", "float64_scope",
-    "blas_single_threaded", "span_coordinates", "from_span", "given_start_program",
+    "blas_single_threaded", "span_coordinates", "from_span",
 ]
 
 #: Largest state (elements per device) stepped at once on CPU; 80 runs of k = 30, m = 100 fit.
@@ -77,6 +83,13 @@ class Problem(NamedTuple):
 
     ``clop``: the state carries the k prototypes as rows k..2k-1 beside the k embeddings.
 
+    ``given``: the runs start from states given on the host rather than drawn from keys. The driver's
+    ``key_data`` is then the batch of starts ``[B, n, rows]`` in column form (the coordinates of each
+    start's span, :func:`span_coordinates`; with CLOP the prototypes are columns k..2k-1), the state
+    stays in that form, and every rule takes its column-form step
+    (:func:`simulations.collapse.dynamics.rule_step`) without the unit-row shortcut of
+    :func:`apply_steps`; ``finish`` returns the stepped coordinates (:func:`from_span` maps them back).
+
     Example:
         >>> p = Problem(k=3, m=10, rule="paper", dtype="float64", clop=True)
         >>> p.rows, p.n
@@ -89,6 +102,7 @@ class Problem(NamedTuple):
     dtype: str
     init: str = "sphere"
     clop: bool = False
+    given: bool = False
 
     @property
     def rows(self) -> int:
@@ -208,17 +222,26 @@ def _measure_one(R, k: int, clop: bool):
     return metrics.singular_spectrum(R), jnp.linalg.norm(jnp.mean(R, axis=0))
 
 
+def _measurer(problem: Problem) -> Callable:
+    """:func:`_measure_one` on one run's state of ``problem`` (transposed first when it is in column form)."""
+    k, clop = problem.k, problem.clop
+    if problem.given:
+        return lambda X: _measure_one(X.T, k, clop)
+    return functools.partial(_measure_one, k=k, clop=clop)
+
+
 class Programs(NamedTuple):
     """The compiled init, measure and finish programs of one :class:`Problem` (each ``jit(shard_map(...))``)."""
 
-    init: Callable  #: key_data[B, 2] -> (basis[B, m, rows] or [B, 0], X[B, rows, n])
+    init: Callable  #: key_data[B, 2] -> (basis[B, m, rows] or [B, 0], X[B, rows, n]); given: starts -> ([B, 0], starts)
     measure: Callable  #: X[B, rows, n] -> (spectra[B, n'], norms[B]) of the k embeddings
-    finish: Callable  #: (basis, X) -> final[B, m, rows]
+    finish: Callable  #: (basis, X) -> final[B, m, rows]; given: the stepped coordinates X[B, n, rows]
 
 
 @functools.lru_cache(maxsize=None)
 def programs(problem: Problem, n_devices: int) -> Programs:
-    """Init, measure and finish programs (the state is ``[rows, n]``, rows = embeddings, then prototypes).
+    """Init, measure and finish programs (the state is ``[rows, n]``, rows = embeddings, then prototypes;
+    the transpose for a given start, :attr:`~simulations.collapse.engine.Problem.given`).
 
     Example:
         >>> import numpy as np
@@ -229,10 +252,13 @@ def programs(problem: Problem, n_devices: int) -> Programs:
         ((2, 5, 3), (2, 3, 3), (2, 5, 3))
     """
     k, m, init, dtype, clop = problem.k, problem.m, problem.init, problem.dtype, problem.clop
-    reduce_span = problem.rows < m
+    reduce_span = problem.rows < m and not problem.given
     sequential = sequential_linalg()
+    measure_one = _measurer(problem)
 
     def init_one(key_data):
+        if problem.given:
+            return jnp.zeros((0,), dtype), key_data
         key = jax.random.wrap_key_data(key_data)
         X0 = initial_embeddings(key, k, m, init=init, dtype=dtype)
         if clop:
@@ -243,12 +269,13 @@ def programs(problem: Problem, n_devices: int) -> Programs:
         return jnp.zeros((0,), dtype), X0.T
 
     def finish_one(basis, X):
+        if problem.given:
+            return X
         return jnp.matmul(basis, X.T, precision=jax.lax.Precision.HIGHEST) if reduce_span else X.T
 
     return Programs(
         init=compiled(lambda key_data: _per_run(init_one, sequential)(key_data), 1, 0, n_devices),
-        measure=compiled(lambda X: _per_run(functools.partial(_measure_one, k=k, clop=clop), sequential)(X),
-                         1, 0, n_devices),
+        measure=compiled(lambda X: _per_run(measure_one, sequential)(X), 1, 0, n_devices),
         finish=compiled(lambda basis, X: jax.vmap(finish_one)(basis, X), 2, 0, n_devices),
     )
 
@@ -297,12 +324,26 @@ def _apply_clop_steps(rule: str, k: int, every: int, S, *, etas, lams, tau):
     return jax.lax.fori_loop(0, every, lambda _, Z: step_all(Z, etas, lams), S)
 
 
+def _apply_column_steps(rule: str, k: int | None, every: int, S, *, etas, lams=None, tau):
+    """``every`` column-form steps (:func:`simulations.collapse.dynamics.rule_step`, no unit-row
+    shortcut) on the batch ``S[B, n, w]`` of given starts; with ``k`` (CLOP) the columns k..w-1 are the
+    prototypes, held fixed (:func:`simulations.collapse.dynamics.clop_rule_step`)."""
+    if k is None:
+        update = jax.vmap(rule_step(rule), in_axes=(0, 0, None))
+        return jax.lax.fori_loop(0, every, lambda _, Z: update(Z, etas, tau), S)
+    clop_update = jax.vmap(clop_rule_step(rule), in_axes=(0, 0, 0, 0, None))
+    X, C = S[:, :, :k], S[:, :, k:]
+    X = jax.lax.fori_loop(0, every, lambda _, Z: clop_update(Z, C, etas, lams, tau), X)
+    return jnp.concatenate([X, C], axis=2)
+
+
 @functools.lru_cache(maxsize=None)
 def advance(problem: Problem, n_devices: int, every: int, records: int) -> Callable:
     """Compiled ``f(X[B, rows, n], etas[B], tau) -> X`` applying ``every`` steps (``records == 0``), or
     ``-> (X, spectra[B, records, n'], norms[B, records])`` applying ``records`` times ``every`` steps,
     each followed by a measurement. With CLOP: ``f(S, etas[B], lams[B], tau)`` (the prototype rows stay
-    put; measurements take the first k rows).
+    put; measurements take the first k rows). For a given start (:attr:`~simulations.collapse.engine.Problem.given`)
+    the state is ``[B, n, rows]`` and the steps are the column form's (:func:`_apply_column_steps`).
 
     Example:
         >>> import jax.numpy as jnp
@@ -312,10 +353,14 @@ def advance(problem: Problem, n_devices: int, every: int, records: int) -> Calla
         ((1, 2, 3), (1, 2))
     """
     k, rule, clop = problem.k, problem.rule, problem.clop
-    measure = _per_run(functools.partial(_measure_one, k=k, clop=clop), sequential_linalg())
+    measure = _per_run(_measurer(problem), sequential_linalg())
 
     def batch(X, etas, *rest):
-        if clop:
+        if problem.given:
+            lams, tau = rest if clop else (None, *rest)
+            step = functools.partial(_apply_column_steps, rule, k if clop else None, every, etas=etas, lams=lams,
+                                     tau=tau)
+        elif clop:
             lams, tau = rest
             step = functools.partial(_apply_clop_steps, rule, k, every, etas=etas, lams=lams, tau=tau)
         else:
@@ -393,16 +438,18 @@ def chunk_size(B: int, rows: int, n: int, n_devices: int) -> int:
     return sharding.pad_batch(min(B, per_device * n_devices), n_devices)
 
 
-def pad_runs(chunk: int, dtype: str, values: Sequence, key_data) -> tuple[list[np.ndarray], np.ndarray]:
-    """Pad per-run ``values`` (each ``[B]``, cast to ``dtype``) and ``key_data[B, 2]`` to a multiple of
-    ``chunk`` by repeating the last run (its copies are dropped by the client).
+def pad_runs(chunk: int, dtype: str, values: Sequence, key_data,
+             start_dtype=np.uint32) -> tuple[list[np.ndarray], np.ndarray]:
+    """Pad per-run ``values`` (each ``[B]``, cast to ``dtype``) and ``key_data[B, ...]`` (cast to
+    ``start_dtype``: keys, or the given starts of :attr:`~simulations.collapse.engine.Problem.given`) to a
+    multiple of ``chunk`` by repeating the last run (its copies are dropped by the client).
 
     Example:
         >>> [etas], keys = pad_runs(4, "float32", [[0.5, 2.0]], [[0, 1], [0, 2]])
-        >>> etas.tolist(), keys[:, 1].tolist()
-        ([0.5, 2.0, 2.0, 2.0], [1, 2, 2, 2])
+        >>> etas.tolist(), keys[:, 1].tolist(), keys.dtype.name
+        ([0.5, 2.0, 2.0, 2.0], [1, 2, 2, 2], 'uint32')
     """
-    key_data = np.asarray(key_data, dtype=np.uint32)
+    key_data = np.asarray(key_data, dtype=start_dtype)
     B = len(key_data)
     extra = -(-B // chunk) * chunk - B
 
@@ -537,7 +584,9 @@ class Drive(NamedTuple):
 
 def drive(problem: Problem, etas, key_data, *, tau, plan: Sequence[tuple[int, int]], observers: Sequence[Observer],
           lams=None, chunk: int | None = None) -> Drive:
-    r"""Run the flat batch ``etas[B]`` (keys ``key_data[B, 2]``, CLOP weights ``lams[B]``) through ``plan``.
+    r"""Run the flat batch ``etas[B]`` (keys ``key_data[B, 2]``, CLOP weights ``lams[B]``) through ``plan``;
+    for a given start (:attr:`~simulations.collapse.engine.Problem.given`), ``key_data`` is the batch of starts
+    ``[B, n, rows]``.
 
     Each chunk of ``chunk`` runs (default :func:`chunk_size`; the batch is padded by repeating the last
     run) is initialised, then stepped by one compiled call per ``(every, records)`` entry of ``plan``
@@ -558,7 +607,8 @@ def drive(problem: Problem, etas, key_data, *, tau, plan: Sequence[tuple[int, in
         if chunk is None:
             chunk = chunk_size(B, problem.rows, problem.n, n_devices)
         per_run = [etas] if lams is None else [etas, lams]
-        per_run, key_data = pad_runs(chunk, problem.dtype, per_run, key_data)
+        per_run, key_data = pad_runs(chunk, problem.dtype, per_run, key_data,
+                                     problem.dtype if problem.given else np.uint32)
         tau_value = sharding.put_replicated(np.asarray(1.0 if tau is None else tau, dtype=problem.dtype), n_devices)
         progs = programs(problem, n_devices)
         pipeline = Pipeline()
@@ -622,7 +672,7 @@ def float64_scope(dtype: str):
 
 
 # ----------------------------------------------------------------------------------------------
-# Runs from a state given on the host (simulations.collapse.from_state)
+# Span coordinates of a state given on the host (Problem.given, simulations.collapse.from_state)
 # ----------------------------------------------------------------------------------------------
 
 def span_coordinates(starts: np.ndarray, width: int | None = None):
@@ -649,36 +699,3 @@ def from_span(basis, coords) -> np.ndarray:
         (1, 1, 2, 2)
     """
     return coords if basis is None else np.einsum("bmj,lbjk->lbmk", basis, coords)
-
-
-@functools.lru_cache(maxsize=None)
-def given_start_program(rule: str, steps: int, k: int | None = None) -> Callable:
-    """Compiled ``f(starts[B, n, w], etas[L], [lams[L],] tau) -> [L, B, n, k]``: ``steps`` steps of the
-    column rule (:func:`simulations.collapse.dynamics.rule_step`) from every start at every learning
-    rate; with ``k`` the start's last ``w - k`` columns are CLOP's prototypes, held fixed
-    (:func:`simulations.collapse.dynamics.clop_rule_step`, one learning rate and weight per pair).
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> given_start_program("paper", 3)(jnp.eye(3)[None], jnp.array([0.5, 6.0]), 1.0).shape
-        (2, 1, 3, 3)
-    """
-    if k is None:
-        update = rule_step(rule)
-
-        def one(X, eta, tau):
-            return jax.lax.fori_loop(0, steps, lambda _, Z: update(Z, eta, tau), X)
-
-        # etas [L] x starts [B]: outer vmap over etas, inner over starts
-        program = jax.jit(jax.vmap(jax.vmap(one, in_axes=(0, None, None)), in_axes=(None, 0, None)))
-    else:
-        clop_update = clop_rule_step(rule)
-
-        def one_clop(S, eta, lam, tau):
-            X, C = S[:, :k], S[:, k:]
-            return jax.lax.fori_loop(0, steps, lambda _, Z: clop_update(Z, C, eta, lam, tau), X)
-
-        # (eta, lambda) pairs [L] x starts [B]: outer vmap over the pairs, inner over starts
-        program = jax.jit(jax.vmap(jax.vmap(one_clop, in_axes=(0, None, None, None)), in_axes=(None, 0, 0, None)))
-    _BUILT.append(program)
-    return program

@@ -4,8 +4,9 @@ r"""Runs of the collapse dynamics from a *given* state: near complete collapse o
 :mod:`theory.stability` needs runs started a small distance from complete collapse (all
 :math:`x_i = u`) as well, to see whether small deviations grow or shrink at learning rates just below
 and above each derived edge (paper 001, Section 3.1, Appendix D). :func:`near_collapse` builds such a
-start, :func:`spread_start` the usual uniform one, and :func:`run_from` steps any start with one
-compiled program per shape (learning rates and temperature traced, vmapped).
+start, :func:`spread_start` the usual uniform one, and :func:`run_from` steps any start through the
+collapse engine's driver (:func:`simulations.collapse.engine.drive`, a problem with a given start:
+one compiled program per shape, learning rates and temperature traced).
 
 The end state is summarised by :func:`separation`, :math:`1 - \min_{i<j}\cos(x_i, x_j)`: zero exactly
 at complete collapse (all embeddings equal) and about :math:`\|d_i-d_j\|^2/2` for small deviations.
@@ -16,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulations.collapse import engine
+from simulations.collapse import engine, sharding
 from simulations.collapse.dynamics import normalize_columns
 from simulations.collapse.engine import float64_scope
 from simulations.collapse.runner import check_rates, check_steps
@@ -74,17 +75,25 @@ def _as_starts(starts) -> np.ndarray:
     return starts[None] if starts.ndim == 2 else starts
 
 
-def _step_given(starts, traced, *, steps, rule, tau, dtype, k=None) -> np.ndarray:
-    """Step host states ``starts[B, m, w]`` in the coordinates of their span
-    (:func:`simulations.collapse.engine.span_coordinates`) with
-    :func:`simulations.collapse.engine.given_start_program`; ``[L, B, m, k]`` back in R^m."""
+def _step_given(starts, etas, lams=None, *, k: int, steps, rule, tau, dtype) -> np.ndarray:
+    """Step host states ``starts[B, m, w]`` (the first k columns the embeddings, the rest CLOP's
+    prototypes when ``lams`` is given) at every ``etas[l]`` (and ``lams[l]``), in the coordinates of
+    their span (:func:`simulations.collapse.engine.span_coordinates`), as a client of
+    :func:`simulations.collapse.engine.drive` with a given start (:attr:`simulations.collapse.engine.Problem.given`);
+    ``[L, B, m, k]`` back in R^m."""
     basis, coords = engine.span_coordinates(starts)
-    with float64_scope(dtype):
-        out = engine.given_start_program(rule, steps, k)(
-            jnp.asarray(coords, dtype), *(jnp.asarray(v, dtype) for v in traced),
-            jnp.asarray(1.0 if tau is None else tau, dtype))
-        out = np.asarray(out)
-    return engine.from_span(basis, out)
+    B, L = len(coords), len(etas)
+    problem = engine.Problem(k=k, m=starts.shape[-2], rule=rule, dtype=dtype, clop=lams is not None, given=True)
+    n_devices = sharding.device_count()
+    # All runs in one chunk and all steps in one compiled call: the arithmetic of the published runs.
+    # Smaller batches change how XLA rounds the gradient rules' batched products (k = 10: 7e-13 apart
+    # after 57 steps in float64), and calls of one step each fuse differently (paper with CLOP, k = 10).
+    chunk = sharding.pad_batch(L * B, n_devices)
+    plan = [(steps, 0)]
+    pairs = lambda v: None if v is None else np.repeat(v, B)  # noqa: E731  run l*B + b: (etas[l], starts[b])
+    (final,) = engine.drive(problem, pairs(etas), np.tile(coords, (L, 1, 1)), tau=tau, lams=pairs(lams), plan=plan,
+                            chunk=chunk, observers=[engine.FinalState()]).results
+    return engine.from_span(basis, np.ascontiguousarray(final[:, :, :k].reshape(L, B, -1, k)))
 
 
 def run_from(starts, etas, *, steps: int, rule: str = "paper", tau=None, dtype="float64") -> np.ndarray:
@@ -110,7 +119,8 @@ def run_from(starts, etas, *, steps: int, rule: str = "paper", tau=None, dtype="
     etas = _check_run(rule, tau, steps, etas)
     # Every rule's update is X <- X A_t (A_t from inner products), so the run stays in the span of the
     # start: the engine steps its coordinates and maps them back (simulations.collapse.engine).
-    return _step_given(_as_starts(starts), [etas], steps=steps, rule=rule, tau=tau, dtype=dtype)
+    starts = _as_starts(starts)
+    return _step_given(starts, etas, k=starts.shape[-1], steps=steps, rule=rule, tau=tau, dtype=dtype)
 
 
 def separation(X) -> np.ndarray:
@@ -185,7 +195,7 @@ def run_clop_from(starts, prototypes, etas, lams, *, steps: int, rule: str = "pa
     if k > m:
         raise ValueError(f"CLOP needs k <= m orthonormal prototypes; got k={k}, m={m}")
     both = np.concatenate([starts, protos], axis=-1)  # [B, m, 2k]
-    return _step_given(both, [etas, lams], steps=steps, rule=rule, tau=tau, dtype=dtype, k=k)
+    return _step_given(both, etas, lams, k=k, steps=steps, rule=rule, tau=tau, dtype=dtype)
 
 
 def outside_prototypes(X, C) -> np.ndarray:

@@ -1,8 +1,10 @@
 """The collapse engine's contract: the driver shows every observer every chunk and every compiled call, an
 observer can stop a chunk, and compiles are counted by JAX."""
+import jax
 import numpy as np
 
-from simulations.collapse import engine, outcomes, runner
+from simulations.collapse import dynamics, engine, outcomes, runner
+from simulations.collapse.from_state import spread_start
 
 PROBLEM = engine.Problem(k=4, m=9, rule="paper", dtype="float64")
 ETAS = np.array([0.5, 1.5, 3.0, 6.0, 9.0])
@@ -85,3 +87,23 @@ def test_compiles_are_counted_by_jax():
     engine.drive(problem, [0.9], KEYS[1:2], tau=None, plan=[(3, 1)], observers=[engine.Recorder(initial=False)])
     assert engine.compile_count() == compiled  # new learning rate and key: the same programs
     assert runner.compile_count() == engine.compile_count()
+
+
+def test_a_given_start_steps_in_column_form_and_its_chunks_and_calls_do_not_change_a_bit():
+    # Problem.given: key_data are the starts [B, n, rows]; every rule takes its column-form step, as
+    # dynamics.step does one run at a time, and neither the chunk size nor the split of the steps over
+    # compiled calls changes the result.
+    for rule, tau in [("paper", None), ("infonce", 0.5)]:
+        problem = engine.Problem(k=3, m=3, rule=rule, dtype="float64", given=True)
+        starts = np.stack([spread_start(jax.random.key(s), 3, 3) for s in range(5)])  # [B, n=3, k=3]
+        whole = engine.drive(problem, ETAS, starts, tau=tau, plan=[(12, 0)], chunk=5,
+                             observers=[engine.FinalState()]).results[0]
+        split = engine.drive(problem, ETAS, starts, tau=tau, plan=[(5, 0), (7, 0)], chunk=2,
+                             observers=[engine.FinalState()]).results[0]
+        assert whole.shape == (5, 3, 3) and np.array_equal(whole, split)
+        with engine.float64_scope("float64"):
+            for b in range(5):
+                X = jax.numpy.asarray(starts[b])
+                for _ in range(12):
+                    X = dynamics.step(X, ETAS[b], rule=rule, tau=tau)
+                np.testing.assert_allclose(whole[b], np.asarray(X), atol=1e-12)
