@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations.collapse.runner import blas_single_threaded
+from simulations.config import as_dict
 from simulations.training.encoder import init_mlp, mlp_apply
 from simulations.training.evaluation import embedding_effective_rank, knn_accuracy
 from simulations.training.grid import compile_grid, summary_row, trial_keys
@@ -97,9 +98,8 @@ def check_points(task: Task, loss: str, points: Sequence[dict], seeds: int, conf
 
     Raises:
         ValueError: naming the first bad argument (loss, prototypes, similarity, seeds, a learning
-        rate that is not finite and > 0, a :math:`\\lambda` that is not finite and >= 0, or a config field).
+        rate that is not finite and > 0, or a :math:`\\lambda` that is not finite and >= 0); a config validates itself when built.
     """
-    config.validate()
     check_loss_names((loss, *loss_set), task.losses)
     if loss not in loss_set:
         raise ValueError(f"loss {loss!r} must be one of loss_set {loss_set}")
@@ -248,4 +248,4 @@ def clop_table(
             if row_extra is not None:
                 extra.update(row_extra(loss, c, r, j))
             rows.append(point_row(r, j, loss, c, prototypes, lam, similarity, **extra))
-    return {"results": rows, "config": config._asdict(), "seconds": time.perf_counter() - start}
+    return {"results": rows, "config": as_dict(config), "seconds": time.perf_counter() - start}

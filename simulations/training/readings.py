@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -38,6 +38,7 @@ import numpy as np
 import optax
 
 from simulations.collapse.runner import blas_single_threaded
+from simulations.config import check_choice, check_int, check_training, experiment_config
 from simulations.training.encoder import Layer, batch_norm, init_mlp
 from simulations.training.evaluation import embedding_effective_rank
 from simulations.training.grid import compile_grid, trial_keys
@@ -99,23 +100,49 @@ TARGETED_READINGS = tuple(
 )
 
 
-class Setup(NamedTuple):
-    """Static settings of a program (shapes and constants): data set, sizes, and its length in steps
-    (``checkpoints[-1]``; the end state is evaluated)."""
+@experiment_config
+class Setup:
+    """Static settings of a readings program (shapes and constants), named as in :mod:`simulations.config`.
+
+    ``hidden`` is the widest hidden layer (a reading's ``width`` masks the units beyond it); ``steps``
+    is the program's length (a point's own ``steps`` is at most it; the end state is evaluated);
+    ``subsample`` keeps the first digits images.
+
+    Raises:
+        ValueError: naming the first bad field, when built.
+
+    Example:
+        >>> Setup(data="cifar")
+        Traceback (most recent call last):
+        ...
+        ValueError: data must be one of synthetic, digits; got 'cifar'
+    """
 
     data: str = "synthetic"
     n: int = 500
-    max_width: int = 64
+    hidden: int = 64
     batch_size: int | None = 256
-    checkpoints: tuple[int, ...] = (30, 100, 300)
+    steps: int = 300
     label_fraction: float = 0.1
     knn_k: int = 5
     noise_var: float = 0.05
     aug_noise_var: float = 0.05
     flip_prob: float = 0.5
     embed_dim: int = 3
-    digits_subsample: int | None = None
+    subsample: int | None = None
     base_seed: int = 0
+
+    def __post_init__(self):
+        check_choice("data", self.data, ("synthetic", "digits"))
+        check_int("n", self.n, 2)
+        if self.subsample is not None:
+            check_int("subsample", self.subsample, 1)
+        check_training(self)
+
+    @property
+    def num_classes(self) -> int:
+        """Classes of the setup's data set: 3 lines (synthetic) or 10 digits."""
+        return 3 if self.data == "synthetic" else 10
 
 
 def _synthetic_data(key, dir_random, pos_uniform, setup: Setup, dtype):
@@ -139,8 +166,8 @@ def _synthetic_data(key, dir_random, pos_uniform, setup: Setup, dtype):
 def _digits_config(setup: Setup):
     from simulations.training.digits import DigitsConfig
 
-    return DigitsConfig(label_fraction=setup.label_fraction, hidden=setup.max_width, embed_dim=setup.embed_dim,
-                        subsample=setup.digits_subsample)
+    return DigitsConfig(label_fraction=setup.label_fraction, hidden=setup.hidden, embed_dim=setup.embed_dim,
+                        subsample=setup.subsample)
 
 
 def _dataset(setup: Setup):
@@ -208,10 +235,10 @@ def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_
     k_data, k_net, _, k_train = jax.random.split(trial_key, 4)
     x, y, labelled, augment, num_classes = _data(k_data, dataset, dir_random, pos_uniform, setup, dtype)
     d_in, d_out = x.shape[1], setup.embed_dim
-    layers = init_mlp(k_net, (d_in, setup.max_width, setup.max_width, d_out), dtype)
-    rescale = jnp.sqrt(setup.max_width / width).astype(dtype)  # He scale sqrt(2/width) for the active fan-in
+    layers = init_mlp(k_net, (d_in, setup.hidden, setup.hidden, d_out), dtype)
+    rescale = jnp.sqrt(setup.hidden / width).astype(dtype)  # He scale sqrt(2/width) for the active fan-in
     layers = (layers[0],) + tuple(layer._replace(w=layer.w * rescale) for layer in layers[1:])
-    mask = (jnp.arange(setup.max_width) < width).astype(dtype)
+    mask = (jnp.arange(setup.hidden) < width).astype(dtype)
     protos = bank[proto_index]
     labels = jnp.where(labelled, y, -1)
     safe = jnp.where(labelled, y, 0)
@@ -252,7 +279,7 @@ def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_
         return acc, jnp.stack([embedding_effective_rank(s) for s in spaces])
 
     carry = (layers, adam.init(layers), sgd.init(layers))
-    carry, _ = jax.lax.scan(step, carry, jnp.arange(setup.checkpoints[-1]))
+    carry, _ = jax.lax.scan(step, carry, jnp.arange(setup.steps))
     a, r = evaluate(carry[0])
     return a[None], r[None]  # one checkpoint: the end of the run
 
@@ -273,8 +300,7 @@ def _program(loss_name: str, setup: Setup, seeds: int):
     """
     key = (loss_name, setup, seeds)
     if key not in _COMPILED:
-        classes = 3 if setup.data == "synthetic" else 10
-        bank = prototype_bank(trial_keys(setup.base_seed, seeds), classes, setup.embed_dim)
+        bank = prototype_bank(trial_keys(setup.base_seed, seeds), setup.num_classes, setup.embed_dim)
         trial = functools.partial(_trial, loss_name=loss_name, setup=setup)
         _COMPILED[key] = compile_grid(trial, setup.base_seed, seeds, bank, shared=1)
     return _COMPILED[key]
@@ -304,8 +330,8 @@ def _check_reading(reading: dict, setup: Setup) -> None:
     for axis, value in reading.items():
         if axis not in AXES:
             raise ValueError(f"reading axis must be one of {', '.join(AXES)}; got {axis!r}")
-    if not 1 <= reading.get("width", DEFAULT["width"]) <= setup.max_width:
-        raise ValueError(f"width must be in [1, {setup.max_width}]; got {reading['width']}")
+    if not 1 <= reading.get("width", DEFAULT["width"]) <= setup.hidden:
+        raise ValueError(f"width must be in [1, {setup.hidden}]; got {reading['width']}")
     if reading.get("optimizer", "adam") not in ("adam", "sgd"):
         raise ValueError(f"optimizer must be adam or sgd; got {reading['optimizer']!r}")
 
@@ -317,8 +343,8 @@ def _full_points(points: Sequence[dict], setup: Setup) -> list[dict]:
         reading = {k: v for k, v in point.items() if k not in ("lambda", "prototypes", "lambda_scale")}
         _check_reading(reading, setup)
         full = {**DEFAULT, "lambda": 1.0, "prototypes": "orthonormal", **point}
-        if not 1 <= full["steps"] <= setup.checkpoints[-1]:
-            raise ValueError(f"steps must be in [1, {setup.checkpoints[-1]}] for this program; got {full['steps']}")
+        if not 1 <= full["steps"] <= setup.steps:
+            raise ValueError(f"steps must be in [1, {setup.steps}] for this program; got {full['steps']}")
         if full.get("lambda_scale", "sum") not in LAMBDA_SCALES:
             raise ValueError(f"lambda_scale must be one of {', '.join(LAMBDA_SCALES)}; got {full['lambda_scale']!r}")
         if full["prototypes"] not in PROTOTYPES:
@@ -332,7 +358,7 @@ def run_readings(losses: Sequence[str], points: Sequence[dict] | dict, seeds: in
     r"""Train ``seeds`` networks per (loss, point) in one program; a point is a reading plus ``lambda``/``prototypes``.
 
     A point's ``steps`` (traced: updates after it are zero) is at most the program's length
-    ``setup.checkpoints[-1]`` and its ``batch_size`` is the setup's (a shape); every other axis is traced. Missing keys take :data:`DEFAULT`, ``lambda`` 1
+    ``setup.steps`` and its ``batch_size`` is the setup's (a shape); every other axis is traced. Missing keys take :data:`DEFAULT`, ``lambda`` 1
     and ``prototypes`` orthonormal; ``lambda_scale`` (:data:`LAMBDA_SCALES`, default ``"sum"``) is how
     :math:`\lambda` weighs the prototype term: :math:`\lambda\sum_{i\in S}` or :math:`\frac{\lambda}{|S|}\sum_{i\in S}`.
     ``points`` is one list every loss runs, or a dict ``{loss: list}`` (each loss its own points).
@@ -346,7 +372,7 @@ def run_readings(losses: Sequence[str], points: Sequence[dict] | dict, seeds: in
 
     Example:
         >>> r = run_readings(["infonce"], [{"lambda": 0.0, "steps": 1}, {"tau": 0.1, "steps": 1}], 2,
-        ...                  Setup(n=30, batch_size=None, checkpoints=(1,)))
+        ...                  Setup(n=30, batch_size=None, steps=1))
         >>> r["accuracy"].shape
         (1, 2, 2, 1, 3)
     """
@@ -370,7 +396,7 @@ def run_readings(losses: Sequence[str], points: Sequence[dict] | dict, seeds: in
             if progress:
                 import sys
 
-                print(f"  {setup.data} batch {setup.batch_size} steps {setup.checkpoints[-1]} ({len(per_loss[loss])} "
+                print(f"  {setup.data} batch {setup.batch_size} steps {setup.steps} ({len(per_loss[loss])} "
                       f"points x {seeds} seeds): {loss} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr,
                       flush=True)
     if isinstance(points, dict):
@@ -470,12 +496,11 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
     for (batch, long), rs in groups.items():
         declared = (1000,) if long else (30, 100, 300)
         lengths = ((10,) if long else (3, 6, 10)) if quick else declared  # quick: stand-ins for 30/100/300
-        checkpoints = (lengths[-1],)
         if batch == 500:
             batch_size = None
         else:
             batch_size = min(batch, 64) if quick else batch
-        setup = Setup(n=120 if quick else 500, batch_size=batch_size, checkpoints=checkpoints)
+        setup = Setup(n=120 if quick else 500, batch_size=batch_size, steps=lengths[-1])
         steps_of = lambda r: lengths[declared.index({**DEFAULT, **r}["steps"])]  # noqa: E731
         ablation = [r for r in rs if r == {} or r == targeted[1]]
         # Each loss runs each distinct run once (tau enters neither VICReg nor Barlow Twins) and only
@@ -549,7 +574,7 @@ def confirmatory_grid(plan: dict, seeds: int, *, quick: bool = False, progress: 
         for p in points:
             if _group({k: v for k, v in p.items() if k in AXES}) != (DEFAULT["batch_size"], False):
                 raise ValueError(f"confirmatory points run in the default group (batch 256, <= 300 steps); got {p}")
-    setup = Setup(n=120 if quick else 500, batch_size=64 if quick else DEFAULT["batch_size"], checkpoints=(lengths[-1],))
+    setup = Setup(n=120 if quick else 500, batch_size=64 if quick else DEFAULT["batch_size"], steps=lengths[-1])
     runs = {loss: [{**p, "steps": lengths[declared.index({**DEFAULT, **p}["steps"])]} for p in points]
             for loss, points in plan.items()}
     out = run_readings(list(plan), runs, seeds, setup, progress=progress)
@@ -616,12 +641,12 @@ def network_lr_sweep(data: str = "synthetic", seeds: int = 3, *, quick: bool = F
         else:
             learning_rates = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
     if data == "synthetic":
-        setup = Setup(n=120 if quick else 500, batch_size=64 if quick else 256, checkpoints=(10,) if quick else (300,))
+        setup = Setup(n=120 if quick else 500, batch_size=64 if quick else 256, steps=10 if quick else 300)
     else:
-        setup = Setup(data="digits", max_width=64, embed_dim=32, batch_size=64 if quick else 256,
-                      checkpoints=(5,) if quick else (200,), digits_subsample=300 if quick else None)
+        setup = Setup(data="digits", hidden=64, embed_dim=32, batch_size=64 if quick else 256,
+                      steps=5 if quick else 200, subsample=300 if quick else None)
     readings = [{"optimizer": "sgd", "momentum": m, "tau": t, "batch_norm": bn, "learning_rate": lr,
-                 "steps": setup.checkpoints[-1]}
+                 "steps": setup.steps}
                 for t in taus for m in momenta for bn in batch_norms for lr in learning_rates]
     start = time.perf_counter()
     points = [{**r, "lambda": lam} for r in readings for lam in (0.0, 1.0)]
@@ -644,8 +669,8 @@ def network_lr_sweep(data: str = "synthetic", seeds: int = 3, *, quick: bool = F
                                    "threshold": threshold})
                 i += len(learning_rates)
     return {"data": data, "learning_rates": [float(v) for v in learning_rates], "curves": curves,
-            "collapse_rank": COLLAPSE_RANK, "seeds": seeds, "steps": setup.checkpoints[-1],
-            "width": setup.max_width, "batch_size": setup.batch_size, "seconds": time.perf_counter() - start,
+            "collapse_rank": COLLAPSE_RANK, "seeds": seeds, "steps": setup.steps,
+            "width": setup.hidden, "batch_size": setup.batch_size, "seconds": time.perf_counter() - start,
             "quick": quick}
 
 
@@ -698,12 +723,12 @@ def clop_lambda_sweep(grid: dict | None = None, *, quick: bool = False, progress
     import resource
 
     grid = {**CLOP_LAMBDA_GRID, **(grid or {})}
-    setup = Setup(n=120 if quick else 500, batch_size=64 if quick else 256, checkpoints=(10,) if quick else (300,))
+    setup = Setup(n=120 if quick else 500, batch_size=64 if quick else 256, steps=10 if quick else 300)
     arms = [{"tau": float(c["tau"]), "momentum": float(c["momentum"]), "learning_rate": float(lr),
              "lambda": float(lam), "lambda_scale": scale}
             for c in grid["curves"] for lr in grid["learning_rates"] for lam in grid["lambdas"]
             for scale in grid["lambda_scales"]]
-    points = [{**a, "optimizer": "sgd", "batch_norm": False, "steps": setup.checkpoints[-1]} for a in arms]
+    points = [{**a, "optimizer": "sgd", "batch_norm": False, "steps": setup.steps} for a in arms]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu0 = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
@@ -716,7 +741,7 @@ def clop_lambda_sweep(grid: dict | None = None, *, quick: bool = False, progress
         collapsed = (rank < COLLAPSE_RANK) | ~np.isfinite(rank)
         rows.append({**arm, "effective_ranks": rank.tolist(), "accuracies": acc.tolist(),
                      "collapsed": collapsed.tolist()})
-    return {"grid": grid, "points": rows, "collapse_rank": COLLAPSE_RANK, "steps": setup.checkpoints[-1],
+    return {"grid": grid, "points": rows, "collapse_rank": COLLAPSE_RANK, "steps": setup.steps,
             "batch_size": setup.batch_size, "n": setup.n, "label_fraction": setup.label_fraction,
             "seconds": time.perf_counter() - start,
             "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu0, "quick": quick}
