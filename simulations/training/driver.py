@@ -33,7 +33,7 @@ from simulations.training.objectives import check_loss_names
 from simulations.training.prototypes import PROTOTYPES, prototype_bank
 from simulations.training.trainer import train_contrastive
 
-__all__ = ["Task", "run_points", "point_row", "clop_table", "check_points"]
+__all__ = ["Task", "program", "run_points", "point_row", "clop_table", "check_points"]
 
 
 class Task(NamedTuple):
@@ -77,18 +77,35 @@ def _trial(trial_key, bank, dataset, loss_index, learning_rate, lam, proto_index
     return acc, embedding_effective_rank(z), z, y, labelled, history[-1]
 
 
+#: The one compile cache of the training experiments: static settings -> jitted grid program.
 _COMPILED: dict = {}
+
+
+def program(key: tuple, build: Callable[[], Callable]) -> Callable:
+    """The compiled program cached under ``key`` (hashable static settings), built by ``build()`` on first use.
+
+    Every training program (the driver's tasks, the readings programs) lives in this one cache, keyed by
+    its owner's name first.
+
+    Example:
+        >>> f = program(("doc", 1), lambda: jax.jit(lambda a: a + 1))
+        >>> f is program(("doc", 1), lambda: None), int(f(1))
+        (True, 2)
+    """
+    if key not in _COMPILED:
+        _COMPILED[key] = build()
+    return _COMPILED[key]
 
 
 def _compiled(task: Task, loss_set: tuple[str, ...], config, seeds: int):
     """The jitted grid ``f(dataset, loss_index, lrs, lams, kinds, sims)`` over ``[point, seed]``, cached per static settings."""
-    key = (task.name, loss_set, config, seeds)
-    if key not in _COMPILED:
+    def build():
         bank = prototype_bank(trial_keys(config.base_seed, seeds), task.num_classes(config), task.widths(config)[-1],
                               jnp.dtype(config.dtype))
         trial = functools.partial(_trial, task=task, loss_names=loss_set, config=config)
-        _COMPILED[key] = compile_grid(trial, config.base_seed, seeds, bank, shared=2)
-    return _COMPILED[key]
+        return compile_grid(trial, config.base_seed, seeds, bank, shared=2)
+
+    return program((task.name, loss_set, config, seeds), build)
 
 
 def check_points(task: Task, loss: str, points: Sequence[dict], seeds: int, config, loss_set: tuple[str, ...]) -> tuple:

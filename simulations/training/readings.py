@@ -21,6 +21,15 @@ the single-scan, single-loss programs have not hung. Only the batch size and the
 change shapes: :func:`readings_grid` runs one group per (batch size, 1000-step run), each compiled
 once per loss.
 
+**Shared with the driver's tasks** (:mod:`simulations.training.driver`): the synthetic data are
+:func:`simulations.training.synthetic.synthetic_points` (the kinds traced) and the digits those of
+:data:`simulations.training.digits.DIGITS`; the trainer is
+:func:`simulations.training.trainer.train_contrastive` (optimiser flag, momentum, batch norm, width mask,
+step count and :math:`\lambda` scale traced; step keys ``fold_in``); the k-NN is
+:func:`simulations.training.evaluation.knn_accuracy` (Gram distances); the compiled programs live in
+the driver's one cache (:func:`simulations.training.driver.program`). A result's row of a point is
+found by what the point is (:func:`point_key`, :func:`point_index`), not by its offset.
+
 **Network learning-rate thresholds** (:func:`network_lr_sweep`): InfoNCE with
 and without CLOP, SGD with momentum 0 and 0.9, temperatures 0.1, 0.5, 1, on the synthetic data and
 on scikit-learn's digits; a run *collapses* when the effective rank of its L2-normalised embeddings
@@ -35,21 +44,22 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from simulations.collapse.runner import blas_single_threaded
 from simulations.config import check_choice, check_int, check_training, experiment_config
-from simulations.training.encoder import Layer, batch_norm, init_mlp
-from simulations.training.evaluation import embedding_effective_rank
+from simulations.training import driver
+from simulations.training.encoder import init_mlp, mlp_forward
+from simulations.training.evaluation import embedding_effective_rank, knn_accuracy
 from simulations.training.grid import compile_grid, trial_keys
-from simulations.training.losses import clop_term, normalize, orthonormal_prototypes
-from simulations.training.objectives import check_loss_names, contrastive_loss
+from simulations.training.losses import normalize
+from simulations.training.objectives import check_loss_names
 from simulations.training.prototypes import PROTOTYPES, prototype_bank
+from simulations.training.trainer import train_contrastive
 from theory.definitions import COLLAPSE_RANK, mean_difference
 
 __all__ = [
     "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "LAMBDA_SCALES", "Setup", "one_axis_readings",
-    "TARGETED_READINGS", "gram_knn_accuracy", "readings_grid", "confirmatory_grid", "network_lr_sweep", "clop_lambda_sweep", "CLOP_LAMBDA_GRID", "collapse_summary", "mean_difference", "run_readings",
+    "TARGETED_READINGS", "point_key", "point_index", "readings_grid", "confirmatory_grid", "network_lr_sweep", "clop_lambda_sweep", "CLOP_LAMBDA_GRID", "collapse_summary", "mean_difference", "run_readings",
 ]
 
 #: The default reading: the setup of ``simulations.training.synthetic.SyntheticConfig`` (Table 5 today).
@@ -145,24 +155,6 @@ class Setup:
         return 3 if self.data == "synthetic" else 10
 
 
-def _synthetic_data(key, dir_random, pos_uniform, setup: Setup, dtype):
-    """The data of ``simulations.training.synthetic.make_synthetic_data`` with traced direction/position kinds."""
-    kd, kt, kn, kl = jax.random.split(key, 4)
-    k = 3
-    ortho = orthonormal_prototypes(kd, k, 3).astype(dtype)
-    rand = normalize(jax.random.normal(kd, (k, 3), dtype))
-    directions = jnp.where(dir_random, rand, ortho)
-    y = jnp.arange(setup.n) % k
-    t_sign = jnp.where(jax.random.bernoulli(kt, 0.5, (setup.n, 1)), -1.0, 1.0).astype(dtype)
-    t_unif = jax.random.uniform(kt, (setup.n, 1), dtype, -1.0, 1.0)
-    t = jnp.where(pos_uniform, t_unif, t_sign)
-    noise = jnp.sqrt(jnp.asarray(setup.noise_var, dtype)) * jax.random.normal(kn, (setup.n, 3), dtype)
-    x = t * directions[y] + noise
-    n_lab = round(setup.label_fraction * setup.n)
-    labelled = jnp.zeros(setup.n, bool).at[jax.random.permutation(kl, setup.n)[:n_lab]].set(True)
-    return x, y, labelled
-
-
 def _digits_config(setup: Setup):
     from simulations.training.digits import DigitsConfig
 
@@ -182,50 +174,18 @@ def _dataset(setup: Setup):
 def _data(key, dataset, dir_random, pos_uniform, setup: Setup, dtype):
     """``(x, y, labelled, augment, num_classes)`` for the setup's data set (the driver's tasks' data and views)."""
     if setup.data == "synthetic":
-        from simulations.training.synthetic import augment_synthetic
+        from simulations.training.synthetic import augment_synthetic, synthetic_points
 
-        x, y, labelled = _synthetic_data(key, dir_random, pos_uniform, setup, dtype)
+        x, y, labelled = synthetic_points(key, n=setup.n, num_classes=setup.num_classes, embed_dim=setup.embed_dim,
+                                          noise_var=setup.noise_var, label_fraction=setup.label_fraction,
+                                          random_directions=dir_random, uniform_positions=pos_uniform, dtype=dtype)
         aug = lambda k, xb: augment_synthetic(k, xb, setup.aug_noise_var, setup.flip_prob)  # noqa: E731
-        return x, y, labelled, aug, 3
+        return x, y, labelled, aug, setup.num_classes
     from simulations.training.digits import DIGITS
 
     config = _digits_config(setup)
     x, y, labelled = DIGITS.data(key, dataset, config)
-    return x, y, labelled, lambda k, xb: DIGITS.augment(k, xb, config), 10
-
-
-def gram_knn_accuracy(z: jax.Array, y: jax.Array, labelled: jax.Array, num_classes: int, k: int = 5) -> jax.Array:
-    r"""5-NN accuracy on the unlabelled rows, as :func:`~simulations.training.evaluation.knn_accuracy`, via the Gram matrix.
-
-    .. math:: d^2_{ij} = \|z_i\|^2 + \|z_j\|^2 - 2 z_i^\top z_j
-
-    The broadcast difference of ``knn_accuracy`` materialises an n x n x d array (16 M numbers per
-    trial for the 64-wide hidden layer); this costs one n x n matrix product. Neighbour distances
-    are rounded differently, so exact ties may break differently.
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> z = jnp.array([[0.0], [0.1], [0.2], [1.0], [1.1], [1.2]])
-        >>> float(gram_knn_accuracy(z, jnp.array([0, 0, 0, 1, 1, 1]), jnp.array([1, 1, 0, 1, 1, 0], bool), 2, k=1))
-        1.0
-    """
-    sq = jnp.sum(z * z, axis=1)
-    d2 = sq[:, None] + sq[None, :] - 2.0 * (z @ z.T)
-    d2 = jnp.where(labelled[None, :], d2, jnp.inf)
-    _, idx = jax.lax.top_k(-d2, k)
-    votes = jnp.sum(jax.nn.one_hot(y[idx], num_classes), axis=1)
-    correct = (jnp.argmax(votes, axis=1) == y) & ~labelled
-    return jnp.sum(correct) / jnp.maximum(z.shape[0] - jnp.sum(labelled), 1)
-
-
-def _forward(layers: tuple[Layer, ...], x, bn, mask):
-    """Hidden layers ``ReLU(BN?(x W + b)) * mask`` (batch norm where ``bn``), then the linear output."""
-    h = x
-    for layer in layers[:-1]:
-        pre = h @ layer.w + layer.b
-        h = jax.nn.relu(jnp.where(bn, batch_norm(pre, layer.gamma, layer.beta), pre)) * mask
-    last = layers[-1]
-    return h @ last.w + last.b, h
+    return x, y, labelled, lambda k, xb: DIGITS.augment(k, xb, config), setup.num_classes
 
 
 def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_random, pos_uniform, lam,
@@ -239,57 +199,26 @@ def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_
     rescale = jnp.sqrt(setup.hidden / width).astype(dtype)  # He scale sqrt(2/width) for the active fan-in
     layers = (layers[0],) + tuple(layer._replace(w=layer.w * rescale) for layer in layers[1:])
     mask = (jnp.arange(setup.hidden) < width).astype(dtype)
-    protos = bank[proto_index]
-    labels = jnp.where(labelled, y, -1)
-    safe = jnp.where(labelled, y, 0)
-    n = x.shape[0]
-    adam, sgd = optax.adam(lr), optax.sgd(lr, momentum=momentum)
-
-    def objective(params, step_key):
-        kb, k1, k2 = jax.random.split(step_key, 3)
-        idx = jnp.arange(n) if setup.batch_size is None or setup.batch_size >= n else \
-            jax.random.choice(kb, n, (setup.batch_size,), replace=False)
-        xb = x[idx]
-        b = xb.shape[0]
-        z, _ = _forward(params, jnp.concatenate([augment(k1, xb), augment(k2, xb)]), bn, mask)
-        main = contrastive_loss(loss_name, z[:b], z[b:], labels[idx], tau).astype(z.dtype)
-        yl, ml = safe[idx], labelled[idx]
-        m2 = jnp.concatenate([ml, ml])
-        # lambda scale: Eq. 4's sum over the labelled samples (0.5: both views summed), or the
-        # authors' released loss, a mean over them (both views' labelled rows).
-        scale = jnp.where(lambda_mean, 1.0 / jnp.maximum(jnp.sum(m2), 1), 0.5).astype(z.dtype)
-        clop = scale * clop_term(z, jnp.concatenate([yl, yl]), protos, 1.0, "cosine", m2)
-        return main + lam * clop
-
-    def step(carry, step_index):
-        params, s_adam, s_sgd = carry
-        grads = jax.grad(objective)(params, jax.random.fold_in(k_train, step_index))
-        u_adam, s_adam = adam.update(grads, s_adam, params)
-        u_sgd, s_sgd = sgd.update(grads, s_sgd, params)
-        active = step_index < steps  # a run of `steps` steps: later updates are zero (same keys)
-        updates = jax.tree_util.tree_map(lambda a, s: jnp.where(active, jnp.where(is_adam, a, s), 0.0),
-                                         u_adam, u_sgd)
-        return (optax.apply_updates(params, updates), s_adam, s_sgd), None
+    layers, _ = train_contrastive(
+        k_train, layers, x, jnp.where(labelled, y, -1), augment, bank[proto_index], lr, lam,
+        loss=loss_name, steps=setup.steps, tau=tau, optimizer=is_adam, momentum=momentum, batch_size=setup.batch_size,
+        normalised=bn, mask=mask, active_steps=steps, lambda_mean=lambda_mean, step_keys="fold_in", history=False,
+    )
 
     def evaluate(params):
-        raw, hidden = _forward(params, x, bn, mask)
+        raw, hidden = mlp_forward(params, x, normalised=bn, mask=mask)
         spaces = [normalize(raw), raw, hidden]
         spaces = [jnp.where(jnp.all(jnp.isfinite(s)), s, 0.0) for s in spaces]  # diverged: collapsed
-        acc = jnp.stack([gram_knn_accuracy(s, y, labelled, num_classes, setup.knn_k) for s in spaces])
+        acc = jnp.stack([knn_accuracy(s, y, labelled, num_classes, setup.knn_k, distances="gram") for s in spaces])
         return acc, jnp.stack([embedding_effective_rank(s) for s in spaces])
 
-    carry = (layers, adam.init(layers), sgd.init(layers))
-    carry, _ = jax.lax.scan(step, carry, jnp.arange(setup.steps))
-    a, r = evaluate(carry[0])
+    a, r = evaluate(layers)
     return a[None], r[None]  # one checkpoint: the end of the run
 
 
 #: Traced point arguments, in the order of the compiled program.
 _POINT_ARGS = ("learning_rate", "tau", "is_adam", "momentum", "batch_norm", "width", "dir_random",
                "pos_uniform", "lambda", "prototypes", "steps", "lambda_scale")
-
-_COMPILED: dict = {}
-
 
 def _program(loss_name: str, setup: Setup, seeds: int):
     """The jitted ``f(dataset, *point_args) -> (acc, rank)`` for one loss, axes [point, seed, checkpoint, space].
@@ -298,12 +227,12 @@ def _program(loss_name: str, setup: Setup, seeds: int):
     program (with checkpoints between several scans) hung XLA:CPU twice at full size, every thread
     parked on a futex; see the module docstring.
     """
-    key = (loss_name, setup, seeds)
-    if key not in _COMPILED:
+    def build():
         bank = prototype_bank(trial_keys(setup.base_seed, seeds), setup.num_classes, setup.embed_dim)
         trial = functools.partial(_trial, loss_name=loss_name, setup=setup)
-        _COMPILED[key] = compile_grid(trial, setup.base_seed, seeds, bank, shared=1)
-    return _COMPILED[key]
+        return compile_grid(trial, setup.base_seed, seeds, bank, shared=1)
+
+    return driver.program(("readings", loss_name, setup, seeds), build)
 
 
 def _point_arrays(points: Sequence[dict]) -> list:
@@ -351,6 +280,32 @@ def _full_points(points: Sequence[dict], setup: Setup) -> list[dict]:
             raise ValueError(f"prototypes must be one of {', '.join(PROTOTYPES)}; got {full['prototypes']!r}")
         full_points.append(full)
     return full_points
+
+
+def point_key(point: dict) -> tuple:
+    """What identifies a point of a readings program: its reading filled in from :data:`DEFAULT`, ``lambda``
+    (default 1), ``prototypes`` (orthonormal) and ``lambda_scale`` (sum), as sorted items.
+
+    Example:
+        >>> point_key({}) == point_key({"tau": 0.5, "lambda": 1.0, "lambda_scale": "sum"}), point_key({"lambda": 0.0}) == point_key({})
+        (True, False)
+    """
+    full = {**DEFAULT, "lambda": 1.0, "prototypes": "orthonormal", "lambda_scale": "sum", **point}
+    return tuple(sorted(full.items(), key=lambda item: item[0]))
+
+
+def point_index(points: Sequence[dict]) -> dict:
+    """``{point_key(p): i}`` over ``points`` (the first of equal points): a result's row of a point, found by what it is.
+
+    Example:
+        >>> at = point_index([{"lambda": 0.0}, {"lambda": 1.0}, {"tau": 0.1}])
+        >>> at[point_key({})], at[point_key({"lambda": 1.0, "tau": 0.1})]
+        (1, 2)
+    """
+    index: dict = {}
+    for i, p in enumerate(points):
+        index.setdefault(point_key(p), i)
+    return index
 
 
 def run_readings(losses: Sequence[str], points: Sequence[dict] | dict, seeds: int, setup: Setup = Setup(), *,
@@ -511,17 +466,17 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
                      if loss == "infonce" else []) for loss in losses}
         out = run_readings(losses, points, seeds, setup, progress=progress)
         for r in rs:
-            ci = 0
-            # (reading, checkpoint, space): the default run also gives the other evaluation spaces
-            derived = [(dict(r), ci, 0)]
+            # (reading, space): the default run also gives the other evaluation spaces
+            derived = [(dict(r), 0)]
             if r == {}:
-                derived += [({"evaluation": space}, ci, si) for si, space in enumerate(SPACES) if si]
+                derived += [({"evaluation": space}, si) for si, space in enumerate(SPACES) if si]
             for loss in losses:
                 ran = next(q for q in runs[loss] if _run_key(loss, q) == _run_key(loss, r))
-                j = runs[loss].index(ran)
-                for reading, cj, si in derived:
-                    acc = out["accuracy"][loss][2 * j:2 * j + 2, :, cj, si].astype(float)  # float64 means
-                    rank = out["effective_rank"][loss][2 * j:2 * j + 2, :, cj, 0].astype(float)
+                at = point_index(points[loss])
+                pair = [at[point_key({**ran, "steps": steps_of(ran), "lambda": lam})] for lam in (0.0, 1.0)]
+                for reading, si in derived:
+                    acc = out["accuracy"][loss][pair, :, -1, si].astype(float)  # float64 means
+                    rank = out["effective_rank"][loss][pair, :, -1, 0].astype(float)
                     gain, se = mean_difference(acc[1], acc[0])
                     rows.append({
                         "loss": loss, "reading": reading, "accuracy_without": float(acc[0].mean()),
@@ -532,12 +487,10 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
                         **({} if ran == r else {"same_run_as": dict(ran)}),
                     })
                 if loss == "infonce" and r in ablation:
-                    columns = {"orthonormal": 2 * j + 1}
-                    base = 2 * len(runs[loss]) + 2 * ablation.index(r)
-                    columns.update({"etf": base, "random": base + 1})
-                    for kind, col in columns.items():
-                        acc = out["accuracy"][loss][col, :, ci, 0]
-                        rank = out["effective_rank"][loss][col, :, ci, 0]
+                    for kind in ("orthonormal", "etf", "random"):
+                        i = at[point_key({**r, "steps": steps_of(r), "lambda": 1.0, "prototypes": kind})]
+                        acc = out["accuracy"][loss][i, :, -1, 0]
+                        rank = out["effective_rank"][loss][i, :, -1, 0]
                         prototype_rows.append({"reading": dict(r), "prototypes": kind, "accuracies": acc.tolist(),
                                                "accuracy": float(acc.mean()), "effective_rank": float(rank.mean())})
     return {"rows": rows, "prototype_rows": prototype_rows, "axes": AXES, "default": DEFAULT, "targeted": targeted,
@@ -651,23 +604,24 @@ def network_lr_sweep(data: str = "synthetic", seeds: int = 3, *, quick: bool = F
     start = time.perf_counter()
     points = [{**r, "lambda": lam} for r in readings for lam in (0.0, 1.0)]
     out = run_readings(["infonce"], points, seeds, setup, progress=progress)
+    at = point_index(points)
     curves = []
-    i = 0
     for t in taus:
         for m in momenta:
             for bn in batch_norms:
-                for li, clop in enumerate((False, True)):
+                for lam, clop in ((0.0, False), (1.0, True)):
                     pts = []
-                    for j, lr in enumerate(learning_rates):
-                        acc = out["accuracy"][0, 2 * (i + j) + li, :, -1, 0]
-                        rank = out["effective_rank"][0, 2 * (i + j) + li, :, -1, 0]
+                    for lr in learning_rates:
+                        i = at[point_key({"optimizer": "sgd", "momentum": m, "tau": t, "batch_norm": bn,
+                                          "learning_rate": lr, "steps": setup.steps, "lambda": lam})]
+                        acc = out["accuracy"][0, i, :, -1, 0]
+                        rank = out["effective_rank"][0, i, :, -1, 0]
                         pts.append({"learning_rate": float(lr), "accuracy": float(acc.mean()),
                                     "accuracy_std": float(acc.std()), "effective_ranks": rank.tolist(),
                                     **collapse_summary(rank)})
                     threshold = next((p["learning_rate"] for p in pts if p["collapsed"]), None)
                     curves.append({"tau": t, "momentum": m, "batch_norm": bn, "clop": clop, "points": pts,
                                    "threshold": threshold})
-                i += len(learning_rates)
     return {"data": data, "learning_rates": [float(v) for v in learning_rates], "curves": curves,
             "collapse_rank": COLLAPSE_RANK, "seeds": seeds, "steps": setup.steps,
             "width": setup.hidden, "batch_size": setup.batch_size, "seconds": time.perf_counter() - start,

@@ -47,6 +47,7 @@ __all__ = [
     "PAPER_TABLE5",
     "TABLE5_LOSSES",
     "make_synthetic_data",
+    "synthetic_points",
     "augment_synthetic",
     "run_points",
     "run_synthetic",
@@ -137,21 +138,48 @@ def make_synthetic_data(key: jax.Array, config: SyntheticConfig = SyntheticConfi
         >>> x.shape, int(y.max()), int(lab.sum())
         ((500, 3), 2, 50)
     """
-    dtype = jnp.dtype(config.dtype)
+    return synthetic_points(key, n=config.n, num_classes=config.num_classes, embed_dim=config.embed_dim,
+                            noise_var=config.noise_var, label_fraction=config.label_fraction,
+                            random_directions=config.directions == "random",
+                            uniform_positions=config.positions == "uniform", dtype=jnp.dtype(config.dtype))
+
+
+def _pick(flag, if_true, if_false):
+    """``if_true()`` or ``if_false()``: the one named by a Python bool, or both computed and one selected by a traced flag."""
+    if isinstance(flag, bool):
+        return if_true() if flag else if_false()
+    return jnp.where(flag, if_true(), if_false())
+
+
+def synthetic_points(key: jax.Array, *, n: int, num_classes: int, embed_dim: int, noise_var: float,
+                     label_fraction: float, random_directions, uniform_positions, dtype=jnp.float32):
+    r"""The data of :func:`make_synthetic_data` from its sizes; the two kinds may be traced booleans.
+
+    ``random_directions`` and ``uniform_positions`` are Python bools (one kind computed) or traced
+    booleans (the readings programs: both kinds computed from the same keys, one selected), with the
+    same values either way.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> sizes = dict(n=30, num_classes=3, embed_dim=3, noise_var=0.05, label_fraction=0.2)
+        >>> a = synthetic_points(jax.random.key(0), random_directions=False, uniform_positions=True, **sizes)
+        >>> b = synthetic_points(jax.random.key(0), random_directions=jnp.asarray(False),
+        ...                      uniform_positions=jnp.asarray(True), **sizes)
+        >>> all(bool(jnp.all(u == v)) for u, v in zip(a, b)), int(a[2].sum())
+        (True, 6)
+    """
     kd, kt, kn, kl = jax.random.split(key, 4)
-    if config.directions == "orthonormal":
-        directions = orthonormal_prototypes(kd, config.num_classes, config.embed_dim).astype(dtype)
-    else:
-        directions = normalize(jax.random.normal(kd, (config.num_classes, config.embed_dim), dtype))
-    y = jnp.arange(config.n) % config.num_classes
-    if config.positions == "sign":
-        t = jnp.where(jax.random.bernoulli(kt, 0.5, (config.n, 1)), -1.0, 1.0).astype(dtype)
-    else:
-        t = jax.random.uniform(kt, (config.n, 1), dtype, -1.0, 1.0)
-    noise = jnp.sqrt(jnp.asarray(config.noise_var, dtype)) * jax.random.normal(kn, (config.n, config.embed_dim), dtype)
+    directions = _pick(random_directions,
+                       lambda: normalize(jax.random.normal(kd, (num_classes, embed_dim), dtype)),
+                       lambda: orthonormal_prototypes(kd, num_classes, embed_dim).astype(dtype))
+    y = jnp.arange(n) % num_classes
+    t = _pick(uniform_positions,
+              lambda: jax.random.uniform(kt, (n, 1), dtype, -1.0, 1.0),
+              lambda: jnp.where(jax.random.bernoulli(kt, 0.5, (n, 1)), -1.0, 1.0).astype(dtype))
+    noise = jnp.sqrt(jnp.asarray(noise_var, dtype)) * jax.random.normal(kn, (n, embed_dim), dtype)
     x = t * directions[y] + noise
-    n_lab = round(config.label_fraction * config.n)
-    labelled = jnp.zeros(config.n, bool).at[jax.random.permutation(kl, config.n)[:n_lab]].set(True)
+    n_lab = round(label_fraction * n)
+    labelled = jnp.zeros(n, bool).at[jax.random.permutation(kl, n)[:n_lab]].set(True)
     return x, y, labelled
 
 

@@ -39,7 +39,7 @@ def test_bad_lambda_scale_and_confirmatory_group_are_rejected():
 
 def test_default_reading_data_equals_the_table5_data():
     key = jax.random.key(3)
-    x, y, lab = jax.jit(lambda k: R._synthetic_data(k, False, False, R.Setup(), jnp.float32))(key)
+    x, y, lab = jax.jit(lambda k: R._data(k, None, jnp.asarray(False), jnp.asarray(False), R.Setup(), jnp.float32)[:3])(key)
     x0, y0, lab0 = jax.jit(lambda k: make_synthetic_data(k, SyntheticConfig()))(key)
     np.testing.assert_array_equal(np.asarray(x), np.asarray(x0))
     assert bool(jnp.all(y == y0)) and bool(jnp.all(lab == lab0))
