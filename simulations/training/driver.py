@@ -27,7 +27,7 @@ from simulations.collapse.runner import blas_single_threaded
 from simulations.config import as_dict
 from simulations.training.encoder import init_mlp, mlp_apply
 from simulations.training.evaluation import embedding_effective_rank, knn_accuracy
-from simulations.training.grid import compile_grid, summary_row, trial_keys
+from simulations.training.grid import collect, compile_grid, share, spread, summary_row, trial_keys
 from simulations.training.losses import SIMILARITIES, normalize
 from simulations.training.objectives import check_loss_names
 from simulations.training.prototypes import PROTOTYPES, prototype_bank
@@ -169,11 +169,11 @@ def run_points(task: Task, loss: str, points: Sequence[dict], seeds: int, config
     lrs, lams, kinds, sims = check_points(task, loss, points, seeds, config, loss_set)
     start = time.perf_counter()
     with blas_single_threaded():  # the evaluation's SVDs: OpenBLAS's own threads only spin here
+        point_args, n_points = spread([jnp.asarray(lrs), jnp.asarray(lams), jnp.asarray(kinds), jnp.asarray(sims)])
         out = _compiled(task, loss_set, config, seeds)(
-            task.dataset(config), jnp.asarray(loss_set.index(loss)), jnp.asarray(lrs), jnp.asarray(lams),
-            jnp.asarray(kinds), jnp.asarray(sims),
+            *share((task.dataset(config), jnp.asarray(loss_set.index(loss)))), *point_args,
         )
-        acc, erank, z, y, labelled, final = (np.asarray(v) for v in jax.device_get(out))
+        acc, erank, z, y, labelled, final = collect(out, n_points)
     return {
         "accuracy": acc,
         "effective_rank": erank,

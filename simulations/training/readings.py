@@ -50,7 +50,7 @@ from simulations.config import check_choice, check_int, check_training, experime
 from simulations.training import driver
 from simulations.training.encoder import init_mlp, mlp_forward
 from simulations.training.evaluation import embedding_effective_rank, knn_accuracy
-from simulations.training.grid import compile_grid, trial_keys
+from simulations.training.grid import collect, compile_grid, share, spread, trial_keys
 from simulations.training.losses import normalize
 from simulations.training.objectives import check_loss_names
 from simulations.training.prototypes import PROTOTYPES, prototype_bank
@@ -343,11 +343,12 @@ def run_readings(losses: Sequence[str], points: Sequence[dict] | dict, seeds: in
     # The evaluation's SVDs run under one BLAS thread: OpenBLAS's default threads spin beside XLA's
     # and made the 500 x 64 SVD of the hidden layer 30-50x slower under load (benchmarks/README.md).
     with blas_single_threaded():
-        pending = [_program(loss, setup, seeds)(dataset, *args[loss]) for loss in losses]
+        placed = {loss: spread(args[loss]) for loss in losses}
+        pending = [_program(loss, setup, seeds)(*share((dataset,)), *placed[loss][0]) for loss in losses]
         for loss, result in zip(losses, pending):
-            a, r = jax.device_get(result)
-            accs.append(np.asarray(a))
-            ranks.append(np.asarray(r))
+            a, r = collect(result, placed[loss][1])
+            accs.append(a)
+            ranks.append(r)
             if progress:
                 import sys
 
