@@ -84,8 +84,8 @@ def worker(name: str, points: int, losses: list[str]) -> dict:
         run = lambda: run_readings(losses, pts, seeds, setup)  # noqa: E731
         trainings = len(losses) * len(pts) * seeds
         steps = len(losses) * seeds * sum(p["steps"] for p in pts)
-        widths, rows, n = (3, setup.max_width, setup.max_width, 3), 2 * setup.batch_size, setup.n
-        eval_flops = trainings * (_layer_flops(widths, n) + 2.0 * n * n * (3 + 3 + setup.max_width))
+        widths, rows, n = (3, setup.hidden, setup.hidden, 3), 2 * setup.batch_size, setup.n
+        eval_flops = trainings * (_layer_flops(widths, n) + 2.0 * n * n * (3 + 3 + setup.hidden))
     else:
         from simulations.training.driver import run_points
         from simulations.training.synthetic import SYNTHETIC, SyntheticConfig
@@ -94,9 +94,9 @@ def worker(name: str, points: int, losses: list[str]) -> dict:
         pts, seeds = [{"lambda": 0.0}, {"lambda": 1.0}], 5
         run = lambda: run_points(SYNTHETIC, "infonce", pts, seeds, config)  # noqa: E731
         trainings, steps = len(pts) * seeds, len(pts) * seeds * config.steps
-        widths = (config.dim, config.hidden, config.hidden, config.dim)
+        widths = (config.embed_dim, config.hidden, config.hidden, config.embed_dim)
         rows = 2 * (config.batch_size or config.n)
-        eval_flops = trainings * (_layer_flops(widths, config.n) + 2.0 * config.n * config.n * config.dim)
+        eval_flops = trainings * (_layer_flops(widths, config.n) + 2.0 * config.n * config.n * config.embed_dim)
     t = time.perf_counter()
     run()
     compile_s = time.perf_counter() - t

@@ -176,7 +176,8 @@ def _minimise(k, n, d, tau, betas, seeds, steps, psis, hardenings, losses=("SCL"
     rows = []
     for psi in psis:
         for hardening in hardenings:
-            cfg = UFMConfig(k=k, n=n, d=d, steps=steps, record_every=steps, tau=tau, view_noise=0.0, psi=psi,
+            cfg = UFMConfig(num_classes=k, samples_per_class=n, embed_dim=d, steps=steps, record_every=steps, tau=tau,
+                            aug_noise_std=0.0, psi=psi,
                             hardening=hardening, dtype=dtype, self_positive=self_positive)
             runs = grid_runs(losses, normalisations, betas, seeds, lr=0.01)
             out = train(cfg, runs, root_seed=1)

@@ -52,7 +52,7 @@ def draw(data: dict, params: dict):
     c = params["config"]
     add_caption(fig, (
         f"sklearn digits ({'first ' + str(c['subsample']) if c['subsample'] else 'all 1797'} images), MLP 64-{c['hidden']}-"
-        f"{c['hidden']}-{c['embed_dim']} BN-ReLU, views: shifts <= {c['max_shift']} px + noise sd {c['noise_std']}; "
+        f"{c['hidden']}-{c['embed_dim']} BN-ReLU, views: shifts <= {c['max_shift']} px + noise sd {c['aug_noise_std']}; "
         f"{c['optimizer']} lr {c['learning_rate']:g}, {c['steps']} steps, batch {c['batch_size']}, tau {c['tau']}; CLOP "
         f"lambda {params['lambda']}, {params['prototypes']} prototypes; classifiers fitted on the labelled 10%; "
         f"mean ± std over {params['seeds']} seeds."))

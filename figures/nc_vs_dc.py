@@ -75,7 +75,7 @@ def draw(data: dict, params: dict):
                 ax.axhline(0.1, color="0.5", ls=":", lw=1)
             else:
                 ax.axhline(k - 1, color="0.5", ls=":", lw=1)
-                ax.set_ylim(0.8, min(params["config"]["d"], k * params["config"]["n"]) + 0.2)
+                ax.set_ylim(0.8, min(params["config"]["embed_dim"], k * params["config"]["samples_per_class"]) + 0.2)
             ax.set_title(f"{label} — {norm}", fontsize=9)
             ax.set_xlabel("Adam step")
             ax.grid(True, alpha=0.3)
@@ -83,8 +83,8 @@ def draw(data: dict, params: dict):
                 ax.legend(fontsize=7, ncol=2)
     c = params["config"]
     add_caption(fig, (
-        f"Unconstrained features: k={c['k']} classes x n={c['n']} samples in d={c['d']}, tau={c['tau']}, view noise "
-        f"{c['view_noise']}, Adam lr {params['lr']} for {c['steps']} steps, hardness exp(beta s) with beta in "
+        f"Unconstrained features: k={c['num_classes']} classes x n={c['samples_per_class']} samples in "
+        f"d={c['embed_dim']}, tau={c['tau']}, view noise {c['aug_noise_std']}, Adam lr {params['lr']} for {c['steps']} steps, hardness exp(beta s) with beta in "
         f"{betas}; median over {params['seeds']} seeds. Dotted: the NC threshold 0.1 (NC1, NC2) and the ETF's "
         f"effective rank k-1."))
     return fig

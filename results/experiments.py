@@ -50,10 +50,11 @@ class Experiment(NamedTuple):
 
 
 def _table5_parameters(quick: bool) -> dict:
+    from simulations.config import as_dict
     from simulations.training.synthetic import SyntheticConfig
 
     config = SyntheticConfig(n=120, steps=10) if quick else SyntheticConfig()
-    return {"config": config._asdict(), "seeds": 2 if quick else 10, "prototypes": "orthonormal", "lambda": 1.0,
+    return {"config": as_dict(config), "seeds": 2 if quick else 10, "prototypes": "orthonormal", "lambda": 1.0,
             "similarity": "cosine"}
 
 
@@ -68,11 +69,12 @@ def _table5_compute(params: dict) -> dict:
 def _lr_sweep_parameters(quick: bool) -> dict:
     import numpy as np
 
+    from simulations.config import as_dict
     from simulations.training.synthetic import SyntheticConfig
 
     config = SyntheticConfig(n=120, steps=10, optimizer="sgd") if quick else SyntheticConfig(optimizer="sgd")
     lrs = [1e-3, 1e-1, 10.0] if quick else [float(v) for v in np.logspace(-3, 1, 9)]
-    return {"config": config._asdict(), "seeds": 2 if quick else 5, "learning_rates": lrs, "loss": "infonce",
+    return {"config": as_dict(config), "seeds": 2 if quick else 5, "learning_rates": lrs, "loss": "infonce",
             "lambda": 1.0, "prototypes": "orthonormal"}
 
 
@@ -84,10 +86,11 @@ def _lr_sweep_compute(params: dict) -> dict:
 
 
 def _digits_parameters(quick: bool) -> dict:
+    from simulations.config import as_dict
     from simulations.training.digits import DigitsConfig
 
     config = DigitsConfig(steps=5, subsample=300) if quick else DigitsConfig()
-    return {"config": config._asdict(), "seeds": 2 if quick else 5, "prototypes": "orthonormal", "lambda": 1.0}
+    return {"config": as_dict(config), "seeds": 2 if quick else 5, "prototypes": "orthonormal", "lambda": 1.0}
 
 
 def _digits_compute(params: dict) -> dict:

@@ -34,6 +34,7 @@ def run(args) -> int:
     out = None if args.out is None else output_folder(args.out)
 
     from simulations.training import digits as D
+    from simulations.config import as_dict
     from results.io import to_jsonable
 
     fields = {}
@@ -44,12 +45,12 @@ def run(args) -> int:
     from clop_verify.errors import user_input
 
     with user_input():
-        config = D.DigitsConfig(**fields).validate()
+        config = D.DigitsConfig(**fields)  # names the bad field, before anything runs
     rows = config.subsample or 1797  # sklearn's digits: 1797 images of 8 x 8 pixels
     check_training_size(rows, config.batch_size, (64, config.hidden, config.hidden, config.embed_dim), args.seeds, len(clop))
     result = D.digits_table(args.loss or D.DIGITS_LOSSES, clop, args.seeds, config, prototypes=args.prototypes, lam=args.lam,
                             progress=True)
-    params = {"config": config._asdict(), "seeds": args.seeds, "loss": args.loss, "clop": list(clop),
+    params = {"config": as_dict(config), "seeds": args.seeds, "loss": args.loss, "clop": list(clop),
               "prototypes": args.prototypes, "lambda": args.lam}
     write_result(out, "digits.json", result, params)
     if args.json:

@@ -66,6 +66,7 @@ def run(args) -> int:
     out = None if args.out is None else output_folder(args.out)
 
     from simulations.training import synthetic as S
+    from simulations.config import as_dict
     from results.io import to_jsonable
 
     default_opt = "sgd" if args.experiment == "lr" else "adam"
@@ -75,11 +76,11 @@ def run(args) -> int:
     if args.experiment == "table" and args.lr is not None:
         fields["learning_rate"] = args.lr[0]
     with user_input():
-        config = S.SyntheticConfig(**fields).validate()  # names the bad field, before anything runs
+        config = S.SyntheticConfig(**fields)  # names the bad field, before anything runs
     settings = {"table": len(clop), "lr": 2 * len(args.lr or range(9)), "ablation": 10}[args.experiment]
-    check_training_size(config.n, config.batch_size, (config.dim, config.hidden, config.hidden, config.dim),
+    check_training_size(config.n, config.batch_size, (config.embed_dim, config.hidden, config.hidden, config.embed_dim),
                         args.seeds, settings)
-    params = {"experiment": args.experiment, "config": config._asdict(), "seeds": args.seeds,
+    params = {"experiment": args.experiment, "config": as_dict(config), "seeds": args.seeds,
               "loss": args.loss, "clop": list(clop), "prototypes": args.prototypes, "lambda": args.lam,
               "similarity": args.similarity, "lr": args.lr}
     if args.experiment == "table":

@@ -49,7 +49,8 @@ def pad_batch(n: int, n_devices: int) -> int:
     return -(-n // n_devices) * n_devices
 
 
-def shard_batch(fn: Callable, n_batched: int, n_replicated: int, n_devices: int | None = None) -> Callable:
+def shard_batch(fn: Callable, n_batched: int, n_replicated: int, n_devices: int | None = None, *,
+                check_vma: bool = True) -> Callable:
     """Wrap ``fn(*batched, *replicated)`` so that its leading batch axis is split over devices.
 
     Args:
@@ -59,6 +60,9 @@ def shard_batch(fn: Callable, n_batched: int, n_replicated: int, n_devices: int 
         n_replicated: number of replicated arguments.
         n_devices: devices to use (default: all); the batch size must be a multiple of it
             (see :func:`pad_batch`).
+        check_vma: ``shard_map``'s check that loop carries vary over the mesh axis as their updates do;
+            ``False`` for functions whose carries start from values closed over (the training grids
+            initialise each network from per-trial constants), which need no collectives either way.
 
     Returns:
         ``fn`` itself on one device, else ``jax.shard_map(fn, ...)`` (to be wrapped in ``jit``).
@@ -74,7 +78,7 @@ def shard_batch(fn: Callable, n_batched: int, n_replicated: int, n_devices: int 
         return fn
     mesh = _mesh(n_devices)
     in_specs = (PartitionSpec(AXIS),) * n_batched + (PartitionSpec(),) * n_replicated
-    return jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=PartitionSpec(AXIS))
+    return jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=PartitionSpec(AXIS), check_vma=check_vma)
 
 
 def _mesh(n_devices: int) -> Mesh:

@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from simulations import collapse_metrics as cm
+from simulations.config import as_dict
 from simulations.neural_collapse.model import LOSS_KINDS, NORMALISATIONS, UFMConfig, grid_runs, train
 
 __all__ = ["grid_parameters", "clop_parameters", "concat_runs", "nc_grid", "clop_grid", "setting_table", "TABLE_METRICS"]
@@ -34,21 +35,21 @@ def grid_parameters(quick: bool = False) -> dict:
         (300, [2.0], 2)
     """
     config = UFMConfig(steps=300, record_every=50) if quick else UFMConfig()
-    return {"config": config._asdict(), "betas": [2.0] if quick else [0.5, 2.0, 8.0], "seeds": 2 if quick else 5,
+    return {"config": as_dict(config), "betas": [2.0] if quick else [0.5, 2.0, 8.0], "seeds": 2 if quick else 5,
             "lr": 0.01, "losses": list(LOSS_KINDS), "normalisations": list(NORMALISATIONS), "root_seed": 0}
 
 
 def clop_parameters(quick: bool = False) -> dict:
     """Parameters of the CLOP-link grid: SCL and UCL on the sphere, CLOP off (lambda 0) and on (lambda 1).
 
-    n = 10 per class so that the printed 10% labelled fraction is one sample per class.
+    samples_per_class = 10 so that the printed 10% labelled fraction is one sample per class.
 
     Example:
         >>> clop_parameters(quick=True)["fractions"]
         [0.1, 1.0]
     """
-    config = UFMConfig(n=10, steps=300, record_every=50) if quick else UFMConfig(n=10)
-    return {"config": config._asdict(), "losses": ["SCL", "UCL"], "normalisation": "sphere",
+    config = UFMConfig(samples_per_class=10, steps=300, record_every=50) if quick else UFMConfig(samples_per_class=10)
+    return {"config": as_dict(config), "losses": ["SCL", "UCL"], "normalisation": "sphere",
             "lambdas": [0.0, 1.0], "fractions": [0.1, 1.0], "seeds": 2 if quick else 5, "lr": 0.01, "root_seed": 0}
 
 
@@ -82,7 +83,7 @@ def _run(params: dict, runs: dict, extra: dict) -> dict:
         "curves": {k: metrics[k] for k in ("nc1", "nc2", "effective_rank", "within_between")},
         "seconds": seconds,
         "n_runs": len(runs["loss"]),
-        "k": config.k,
+        "k": config.num_classes,
     }
 
 

@@ -8,7 +8,7 @@ layer* maps them to features (gradients flow through it, as through a network's 
     \qquad z = x/\|x\|\;(\text{unit sphere}).
 
 **Views.** Two views of sample ``i`` are :math:`z^{(v)}_i = \mathrm{norm}(x_i + \sigma\xi^{(v)}_i)`,
-:math:`\xi\sim\mathcal N(0, I_d)` drawn afresh at every step (``view_noise`` = :math:`\sigma`; 0 makes the
+:math:`\xi\sim\mathcal N(0, I_d)` drawn afresh at every step (``aug_noise_std`` = :math:`\sigma`; 0 makes the
 views identical). Anchors are first views, candidates second views, logits
 :math:`\ell_{ij} = z^{(1)\top}_i z^{(2)}_j/\tau`.
 
@@ -49,7 +49,6 @@ depends only on its seed, not on its place in the grid.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -57,6 +56,7 @@ import numpy as np
 import optax
 
 from simulations import collapse_metrics as cm
+from simulations.config import DTYPES, check_choice, check_int, check_real, experiment_config
 
 __all__ = [
     "NORMALISATIONS",
@@ -89,26 +89,37 @@ _FLOOR = 1e-12
 _HIGHEST = jax.lax.Precision.HIGHEST
 
 
-class UFMConfig(NamedTuple):
-    """Static sizes and fixed hyperparameters of an unconstrained-features run.
+@experiment_config
+class UFMConfig:
+    """Static sizes and fixed hyperparameters of an unconstrained-features run (names as in :mod:`simulations.config`).
 
     Attributes:
-        k: classes (>= 2). n: samples per class (>= 1). d: feature dimension (>= k).
+        num_classes: classes (>= 2). samples_per_class: samples of each class (>= 2; >= 1 with
+        ``self_positive``). embed_dim: feature dimension (>= num_classes).
         steps: Adam steps. record_every: steps between metric records (divides ``steps``).
-        tau: temperature of the logits. view_noise: per-view perturbation sigma.
+        tau: temperature of the logits. aug_noise_std: per-view perturbation sigma.
         init_scale: initial features are ``init_scale * N(0, I_d / d)`` (norm about ``init_scale``).
         psi: loss function (:data:`PSIS`). hardening: :data:`HARDENINGS`. margin: hinge margin.
         self_positive: the anchor's own second view is one of its positives (see :func:`contrastive_risk`).
         dtype: ``"float32"`` or ``"float64"`` (float64 needs ``jax_enable_x64``).
+
+    Raises:
+        ValueError: naming the first bad field, when built.
+
+    Example:
+        >>> UFMConfig(num_classes=3, embed_dim=2)
+        Traceback (most recent call last):
+        ...
+        ValueError: embed_dim must be an integer >= 3; got 2
     """
 
-    k: int = 4
-    n: int = 8
-    d: int = 8
+    num_classes: int = 4
+    samples_per_class: int = 8
+    embed_dim: int = 8
     steps: int = 2000
     record_every: int = 50
     tau: float = 0.5
-    view_noise: float = 0.05
+    aug_noise_std: float = 0.05
     init_scale: float = 1.0
     psi: str = "infonce"
     hardening: str = "exp"
@@ -116,37 +127,23 @@ class UFMConfig(NamedTuple):
     self_positive: bool = False
     dtype: str = "float32"
 
-    def validate(self) -> "UFMConfig":
-        """Raise ValueError naming the first bad field; return self.
-
-        Example:
-            >>> UFMConfig(k=3, d=2).validate()
-            Traceback (most recent call last):
-            ...
-            ValueError: d must be >= k (3); got 2
-        """
-        if self.k < 2:
-            raise ValueError(f"k must be >= 2; got {self.k}")
-        if self.n < (1 if self.self_positive else 2):
-            raise ValueError(f"n must be >= {1 if self.self_positive else 2} (samples per class); got {self.n}")
-        if self.d < self.k:
-            raise ValueError(f"d must be >= k ({self.k}); got {self.d}")
-        if self.steps < 1 or self.record_every < 1 or self.steps % self.record_every:
+    def __post_init__(self):
+        check_int("num_classes", self.num_classes, 2)
+        check_int("samples_per_class", self.samples_per_class, 1 if self.self_positive else 2)
+        check_int("embed_dim", self.embed_dim, self.num_classes)
+        check_int("record_every", self.record_every, 1)
+        if self.steps < 1 or self.steps % self.record_every:
             raise ValueError(f"steps ({self.steps}) must be a positive multiple of record_every ({self.record_every})")
-        if not self.tau > 0:
-            raise ValueError(f"tau must be > 0; got {self.tau}")
-        if self.psi not in PSIS:
-            raise ValueError(f"psi must be one of {', '.join(PSIS)}; got {self.psi!r}")
-        if self.hardening not in HARDENINGS:
-            raise ValueError(f"hardening must be one of {', '.join(HARDENINGS)}; got {self.hardening!r}")
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be float32 or float64; got {self.dtype!r}")
-        return self
+        check_real("tau", self.tau)
+        check_real("aug_noise_std", self.aug_noise_std, low_open=False)
+        check_choice("psi", self.psi, PSIS)
+        check_choice("hardening", self.hardening, HARDENINGS)
+        check_choice("dtype", self.dtype, DTYPES)
 
     @property
     def labels(self) -> np.ndarray:
         """``[N]`` labels, class-major: ``i // n``."""
-        return np.repeat(np.arange(self.k), self.n)
+        return np.repeat(np.arange(self.num_classes), self.samples_per_class)
 
 
 def normalise_features(X, code) -> jax.Array:
@@ -398,8 +395,8 @@ def _run_fn(config: UFMConfig, root_seed: int):
     cfg = config
     labels = jnp.asarray(cfg.labels)
     dtype = jnp.dtype(cfg.dtype)
-    N = cfg.k * cfg.n
-    within_index = jnp.arange(N) % cfg.n
+    N = cfg.num_classes * cfg.samples_per_class
+    within_index = jnp.arange(N) % cfg.samples_per_class
     opt = optax.scale_by_adam()
     chunks = cfg.steps // cfg.record_every
 
@@ -410,9 +407,9 @@ def _run_fn(config: UFMConfig, root_seed: int):
     def one(unsup, code, beta, lam, fraction, lr, seed):
         key = jax.random.fold_in(jax.random.key(root_seed), seed)
         k_init, k_noise, k_proto = (jax.random.fold_in(key, i) for i in range(3))
-        X0 = cfg.init_scale * jax.random.normal(k_init, (N, cfg.d), dtype) / np.sqrt(cfg.d)
-        protos = orthonormal_frame(k_proto, cfg.k, cfg.d, dtype)
-        labelled = within_index < jnp.round(fraction * cfg.n)
+        X0 = cfg.init_scale * jax.random.normal(k_init, (N, cfg.embed_dim), dtype) / np.sqrt(cfg.embed_dim)
+        protos = orthonormal_frame(k_proto, cfg.num_classes, cfg.embed_dim, dtype)
+        labelled = within_index < jnp.round(fraction * cfg.samples_per_class)
 
         def clop(Z):
             Zn = normalise_features(Z, 2)
@@ -420,14 +417,14 @@ def _run_fn(config: UFMConfig, root_seed: int):
             return lam * jnp.sum(jnp.where(labelled, per, 0.0))
 
         def loss(X, t):
-            e = jax.random.normal(jax.random.fold_in(k_noise, t), (2, N, cfg.d), dtype)
-            Z1 = normalise_features(X + cfg.view_noise * e[0], code)
-            Z2 = normalise_features(X + cfg.view_noise * e[1], code)
+            e = jax.random.normal(jax.random.fold_in(k_noise, t), (2, N, cfg.embed_dim), dtype)
+            Z1 = normalise_features(X + cfg.aug_noise_std * e[0], code)
+            Z2 = normalise_features(X + cfg.aug_noise_std * e[1], code)
             return risk_of(Z1, Z2, unsup, beta) + clop(normalise_features(X, code))
 
         def record(X):
             Z = normalise_features(X, code)
-            out = cm.summary(Z, labels, cfg.k)
+            out = cm.summary(Z, labels, cfg.num_classes)
             out["risk"] = risk_of(Z, Z, unsup, beta)
             out["mean_norm"] = jnp.mean(jnp.linalg.norm(Z, axis=-1))
             return {name: out[name] for name in _METRIC_KEYS}
@@ -459,7 +456,7 @@ def train(config: UFMConfig, runs: dict, root_seed: int = 0) -> dict:
     r"""Run Adam on every run of a grid in one compiled, vmapped program; record collapse metrics.
 
     Args:
-        config: static sizes and hyperparameters (validated here).
+        config: static sizes and hyperparameters.
         runs: per-run arrays as made by :func:`grid_runs` (``unsupervised``, ``norm_code``, ``beta``,
             ``lam``, ``fraction``, ``lr``, ``seed``); extra keys are ignored.
         root_seed: root of the key tree.
@@ -471,12 +468,11 @@ def train(config: UFMConfig, runs: dict, root_seed: int = 0) -> dict:
 
     Example (two runs, 20 steps; the first record is the random start; compiling takes seconds, so the
     default suite skips it and ``tests/simulations/test_nc_collapse.py`` runs the trainer under ``slow``):
-        >>> cfg = UFMConfig(k=3, n=2, d=3, steps=20, record_every=10)
+        >>> cfg = UFMConfig(num_classes=3, samples_per_class=2, embed_dim=3, steps=20, record_every=10)
         >>> out = train(cfg, grid_runs(("SCL",), ("sphere",), seeds=2))  # doctest: +SKIP
         >>> out["nc2"].shape, out["steps"].tolist(), out["features"].shape  # doctest: +SKIP
         ((2, 3), [0, 10, 20], (2, 6, 3))
     """
-    config = UFMConfig(*config).validate()
     fn = _compiled(config, int(root_seed))
     dtype = jnp.dtype(config.dtype)
     args = (jnp.asarray(runs["unsupervised"], bool), jnp.asarray(runs["norm_code"], jnp.int32),

@@ -7,8 +7,11 @@ r"""The CLOP training experiments of paper 001 (Section 4, Appendix B) and paper
 - :mod:`~simulations.training.trainer`: the SimCLR-style loop on optax;
 - :mod:`~simulations.training.evaluation`: k-NN accuracy, linear probe, effective rank;
 - :mod:`~simulations.training.grid`: one compiled program per grid of points x seeds;
+- :mod:`~simulations.training.driver`: the one driver (tasks, compiled grids and their one cache, tables);
 - :mod:`~simulations.training.synthetic` and :mod:`~simulations.training.digits`: the two data sets and
-  their tables.
+  their tables (the driver's two tasks);
+- :mod:`~simulations.training.readings`: Table 5 under every reading of its open setup and the network
+  learning-rate sweeps, with the same data, trainer, k-NN and cache (every open choice traced).
 
 Example:
     >>> from simulations.training import LOSSES, PROTOTYPES

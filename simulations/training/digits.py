@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from simulations.config import as_dict, check_choice, check_int, check_real, check_training, experiment_config
 from simulations.training.losses import normalize
 from simulations.training import driver
 from simulations.training.evaluation import knn_accuracy, linear_probe_accuracy
@@ -38,8 +39,19 @@ __all__ = [
 DIGITS_LOSSES = ("infonce", "supcon")
 
 
-class DigitsConfig(NamedTuple):
-    """Every setting of the digits experiment (defaults as in the module docstring)."""
+@experiment_config
+class DigitsConfig:
+    """Every setting of the digits experiment (defaults as in the module docstring; names as in :mod:`simulations.config`).
+
+    Raises:
+        ValueError: naming the first bad field, when built.
+
+    Example:
+        >>> DigitsConfig(embed_dim=8)
+        Traceback (most recent call last):
+        ...
+        ValueError: embed_dim must be an integer >= 10; got 8
+    """
 
     label_fraction: float = 0.1
     hidden: int = 256
@@ -49,28 +61,20 @@ class DigitsConfig(NamedTuple):
     learning_rate: float = 1e-3
     optimizer: str = "adam"
     tau: float = 0.5
-    noise_std: float = 0.1
+    aug_noise_std: float = 0.1
     max_shift: int = 1
     knn_k: int = 5
     base_seed: int = 0
     subsample: int | None = None
     dtype: str = "float32"
 
-    def validate(self) -> "DigitsConfig":
-        """Raise ValueError naming the first bad field; return self."""
-        if not 0 < self.label_fraction < 1:
-            raise ValueError(f"label_fraction must be in (0, 1); got {self.label_fraction}")
-        if self.embed_dim < 10:
-            raise ValueError(f"embed_dim must be >= 10 (one orthonormal prototype per digit); got {self.embed_dim}")
-        if self.steps < 1:
-            raise ValueError(f"steps must be >= 1; got {self.steps}")
-        if self.batch_size < 2:
-            raise ValueError(f"batch_size must be >= 2; got {self.batch_size}")
-        if not 0 < self.learning_rate < np.inf:
-            raise ValueError(f"learning_rate must be a finite number > 0; got {self.learning_rate}")
-        if self.max_shift not in (0, 1, 2):
-            raise ValueError(f"max_shift must be 0, 1 or 2; got {self.max_shift}")
-        return self
+    def __post_init__(self):
+        check_int("embed_dim", self.embed_dim, 10)  # one orthonormal prototype per digit
+        check_choice("max_shift", self.max_shift, (0, 1, 2))
+        check_real("aug_noise_std", self.aug_noise_std, low_open=False)
+        if self.subsample is not None:
+            check_int("subsample", self.subsample, 1)
+        check_training(self)
 
 
 @functools.lru_cache(maxsize=4)
@@ -150,7 +154,7 @@ DIGITS = driver.Task(
     losses=DIGITS_LOSSES,
     dataset=_digits_dataset,
     data=_digits_data,
-    augment=lambda key, x, config: augment_digits(key, x, config.noise_std, config.max_shift),
+    augment=lambda key, x, config: augment_digits(key, x, config.aug_noise_std, config.max_shift),
     widths=lambda config: (64, config.hidden, config.hidden, config.embed_dim),
     num_classes=lambda config: 10,
 )
@@ -246,7 +250,7 @@ def digits_table(losses: Sequence[str] = DIGITS_LOSSES, clop: Sequence[bool] = (
     rows = driver.clop_table(DIGITS, losses, clop, seeds, config, prototypes=prototypes, lam=lam,
                              evaluate=lambda r: with_linear_probe(r, config), row_extra=row_extra,
                              progress=progress)["results"]
-    return {"results": rows, "raw_pixels": raw_pixel_baseline(seeds, config), "config": config._asdict(),
+    return {"results": rows, "raw_pixels": raw_pixel_baseline(seeds, config), "config": as_dict(config),
             "seconds": time.perf_counter() - start}
 
 
@@ -306,5 +310,5 @@ def digits_fair_baseline(seeds: int = 5, config: DigitsConfig = DigitsConfig(), 
                              "linear_probe": r["linear_probe"][j].astype(float).tolist(),
                              "effective_rank": r["effective_rank"][j].astype(float).tolist(),
                              "finite": r["finite"][j].tolist()}
-    return {"arms": out, "seeds": seeds, "config": config._asdict(), "lambda": lam,
+    return {"arms": out, "seeds": seeds, "config": as_dict(config), "lambda": lam,
             "seconds": time.perf_counter() - start}

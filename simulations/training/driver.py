@@ -24,15 +24,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulations.collapse.runner import blas_single_threaded
+from simulations.config import as_dict
 from simulations.training.encoder import init_mlp, mlp_apply
 from simulations.training.evaluation import embedding_effective_rank, knn_accuracy
-from simulations.training.grid import compile_grid, summary_row, trial_keys
+from simulations.training.grid import collect, compile_grid, share, spread, summary_row, trial_keys
 from simulations.training.losses import SIMILARITIES, normalize
 from simulations.training.objectives import check_loss_names
 from simulations.training.prototypes import PROTOTYPES, prototype_bank
 from simulations.training.trainer import train_contrastive
 
-__all__ = ["Task", "run_points", "point_row", "clop_table", "check_points"]
+__all__ = ["Task", "program", "run_points", "point_row", "clop_table", "check_points"]
 
 
 class Task(NamedTuple):
@@ -76,18 +77,35 @@ def _trial(trial_key, bank, dataset, loss_index, learning_rate, lam, proto_index
     return acc, embedding_effective_rank(z), z, y, labelled, history[-1]
 
 
+#: The one compile cache of the training experiments: static settings -> jitted grid program.
 _COMPILED: dict = {}
+
+
+def program(key: tuple, build: Callable[[], Callable]) -> Callable:
+    """The compiled program cached under ``key`` (hashable static settings), built by ``build()`` on first use.
+
+    Every training program (the driver's tasks, the readings programs) lives in this one cache, keyed by
+    its owner's name first.
+
+    Example:
+        >>> f = program(("doc", 1), lambda: jax.jit(lambda a: a + 1))
+        >>> f is program(("doc", 1), lambda: None), int(f(1))
+        (True, 2)
+    """
+    if key not in _COMPILED:
+        _COMPILED[key] = build()
+    return _COMPILED[key]
 
 
 def _compiled(task: Task, loss_set: tuple[str, ...], config, seeds: int):
     """The jitted grid ``f(dataset, loss_index, lrs, lams, kinds, sims)`` over ``[point, seed]``, cached per static settings."""
-    key = (task.name, loss_set, config, seeds)
-    if key not in _COMPILED:
+    def build():
         bank = prototype_bank(trial_keys(config.base_seed, seeds), task.num_classes(config), task.widths(config)[-1],
                               jnp.dtype(config.dtype))
         trial = functools.partial(_trial, task=task, loss_names=loss_set, config=config)
-        _COMPILED[key] = compile_grid(trial, config.base_seed, seeds, bank, shared=2)
-    return _COMPILED[key]
+        return compile_grid(trial, config.base_seed, seeds, bank, shared=2)
+
+    return program((task.name, loss_set, config, seeds), build)
 
 
 def check_points(task: Task, loss: str, points: Sequence[dict], seeds: int, config, loss_set: tuple[str, ...]) -> tuple:
@@ -97,9 +115,8 @@ def check_points(task: Task, loss: str, points: Sequence[dict], seeds: int, conf
 
     Raises:
         ValueError: naming the first bad argument (loss, prototypes, similarity, seeds, a learning
-        rate that is not finite and > 0, a :math:`\\lambda` that is not finite and >= 0, or a config field).
+        rate that is not finite and > 0, or a :math:`\\lambda` that is not finite and >= 0); a config validates itself when built.
     """
-    config.validate()
     check_loss_names((loss, *loss_set), task.losses)
     if loss not in loss_set:
         raise ValueError(f"loss {loss!r} must be one of loss_set {loss_set}")
@@ -152,11 +169,11 @@ def run_points(task: Task, loss: str, points: Sequence[dict], seeds: int, config
     lrs, lams, kinds, sims = check_points(task, loss, points, seeds, config, loss_set)
     start = time.perf_counter()
     with blas_single_threaded():  # the evaluation's SVDs: OpenBLAS's own threads only spin here
+        point_args, n_points = spread([jnp.asarray(lrs), jnp.asarray(lams), jnp.asarray(kinds), jnp.asarray(sims)])
         out = _compiled(task, loss_set, config, seeds)(
-            task.dataset(config), jnp.asarray(loss_set.index(loss)), jnp.asarray(lrs), jnp.asarray(lams),
-            jnp.asarray(kinds), jnp.asarray(sims),
+            *share((task.dataset(config), jnp.asarray(loss_set.index(loss)))), *point_args,
         )
-        acc, erank, z, y, labelled, final = (np.asarray(v) for v in jax.device_get(out))
+        acc, erank, z, y, labelled, final = collect(out, n_points)
     return {
         "accuracy": acc,
         "effective_rank": erank,
@@ -248,4 +265,4 @@ def clop_table(
             if row_extra is not None:
                 extra.update(row_extra(loss, c, r, j))
             rows.append(point_row(r, j, loss, c, prototypes, lam, similarity, **extra))
-    return {"results": rows, "config": config._asdict(), "seconds": time.perf_counter() - start}
+    return {"results": rows, "config": as_dict(config), "seconds": time.perf_counter() - start}

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-__all__ = ["Layer", "init_mlp", "batch_norm", "mlp_apply"]
+__all__ = ["Layer", "init_mlp", "batch_norm", "mlp_forward", "mlp_apply"]
 
 
 class Layer(NamedTuple):
@@ -53,16 +53,39 @@ def batch_norm(h: jax.Array, gamma: jax.Array, beta: jax.Array, eps: float = 1e-
     var = jnp.var(h, axis=0)
     return gamma * (h - mean) / jnp.sqrt(var + eps) + beta
 
+def mlp_forward(layers: tuple[Layer, ...], x: jax.Array, *, normalised=True, mask=None) -> tuple[jax.Array, jax.Array]:
+    r"""The encoder's output and its last hidden layer: ``h = ReLU(BN(x W + b)) * mask`` per hidden layer, then ``h W + b``.
+
+    ``normalised``: batch norm on the hidden layers: ``True``/``False`` (static) or a traced boolean
+    (both computed, one selected). ``mask``: ``(width,)`` multiplier of the hidden units (``None``: all
+    units; the readings mask the units beyond a traced width).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> net = init_mlp(jax.random.key(0), (3, 8, 2))
+        >>> out, hidden = mlp_forward(net, jnp.ones((5, 3)), normalised=jnp.asarray(False), mask=jnp.arange(8) < 4)
+        >>> out.shape, hidden.shape, bool(jnp.all(hidden[:, 4:] == 0))
+        ((5, 2), (5, 8), True)
+    """
+    h = x
+    for layer in layers[:-1]:
+        pre = h @ layer.w + layer.b
+        if isinstance(normalised, bool):
+            h = jax.nn.relu(batch_norm(pre, layer.gamma, layer.beta) if normalised else pre)
+        else:
+            h = jax.nn.relu(jnp.where(normalised, batch_norm(pre, layer.gamma, layer.beta), pre))
+        if mask is not None:
+            h = h * mask
+    last = layers[-1]
+    return h @ last.w + last.b, h
+
+
 def mlp_apply(layers: tuple[Layer, ...], x: jax.Array) -> jax.Array:
-    r"""Apply the encoder: ``ReLU(BN(x W + b))`` for each hidden layer, then a linear output layer.
+    r"""Apply the encoder: ``ReLU(BN(x W + b))`` for each hidden layer, then a linear output layer (:func:`mlp_forward`'s output).
 
     Example:
         >>> import jax, jax.numpy as jnp
         >>> mlp_apply(init_mlp(jax.random.key(0), (3, 8, 2)), jnp.ones((5, 3))).shape
         (5, 2)
     """
-    h = x
-    for layer in layers[:-1]:
-        h = jax.nn.relu(batch_norm(h @ layer.w + layer.b, layer.gamma, layer.beta))
-    last = layers[-1]
-    return h @ last.w + last.b
+    return mlp_forward(layers, x)[0]

@@ -21,6 +21,15 @@ the single-scan, single-loss programs have not hung. Only the batch size and the
 change shapes: :func:`readings_grid` runs one group per (batch size, 1000-step run), each compiled
 once per loss.
 
+**Shared with the driver's tasks** (:mod:`simulations.training.driver`): the synthetic data are
+:func:`simulations.training.synthetic.synthetic_points` (the kinds traced) and the digits those of
+:data:`simulations.training.digits.DIGITS`; the trainer is
+:func:`simulations.training.trainer.train_contrastive` (optimiser flag, momentum, batch norm, width mask,
+step count and :math:`\lambda` scale traced; step keys ``fold_in``); the k-NN is
+:func:`simulations.training.evaluation.knn_accuracy` (Gram distances); the compiled programs live in
+the driver's one cache (:func:`simulations.training.driver.program`). A result's row of a point is
+found by what the point is (:func:`point_key`, :func:`point_index`), not by its offset.
+
 **Network learning-rate thresholds** (:func:`network_lr_sweep`): InfoNCE with
 and without CLOP, SGD with momentum 0 and 0.9, temperatures 0.1, 0.5, 1, on the synthetic data and
 on scikit-learn's digits; a run *collapses* when the effective rank of its L2-normalised embeddings
@@ -30,25 +39,27 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from simulations.collapse.runner import blas_single_threaded
-from simulations.training.encoder import Layer, batch_norm, init_mlp
-from simulations.training.evaluation import embedding_effective_rank
-from simulations.training.grid import compile_grid, trial_keys
-from simulations.training.losses import clop_term, normalize, orthonormal_prototypes
-from simulations.training.objectives import check_loss_names, contrastive_loss
+from simulations.config import check_choice, check_int, check_training, experiment_config
+from simulations.training import driver
+from simulations.training.encoder import init_mlp, mlp_forward
+from simulations.training.evaluation import embedding_effective_rank, knn_accuracy
+from simulations.training.grid import collect, compile_grid, share, spread, trial_keys
+from simulations.training.losses import normalize
+from simulations.training.objectives import check_loss_names
 from simulations.training.prototypes import PROTOTYPES, prototype_bank
+from simulations.training.trainer import train_contrastive
 from theory.definitions import COLLAPSE_RANK, mean_difference
 
 __all__ = [
     "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "LAMBDA_SCALES", "Setup", "one_axis_readings",
-    "TARGETED_READINGS", "gram_knn_accuracy", "readings_grid", "confirmatory_grid", "network_lr_sweep", "clop_lambda_sweep", "CLOP_LAMBDA_GRID", "collapse_summary", "mean_difference", "run_readings",
+    "TARGETED_READINGS", "point_key", "point_index", "readings_grid", "confirmatory_grid", "network_lr_sweep", "clop_lambda_sweep", "CLOP_LAMBDA_GRID", "collapse_summary", "mean_difference", "run_readings",
 ]
 
 #: The default reading: the setup of ``simulations.training.synthetic.SyntheticConfig`` (Table 5 today).
@@ -99,48 +110,56 @@ TARGETED_READINGS = tuple(
 )
 
 
-class Setup(NamedTuple):
-    """Static settings of a program (shapes and constants): data set, sizes, and its length in steps
-    (``checkpoints[-1]``; the end state is evaluated)."""
+@experiment_config
+class Setup:
+    """Static settings of a readings program (shapes and constants), named as in :mod:`simulations.config`.
+
+    ``hidden`` is the widest hidden layer (a reading's ``width`` masks the units beyond it); ``steps``
+    is the program's length (a point's own ``steps`` is at most it; the end state is evaluated);
+    ``subsample`` keeps the first digits images.
+
+    Raises:
+        ValueError: naming the first bad field, when built.
+
+    Example:
+        >>> Setup(data="cifar")
+        Traceback (most recent call last):
+        ...
+        ValueError: data must be one of synthetic, digits; got 'cifar'
+    """
 
     data: str = "synthetic"
     n: int = 500
-    max_width: int = 64
+    hidden: int = 64
     batch_size: int | None = 256
-    checkpoints: tuple[int, ...] = (30, 100, 300)
+    steps: int = 300
     label_fraction: float = 0.1
     knn_k: int = 5
     noise_var: float = 0.05
     aug_noise_var: float = 0.05
     flip_prob: float = 0.5
     embed_dim: int = 3
-    digits_subsample: int | None = None
+    subsample: int | None = None
     base_seed: int = 0
 
+    def __post_init__(self):
+        check_choice("data", self.data, ("synthetic", "digits"))
+        check_int("n", self.n, 2)
+        if self.subsample is not None:
+            check_int("subsample", self.subsample, 1)
+        check_training(self)
 
-def _synthetic_data(key, dir_random, pos_uniform, setup: Setup, dtype):
-    """The data of ``simulations.training.synthetic.make_synthetic_data`` with traced direction/position kinds."""
-    kd, kt, kn, kl = jax.random.split(key, 4)
-    k = 3
-    ortho = orthonormal_prototypes(kd, k, 3).astype(dtype)
-    rand = normalize(jax.random.normal(kd, (k, 3), dtype))
-    directions = jnp.where(dir_random, rand, ortho)
-    y = jnp.arange(setup.n) % k
-    t_sign = jnp.where(jax.random.bernoulli(kt, 0.5, (setup.n, 1)), -1.0, 1.0).astype(dtype)
-    t_unif = jax.random.uniform(kt, (setup.n, 1), dtype, -1.0, 1.0)
-    t = jnp.where(pos_uniform, t_unif, t_sign)
-    noise = jnp.sqrt(jnp.asarray(setup.noise_var, dtype)) * jax.random.normal(kn, (setup.n, 3), dtype)
-    x = t * directions[y] + noise
-    n_lab = round(setup.label_fraction * setup.n)
-    labelled = jnp.zeros(setup.n, bool).at[jax.random.permutation(kl, setup.n)[:n_lab]].set(True)
-    return x, y, labelled
+    @property
+    def num_classes(self) -> int:
+        """Classes of the setup's data set: 3 lines (synthetic) or 10 digits."""
+        return 3 if self.data == "synthetic" else 10
 
 
 def _digits_config(setup: Setup):
     from simulations.training.digits import DigitsConfig
 
-    return DigitsConfig(label_fraction=setup.label_fraction, hidden=setup.max_width, embed_dim=setup.embed_dim,
-                        subsample=setup.digits_subsample)
+    return DigitsConfig(label_fraction=setup.label_fraction, hidden=setup.hidden, embed_dim=setup.embed_dim,
+                        subsample=setup.subsample)
 
 
 def _dataset(setup: Setup):
@@ -155,50 +174,18 @@ def _dataset(setup: Setup):
 def _data(key, dataset, dir_random, pos_uniform, setup: Setup, dtype):
     """``(x, y, labelled, augment, num_classes)`` for the setup's data set (the driver's tasks' data and views)."""
     if setup.data == "synthetic":
-        from simulations.training.synthetic import augment_synthetic
+        from simulations.training.synthetic import augment_synthetic, synthetic_points
 
-        x, y, labelled = _synthetic_data(key, dir_random, pos_uniform, setup, dtype)
+        x, y, labelled = synthetic_points(key, n=setup.n, num_classes=setup.num_classes, embed_dim=setup.embed_dim,
+                                          noise_var=setup.noise_var, label_fraction=setup.label_fraction,
+                                          random_directions=dir_random, uniform_positions=pos_uniform, dtype=dtype)
         aug = lambda k, xb: augment_synthetic(k, xb, setup.aug_noise_var, setup.flip_prob)  # noqa: E731
-        return x, y, labelled, aug, 3
+        return x, y, labelled, aug, setup.num_classes
     from simulations.training.digits import DIGITS
 
     config = _digits_config(setup)
     x, y, labelled = DIGITS.data(key, dataset, config)
-    return x, y, labelled, lambda k, xb: DIGITS.augment(k, xb, config), 10
-
-
-def gram_knn_accuracy(z: jax.Array, y: jax.Array, labelled: jax.Array, num_classes: int, k: int = 5) -> jax.Array:
-    r"""5-NN accuracy on the unlabelled rows, as :func:`~simulations.training.evaluation.knn_accuracy`, via the Gram matrix.
-
-    .. math:: d^2_{ij} = \|z_i\|^2 + \|z_j\|^2 - 2 z_i^\top z_j
-
-    The broadcast difference of ``knn_accuracy`` materialises an n x n x d array (16 M numbers per
-    trial for the 64-wide hidden layer); this costs one n x n matrix product. Neighbour distances
-    are rounded differently, so exact ties may break differently.
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> z = jnp.array([[0.0], [0.1], [0.2], [1.0], [1.1], [1.2]])
-        >>> float(gram_knn_accuracy(z, jnp.array([0, 0, 0, 1, 1, 1]), jnp.array([1, 1, 0, 1, 1, 0], bool), 2, k=1))
-        1.0
-    """
-    sq = jnp.sum(z * z, axis=1)
-    d2 = sq[:, None] + sq[None, :] - 2.0 * (z @ z.T)
-    d2 = jnp.where(labelled[None, :], d2, jnp.inf)
-    _, idx = jax.lax.top_k(-d2, k)
-    votes = jnp.sum(jax.nn.one_hot(y[idx], num_classes), axis=1)
-    correct = (jnp.argmax(votes, axis=1) == y) & ~labelled
-    return jnp.sum(correct) / jnp.maximum(z.shape[0] - jnp.sum(labelled), 1)
-
-
-def _forward(layers: tuple[Layer, ...], x, bn, mask):
-    """Hidden layers ``ReLU(BN?(x W + b)) * mask`` (batch norm where ``bn``), then the linear output."""
-    h = x
-    for layer in layers[:-1]:
-        pre = h @ layer.w + layer.b
-        h = jax.nn.relu(jnp.where(bn, batch_norm(pre, layer.gamma, layer.beta), pre)) * mask
-    last = layers[-1]
-    return h @ last.w + last.b, h
+    return x, y, labelled, lambda k, xb: DIGITS.augment(k, xb, config), setup.num_classes
 
 
 def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_random, pos_uniform, lam,
@@ -208,61 +195,30 @@ def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_
     k_data, k_net, _, k_train = jax.random.split(trial_key, 4)
     x, y, labelled, augment, num_classes = _data(k_data, dataset, dir_random, pos_uniform, setup, dtype)
     d_in, d_out = x.shape[1], setup.embed_dim
-    layers = init_mlp(k_net, (d_in, setup.max_width, setup.max_width, d_out), dtype)
-    rescale = jnp.sqrt(setup.max_width / width).astype(dtype)  # He scale sqrt(2/width) for the active fan-in
+    layers = init_mlp(k_net, (d_in, setup.hidden, setup.hidden, d_out), dtype)
+    rescale = jnp.sqrt(setup.hidden / width).astype(dtype)  # He scale sqrt(2/width) for the active fan-in
     layers = (layers[0],) + tuple(layer._replace(w=layer.w * rescale) for layer in layers[1:])
-    mask = (jnp.arange(setup.max_width) < width).astype(dtype)
-    protos = bank[proto_index]
-    labels = jnp.where(labelled, y, -1)
-    safe = jnp.where(labelled, y, 0)
-    n = x.shape[0]
-    adam, sgd = optax.adam(lr), optax.sgd(lr, momentum=momentum)
-
-    def objective(params, step_key):
-        kb, k1, k2 = jax.random.split(step_key, 3)
-        idx = jnp.arange(n) if setup.batch_size is None or setup.batch_size >= n else \
-            jax.random.choice(kb, n, (setup.batch_size,), replace=False)
-        xb = x[idx]
-        b = xb.shape[0]
-        z, _ = _forward(params, jnp.concatenate([augment(k1, xb), augment(k2, xb)]), bn, mask)
-        main = contrastive_loss(loss_name, z[:b], z[b:], labels[idx], tau).astype(z.dtype)
-        yl, ml = safe[idx], labelled[idx]
-        m2 = jnp.concatenate([ml, ml])
-        # lambda scale: Eq. 4's sum over the labelled samples (0.5: both views summed), or the
-        # authors' released loss, a mean over them (both views' labelled rows).
-        scale = jnp.where(lambda_mean, 1.0 / jnp.maximum(jnp.sum(m2), 1), 0.5).astype(z.dtype)
-        clop = scale * clop_term(z, jnp.concatenate([yl, yl]), protos, 1.0, "cosine", m2)
-        return main + lam * clop
-
-    def step(carry, step_index):
-        params, s_adam, s_sgd = carry
-        grads = jax.grad(objective)(params, jax.random.fold_in(k_train, step_index))
-        u_adam, s_adam = adam.update(grads, s_adam, params)
-        u_sgd, s_sgd = sgd.update(grads, s_sgd, params)
-        active = step_index < steps  # a run of `steps` steps: later updates are zero (same keys)
-        updates = jax.tree_util.tree_map(lambda a, s: jnp.where(active, jnp.where(is_adam, a, s), 0.0),
-                                         u_adam, u_sgd)
-        return (optax.apply_updates(params, updates), s_adam, s_sgd), None
+    mask = (jnp.arange(setup.hidden) < width).astype(dtype)
+    layers, _ = train_contrastive(
+        k_train, layers, x, jnp.where(labelled, y, -1), augment, bank[proto_index], lr, lam,
+        loss=loss_name, steps=setup.steps, tau=tau, optimizer=is_adam, momentum=momentum, batch_size=setup.batch_size,
+        normalised=bn, mask=mask, active_steps=steps, lambda_mean=lambda_mean, step_keys="fold_in", history=False,
+    )
 
     def evaluate(params):
-        raw, hidden = _forward(params, x, bn, mask)
+        raw, hidden = mlp_forward(params, x, normalised=bn, mask=mask)
         spaces = [normalize(raw), raw, hidden]
         spaces = [jnp.where(jnp.all(jnp.isfinite(s)), s, 0.0) for s in spaces]  # diverged: collapsed
-        acc = jnp.stack([gram_knn_accuracy(s, y, labelled, num_classes, setup.knn_k) for s in spaces])
+        acc = jnp.stack([knn_accuracy(s, y, labelled, num_classes, setup.knn_k, distances="gram") for s in spaces])
         return acc, jnp.stack([embedding_effective_rank(s) for s in spaces])
 
-    carry = (layers, adam.init(layers), sgd.init(layers))
-    carry, _ = jax.lax.scan(step, carry, jnp.arange(setup.checkpoints[-1]))
-    a, r = evaluate(carry[0])
+    a, r = evaluate(layers)
     return a[None], r[None]  # one checkpoint: the end of the run
 
 
 #: Traced point arguments, in the order of the compiled program.
 _POINT_ARGS = ("learning_rate", "tau", "is_adam", "momentum", "batch_norm", "width", "dir_random",
                "pos_uniform", "lambda", "prototypes", "steps", "lambda_scale")
-
-_COMPILED: dict = {}
-
 
 def _program(loss_name: str, setup: Setup, seeds: int):
     """The jitted ``f(dataset, *point_args) -> (acc, rank)`` for one loss, axes [point, seed, checkpoint, space].
@@ -271,13 +227,12 @@ def _program(loss_name: str, setup: Setup, seeds: int):
     program (with checkpoints between several scans) hung XLA:CPU twice at full size, every thread
     parked on a futex; see the module docstring.
     """
-    key = (loss_name, setup, seeds)
-    if key not in _COMPILED:
-        classes = 3 if setup.data == "synthetic" else 10
-        bank = prototype_bank(trial_keys(setup.base_seed, seeds), classes, setup.embed_dim)
+    def build():
+        bank = prototype_bank(trial_keys(setup.base_seed, seeds), setup.num_classes, setup.embed_dim)
         trial = functools.partial(_trial, loss_name=loss_name, setup=setup)
-        _COMPILED[key] = compile_grid(trial, setup.base_seed, seeds, bank, shared=1)
-    return _COMPILED[key]
+        return compile_grid(trial, setup.base_seed, seeds, bank, shared=1)
+
+    return driver.program(("readings", loss_name, setup, seeds), build)
 
 
 def _point_arrays(points: Sequence[dict]) -> list:
@@ -304,8 +259,8 @@ def _check_reading(reading: dict, setup: Setup) -> None:
     for axis, value in reading.items():
         if axis not in AXES:
             raise ValueError(f"reading axis must be one of {', '.join(AXES)}; got {axis!r}")
-    if not 1 <= reading.get("width", DEFAULT["width"]) <= setup.max_width:
-        raise ValueError(f"width must be in [1, {setup.max_width}]; got {reading['width']}")
+    if not 1 <= reading.get("width", DEFAULT["width"]) <= setup.hidden:
+        raise ValueError(f"width must be in [1, {setup.hidden}]; got {reading['width']}")
     if reading.get("optimizer", "adam") not in ("adam", "sgd"):
         raise ValueError(f"optimizer must be adam or sgd; got {reading['optimizer']!r}")
 
@@ -317,8 +272,8 @@ def _full_points(points: Sequence[dict], setup: Setup) -> list[dict]:
         reading = {k: v for k, v in point.items() if k not in ("lambda", "prototypes", "lambda_scale")}
         _check_reading(reading, setup)
         full = {**DEFAULT, "lambda": 1.0, "prototypes": "orthonormal", **point}
-        if not 1 <= full["steps"] <= setup.checkpoints[-1]:
-            raise ValueError(f"steps must be in [1, {setup.checkpoints[-1]}] for this program; got {full['steps']}")
+        if not 1 <= full["steps"] <= setup.steps:
+            raise ValueError(f"steps must be in [1, {setup.steps}] for this program; got {full['steps']}")
         if full.get("lambda_scale", "sum") not in LAMBDA_SCALES:
             raise ValueError(f"lambda_scale must be one of {', '.join(LAMBDA_SCALES)}; got {full['lambda_scale']!r}")
         if full["prototypes"] not in PROTOTYPES:
@@ -327,12 +282,38 @@ def _full_points(points: Sequence[dict], setup: Setup) -> list[dict]:
     return full_points
 
 
+def point_key(point: dict) -> tuple:
+    """What identifies a point of a readings program: its reading filled in from :data:`DEFAULT`, ``lambda``
+    (default 1), ``prototypes`` (orthonormal) and ``lambda_scale`` (sum), as sorted items.
+
+    Example:
+        >>> point_key({}) == point_key({"tau": 0.5, "lambda": 1.0, "lambda_scale": "sum"}), point_key({"lambda": 0.0}) == point_key({})
+        (True, False)
+    """
+    full = {**DEFAULT, "lambda": 1.0, "prototypes": "orthonormal", "lambda_scale": "sum", **point}
+    return tuple(sorted(full.items(), key=lambda item: item[0]))
+
+
+def point_index(points: Sequence[dict]) -> dict:
+    """``{point_key(p): i}`` over ``points`` (the first of equal points): a result's row of a point, found by what it is.
+
+    Example:
+        >>> at = point_index([{"lambda": 0.0}, {"lambda": 1.0}, {"tau": 0.1}])
+        >>> at[point_key({})], at[point_key({"lambda": 1.0, "tau": 0.1})]
+        (1, 2)
+    """
+    index: dict = {}
+    for i, p in enumerate(points):
+        index.setdefault(point_key(p), i)
+    return index
+
+
 def run_readings(losses: Sequence[str], points: Sequence[dict] | dict, seeds: int, setup: Setup = Setup(), *,
                  progress: bool = False) -> dict:
     r"""Train ``seeds`` networks per (loss, point) in one program; a point is a reading plus ``lambda``/``prototypes``.
 
     A point's ``steps`` (traced: updates after it are zero) is at most the program's length
-    ``setup.checkpoints[-1]`` and its ``batch_size`` is the setup's (a shape); every other axis is traced. Missing keys take :data:`DEFAULT`, ``lambda`` 1
+    ``setup.steps`` and its ``batch_size`` is the setup's (a shape); every other axis is traced. Missing keys take :data:`DEFAULT`, ``lambda`` 1
     and ``prototypes`` orthonormal; ``lambda_scale`` (:data:`LAMBDA_SCALES`, default ``"sum"``) is how
     :math:`\lambda` weighs the prototype term: :math:`\lambda\sum_{i\in S}` or :math:`\frac{\lambda}{|S|}\sum_{i\in S}`.
     ``points`` is one list every loss runs, or a dict ``{loss: list}`` (each loss its own points).
@@ -346,7 +327,7 @@ def run_readings(losses: Sequence[str], points: Sequence[dict] | dict, seeds: in
 
     Example:
         >>> r = run_readings(["infonce"], [{"lambda": 0.0, "steps": 1}, {"tau": 0.1, "steps": 1}], 2,
-        ...                  Setup(n=30, batch_size=None, checkpoints=(1,)))
+        ...                  Setup(n=30, batch_size=None, steps=1))
         >>> r["accuracy"].shape
         (1, 2, 2, 1, 3)
     """
@@ -362,15 +343,16 @@ def run_readings(losses: Sequence[str], points: Sequence[dict] | dict, seeds: in
     # The evaluation's SVDs run under one BLAS thread: OpenBLAS's default threads spin beside XLA's
     # and made the 500 x 64 SVD of the hidden layer 30-50x slower under load (benchmarks/README.md).
     with blas_single_threaded():
-        pending = [_program(loss, setup, seeds)(dataset, *args[loss]) for loss in losses]
+        placed = {loss: spread(args[loss]) for loss in losses}
+        pending = [_program(loss, setup, seeds)(*share((dataset,)), *placed[loss][0]) for loss in losses]
         for loss, result in zip(losses, pending):
-            a, r = jax.device_get(result)
-            accs.append(np.asarray(a))
-            ranks.append(np.asarray(r))
+            a, r = collect(result, placed[loss][1])
+            accs.append(a)
+            ranks.append(r)
             if progress:
                 import sys
 
-                print(f"  {setup.data} batch {setup.batch_size} steps {setup.checkpoints[-1]} ({len(per_loss[loss])} "
+                print(f"  {setup.data} batch {setup.batch_size} steps {setup.steps} ({len(per_loss[loss])} "
                       f"points x {seeds} seeds): {loss} done ({time.perf_counter() - start:.0f} s)", file=sys.stderr,
                       flush=True)
     if isinstance(points, dict):
@@ -470,12 +452,11 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
     for (batch, long), rs in groups.items():
         declared = (1000,) if long else (30, 100, 300)
         lengths = ((10,) if long else (3, 6, 10)) if quick else declared  # quick: stand-ins for 30/100/300
-        checkpoints = (lengths[-1],)
         if batch == 500:
             batch_size = None
         else:
             batch_size = min(batch, 64) if quick else batch
-        setup = Setup(n=120 if quick else 500, batch_size=batch_size, checkpoints=checkpoints)
+        setup = Setup(n=120 if quick else 500, batch_size=batch_size, steps=lengths[-1])
         steps_of = lambda r: lengths[declared.index({**DEFAULT, **r}["steps"])]  # noqa: E731
         ablation = [r for r in rs if r == {} or r == targeted[1]]
         # Each loss runs each distinct run once (tau enters neither VICReg nor Barlow Twins) and only
@@ -486,17 +467,17 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
                      if loss == "infonce" else []) for loss in losses}
         out = run_readings(losses, points, seeds, setup, progress=progress)
         for r in rs:
-            ci = 0
-            # (reading, checkpoint, space): the default run also gives the other evaluation spaces
-            derived = [(dict(r), ci, 0)]
+            # (reading, space): the default run also gives the other evaluation spaces
+            derived = [(dict(r), 0)]
             if r == {}:
-                derived += [({"evaluation": space}, ci, si) for si, space in enumerate(SPACES) if si]
+                derived += [({"evaluation": space}, si) for si, space in enumerate(SPACES) if si]
             for loss in losses:
                 ran = next(q for q in runs[loss] if _run_key(loss, q) == _run_key(loss, r))
-                j = runs[loss].index(ran)
-                for reading, cj, si in derived:
-                    acc = out["accuracy"][loss][2 * j:2 * j + 2, :, cj, si].astype(float)  # float64 means
-                    rank = out["effective_rank"][loss][2 * j:2 * j + 2, :, cj, 0].astype(float)
+                at = point_index(points[loss])
+                pair = [at[point_key({**ran, "steps": steps_of(ran), "lambda": lam})] for lam in (0.0, 1.0)]
+                for reading, si in derived:
+                    acc = out["accuracy"][loss][pair, :, -1, si].astype(float)  # float64 means
+                    rank = out["effective_rank"][loss][pair, :, -1, 0].astype(float)
                     gain, se = mean_difference(acc[1], acc[0])
                     rows.append({
                         "loss": loss, "reading": reading, "accuracy_without": float(acc[0].mean()),
@@ -507,12 +488,10 @@ def readings_grid(seeds: int = 5, *, quick: bool = False, losses: Sequence[str] 
                         **({} if ran == r else {"same_run_as": dict(ran)}),
                     })
                 if loss == "infonce" and r in ablation:
-                    columns = {"orthonormal": 2 * j + 1}
-                    base = 2 * len(runs[loss]) + 2 * ablation.index(r)
-                    columns.update({"etf": base, "random": base + 1})
-                    for kind, col in columns.items():
-                        acc = out["accuracy"][loss][col, :, ci, 0]
-                        rank = out["effective_rank"][loss][col, :, ci, 0]
+                    for kind in ("orthonormal", "etf", "random"):
+                        i = at[point_key({**r, "steps": steps_of(r), "lambda": 1.0, "prototypes": kind})]
+                        acc = out["accuracy"][loss][i, :, -1, 0]
+                        rank = out["effective_rank"][loss][i, :, -1, 0]
                         prototype_rows.append({"reading": dict(r), "prototypes": kind, "accuracies": acc.tolist(),
                                                "accuracy": float(acc.mean()), "effective_rank": float(rank.mean())})
     return {"rows": rows, "prototype_rows": prototype_rows, "axes": AXES, "default": DEFAULT, "targeted": targeted,
@@ -549,7 +528,7 @@ def confirmatory_grid(plan: dict, seeds: int, *, quick: bool = False, progress: 
         for p in points:
             if _group({k: v for k, v in p.items() if k in AXES}) != (DEFAULT["batch_size"], False):
                 raise ValueError(f"confirmatory points run in the default group (batch 256, <= 300 steps); got {p}")
-    setup = Setup(n=120 if quick else 500, batch_size=64 if quick else DEFAULT["batch_size"], checkpoints=(lengths[-1],))
+    setup = Setup(n=120 if quick else 500, batch_size=64 if quick else DEFAULT["batch_size"], steps=lengths[-1])
     runs = {loss: [{**p, "steps": lengths[declared.index({**DEFAULT, **p}["steps"])]} for p in points]
             for loss, points in plan.items()}
     out = run_readings(list(plan), runs, seeds, setup, progress=progress)
@@ -616,36 +595,37 @@ def network_lr_sweep(data: str = "synthetic", seeds: int = 3, *, quick: bool = F
         else:
             learning_rates = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
     if data == "synthetic":
-        setup = Setup(n=120 if quick else 500, batch_size=64 if quick else 256, checkpoints=(10,) if quick else (300,))
+        setup = Setup(n=120 if quick else 500, batch_size=64 if quick else 256, steps=10 if quick else 300)
     else:
-        setup = Setup(data="digits", max_width=64, embed_dim=32, batch_size=64 if quick else 256,
-                      checkpoints=(5,) if quick else (200,), digits_subsample=300 if quick else None)
+        setup = Setup(data="digits", hidden=64, embed_dim=32, batch_size=64 if quick else 256,
+                      steps=5 if quick else 200, subsample=300 if quick else None)
     readings = [{"optimizer": "sgd", "momentum": m, "tau": t, "batch_norm": bn, "learning_rate": lr,
-                 "steps": setup.checkpoints[-1]}
+                 "steps": setup.steps}
                 for t in taus for m in momenta for bn in batch_norms for lr in learning_rates]
     start = time.perf_counter()
     points = [{**r, "lambda": lam} for r in readings for lam in (0.0, 1.0)]
     out = run_readings(["infonce"], points, seeds, setup, progress=progress)
+    at = point_index(points)
     curves = []
-    i = 0
     for t in taus:
         for m in momenta:
             for bn in batch_norms:
-                for li, clop in enumerate((False, True)):
+                for lam, clop in ((0.0, False), (1.0, True)):
                     pts = []
-                    for j, lr in enumerate(learning_rates):
-                        acc = out["accuracy"][0, 2 * (i + j) + li, :, -1, 0]
-                        rank = out["effective_rank"][0, 2 * (i + j) + li, :, -1, 0]
+                    for lr in learning_rates:
+                        i = at[point_key({"optimizer": "sgd", "momentum": m, "tau": t, "batch_norm": bn,
+                                          "learning_rate": lr, "steps": setup.steps, "lambda": lam})]
+                        acc = out["accuracy"][0, i, :, -1, 0]
+                        rank = out["effective_rank"][0, i, :, -1, 0]
                         pts.append({"learning_rate": float(lr), "accuracy": float(acc.mean()),
                                     "accuracy_std": float(acc.std()), "effective_ranks": rank.tolist(),
                                     **collapse_summary(rank)})
                     threshold = next((p["learning_rate"] for p in pts if p["collapsed"]), None)
                     curves.append({"tau": t, "momentum": m, "batch_norm": bn, "clop": clop, "points": pts,
                                    "threshold": threshold})
-                i += len(learning_rates)
     return {"data": data, "learning_rates": [float(v) for v in learning_rates], "curves": curves,
-            "collapse_rank": COLLAPSE_RANK, "seeds": seeds, "steps": setup.checkpoints[-1],
-            "width": setup.max_width, "batch_size": setup.batch_size, "seconds": time.perf_counter() - start,
+            "collapse_rank": COLLAPSE_RANK, "seeds": seeds, "steps": setup.steps,
+            "width": setup.hidden, "batch_size": setup.batch_size, "seconds": time.perf_counter() - start,
             "quick": quick}
 
 
@@ -698,12 +678,12 @@ def clop_lambda_sweep(grid: dict | None = None, *, quick: bool = False, progress
     import resource
 
     grid = {**CLOP_LAMBDA_GRID, **(grid or {})}
-    setup = Setup(n=120 if quick else 500, batch_size=64 if quick else 256, checkpoints=(10,) if quick else (300,))
+    setup = Setup(n=120 if quick else 500, batch_size=64 if quick else 256, steps=10 if quick else 300)
     arms = [{"tau": float(c["tau"]), "momentum": float(c["momentum"]), "learning_rate": float(lr),
              "lambda": float(lam), "lambda_scale": scale}
             for c in grid["curves"] for lr in grid["learning_rates"] for lam in grid["lambdas"]
             for scale in grid["lambda_scales"]]
-    points = [{**a, "optimizer": "sgd", "batch_norm": False, "steps": setup.checkpoints[-1]} for a in arms]
+    points = [{**a, "optimizer": "sgd", "batch_norm": False, "steps": setup.steps} for a in arms]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu0 = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
@@ -716,7 +696,7 @@ def clop_lambda_sweep(grid: dict | None = None, *, quick: bool = False, progress
         collapsed = (rank < COLLAPSE_RANK) | ~np.isfinite(rank)
         rows.append({**arm, "effective_ranks": rank.tolist(), "accuracies": acc.tolist(),
                      "collapsed": collapsed.tolist()})
-    return {"grid": grid, "points": rows, "collapse_rank": COLLAPSE_RANK, "steps": setup.checkpoints[-1],
+    return {"grid": grid, "points": rows, "collapse_rank": COLLAPSE_RANK, "steps": setup.steps,
             "batch_size": setup.batch_size, "n": setup.n, "label_fraction": setup.label_fraction,
             "seconds": time.perf_counter() - start,
             "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu0, "quick": quick}

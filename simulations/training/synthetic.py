@@ -31,12 +31,13 @@ runs of a call (``lax.switch``), so one compilation serves a whole table, every 
 from __future__ import annotations
 
 import time
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from simulations.config import as_dict, check_choice, check_int, check_training, experiment_config
 from simulations.training import driver
 from simulations.training.losses import SIMILARITIES, normalize, orthonormal_prototypes
 from simulations.training.prototypes import PROTOTYPES
@@ -46,6 +47,7 @@ __all__ = [
     "PAPER_TABLE5",
     "TABLE5_LOSSES",
     "make_synthetic_data",
+    "synthetic_points",
     "augment_synthetic",
     "run_points",
     "run_synthetic",
@@ -66,12 +68,26 @@ PAPER_TABLE5 = {
 TABLE5_LOSSES = tuple(PAPER_TABLE5)
 
 
-class SyntheticConfig(NamedTuple):
-    """Every setting of the synthetic experiment (defaults as documented in the module docstring)."""
+@experiment_config
+class SyntheticConfig:
+    """Every setting of the synthetic experiment (defaults as documented in the module docstring).
+
+    Field names follow :mod:`simulations.config`; the data lie in R^embed_dim and the encoder maps
+    them back to it (3 -> 64 -> 64 -> 3 by default).
+
+    Raises:
+        ValueError: naming the first bad field, when built.
+
+    Example:
+        >>> SyntheticConfig(num_classes=4)
+        Traceback (most recent call last):
+        ...
+        ValueError: num_classes must be an integer in [2, 3]; got 4
+    """
 
     n: int = 500
     num_classes: int = 3
-    dim: int = 3
+    embed_dim: int = 3
     directions: str = "orthonormal"
     positions: str = "sign"
     noise_var: float = 0.05
@@ -88,27 +104,15 @@ class SyntheticConfig(NamedTuple):
     base_seed: int = 0
     dtype: str = "float32"
 
-    def validate(self) -> "SyntheticConfig":
-        """Raise ValueError naming the first bad field; return self."""
-        if self.n < 2 * self.num_classes:
-            raise ValueError(f"n must be >= 2 * num_classes; got {self.n}")
-        if self.num_classes < 2 or self.num_classes > self.dim:
-            raise ValueError(f"num_classes must be in [2, dim]; got {self.num_classes}")
-        if not 0 < self.label_fraction < 1:
-            raise ValueError(f"label_fraction must be in (0, 1); got {self.label_fraction}")
+    def __post_init__(self):
+        check_int("embed_dim", self.embed_dim, 2)
+        check_int("num_classes", self.num_classes, 2, self.embed_dim)
+        check_int("n", self.n, 2 * self.num_classes)
         if round(self.label_fraction * self.n) < self.knn_k:
             raise ValueError(f"label_fraction * n must be >= knn_k={self.knn_k}; got {self.label_fraction * self.n}")
-        if self.directions not in ("orthonormal", "random"):
-            raise ValueError(f"directions must be orthonormal or random; got {self.directions!r}")
-        if self.positions not in ("sign", "uniform"):
-            raise ValueError(f"positions must be sign or uniform; got {self.positions!r}")
-        if self.steps < 1:
-            raise ValueError(f"steps must be >= 1; got {self.steps}")
-        if not 0 < self.learning_rate < np.inf:
-            raise ValueError(f"learning_rate must be a finite number > 0; got {self.learning_rate}")
-        if self.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"optimizer must be adam or sgd; got {self.optimizer!r}")
-        return self
+        check_choice("directions", self.directions, ("orthonormal", "random"))
+        check_choice("positions", self.positions, ("sign", "uniform"))
+        check_training(self)
 
 
 def make_synthetic_data(key: jax.Array, config: SyntheticConfig = SyntheticConfig()):
@@ -125,7 +129,7 @@ def make_synthetic_data(key: jax.Array, config: SyntheticConfig = SyntheticConfi
         config: sizes and noise variance :math:`\sigma^2`.
 
     Returns:
-        ``(x, y, labelled)``: ``(n, dim)`` inputs, ``(n,)`` labels, ``(n,)`` booleans (exactly
+        ``(x, y, labelled)``: ``(n, embed_dim)`` inputs, ``(n,)`` labels, ``(n,)`` booleans (exactly
         ``round(label_fraction * n)`` true).
 
     Example:
@@ -134,21 +138,48 @@ def make_synthetic_data(key: jax.Array, config: SyntheticConfig = SyntheticConfi
         >>> x.shape, int(y.max()), int(lab.sum())
         ((500, 3), 2, 50)
     """
-    dtype = jnp.dtype(config.dtype)
+    return synthetic_points(key, n=config.n, num_classes=config.num_classes, embed_dim=config.embed_dim,
+                            noise_var=config.noise_var, label_fraction=config.label_fraction,
+                            random_directions=config.directions == "random",
+                            uniform_positions=config.positions == "uniform", dtype=jnp.dtype(config.dtype))
+
+
+def _pick(flag, if_true, if_false):
+    """``if_true()`` or ``if_false()``: the one named by a Python bool, or both computed and one selected by a traced flag."""
+    if isinstance(flag, bool):
+        return if_true() if flag else if_false()
+    return jnp.where(flag, if_true(), if_false())
+
+
+def synthetic_points(key: jax.Array, *, n: int, num_classes: int, embed_dim: int, noise_var: float,
+                     label_fraction: float, random_directions, uniform_positions, dtype=jnp.float32):
+    r"""The data of :func:`make_synthetic_data` from its sizes; the two kinds may be traced booleans.
+
+    ``random_directions`` and ``uniform_positions`` are Python bools (one kind computed) or traced
+    booleans (the readings programs: both kinds computed from the same keys, one selected), with the
+    same values either way.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> sizes = dict(n=30, num_classes=3, embed_dim=3, noise_var=0.05, label_fraction=0.2)
+        >>> a = synthetic_points(jax.random.key(0), random_directions=False, uniform_positions=True, **sizes)
+        >>> b = synthetic_points(jax.random.key(0), random_directions=jnp.asarray(False),
+        ...                      uniform_positions=jnp.asarray(True), **sizes)
+        >>> all(bool(jnp.all(u == v)) for u, v in zip(a, b)), int(a[2].sum())
+        (True, 6)
+    """
     kd, kt, kn, kl = jax.random.split(key, 4)
-    if config.directions == "orthonormal":
-        directions = orthonormal_prototypes(kd, config.num_classes, config.dim).astype(dtype)
-    else:
-        directions = normalize(jax.random.normal(kd, (config.num_classes, config.dim), dtype))
-    y = jnp.arange(config.n) % config.num_classes
-    if config.positions == "sign":
-        t = jnp.where(jax.random.bernoulli(kt, 0.5, (config.n, 1)), -1.0, 1.0).astype(dtype)
-    else:
-        t = jax.random.uniform(kt, (config.n, 1), dtype, -1.0, 1.0)
-    noise = jnp.sqrt(jnp.asarray(config.noise_var, dtype)) * jax.random.normal(kn, (config.n, config.dim), dtype)
+    directions = _pick(random_directions,
+                       lambda: normalize(jax.random.normal(kd, (num_classes, embed_dim), dtype)),
+                       lambda: orthonormal_prototypes(kd, num_classes, embed_dim).astype(dtype))
+    y = jnp.arange(n) % num_classes
+    t = _pick(uniform_positions,
+              lambda: jax.random.uniform(kt, (n, 1), dtype, -1.0, 1.0),
+              lambda: jnp.where(jax.random.bernoulli(kt, 0.5, (n, 1)), -1.0, 1.0).astype(dtype))
+    noise = jnp.sqrt(jnp.asarray(noise_var, dtype)) * jax.random.normal(kn, (n, embed_dim), dtype)
     x = t * directions[y] + noise
-    n_lab = round(config.label_fraction * config.n)
-    labelled = jnp.zeros(config.n, bool).at[jax.random.permutation(kl, config.n)[:n_lab]].set(True)
+    n_lab = round(label_fraction * n)
+    labelled = jnp.zeros(n, bool).at[jax.random.permutation(kl, n)[:n_lab]].set(True)
     return x, y, labelled
 
 
@@ -168,14 +199,14 @@ def augment_synthetic(key: jax.Array, x: jax.Array, noise_var: float = 0.05, fli
 
 
 #: The synthetic experiment as a task of the shared driver: data made from the trial key, sign-flip and
-#: noise views, encoder dim -> hidden -> hidden -> dim.
+#: noise views, encoder embed_dim -> hidden -> hidden -> embed_dim.
 SYNTHETIC = driver.Task(
     name="synthetic",
     losses=("infonce", "dcl", "vicreg", "barlow_twins", "supcon"),
     dataset=lambda config: None,
     data=lambda key, dataset, config: make_synthetic_data(key, config),
     augment=lambda key, x, config: augment_synthetic(key, x, config.aug_noise_var, config.flip_prob),
-    widths=lambda config: (config.dim, config.hidden, config.hidden, config.dim),
+    widths=lambda config: (config.embed_dim, config.hidden, config.hidden, config.embed_dim),
     num_classes=lambda config: config.num_classes,
 )
 
@@ -310,7 +341,7 @@ def lr_sweep(
     return {
         "learning_rates": [float(v) for v in r["learning_rates"]],
         "results": rows,
-        "config": config._asdict(),
+        "config": as_dict(config),
         "seconds": time.perf_counter() - start,
     }
 

@@ -15,7 +15,7 @@ def test_traced_temperature_changes_the_trained_network():
     # doctest's program: 2 points x 2 seeds, n = 30, one step, so the suite compiles it once.)
     r = R.run_readings(["infonce"], [{"optimizer": "sgd", "learning_rate": 1.0, "steps": 1, "lambda": 0.0},
                                      {"optimizer": "sgd", "learning_rate": 1.0, "steps": 1, "lambda": 0.0, "tau": 0.1}],
-                       2, R.Setup(n=30, batch_size=None, checkpoints=(1,)))
+                       2, R.Setup(n=30, batch_size=None, steps=1))
     assert r["effective_rank"].shape == (1, 2, 2, 1, 3)
     assert np.all(r["effective_rank"][0, 0, :, 0, 0] != r["effective_rank"][0, 1, :, 0, 0])
 
@@ -24,7 +24,7 @@ def test_lambda_scale_sum_is_the_default_and_mean_is_another_run():
     # lambda_scale is a traced point flag: "sum" (Eq. 4) is the default, bit for bit; "mean" (the authors'
     # released loss) weighs the prototype term ~1/|S| as much, so the run differs. Each loss gets its own points.
     pts = [{"steps": 2}, {"steps": 2, "lambda_scale": "sum"}, {"steps": 2, "lambda_scale": "mean"}]
-    r = R.run_readings(["infonce"], {"infonce": pts}, 2, R.Setup(n=30, batch_size=None, checkpoints=(2,)))
+    r = R.run_readings(["infonce"], {"infonce": pts}, 2, R.Setup(n=30, batch_size=None, steps=2))
     ranks = r["effective_rank"]["infonce"]
     np.testing.assert_array_equal(ranks[0], ranks[1])
     assert not np.array_equal(ranks[0], ranks[2])
@@ -32,14 +32,14 @@ def test_lambda_scale_sum_is_the_default_and_mean_is_another_run():
 
 def test_bad_lambda_scale_and_confirmatory_group_are_rejected():
     with pytest.raises(ValueError, match="lambda_scale must be one of"):
-        R.run_readings(["infonce"], [{"steps": 1, "lambda_scale": "max"}], 1, R.Setup(n=30, checkpoints=(1,)))
+        R.run_readings(["infonce"], [{"steps": 1, "lambda_scale": "max"}], 1, R.Setup(n=30, steps=1))
     with pytest.raises(ValueError, match="default group"):
         R.confirmatory_grid({"infonce": [{"batch_size": 64}]}, 2, quick=True)
 
 
 def test_default_reading_data_equals_the_table5_data():
     key = jax.random.key(3)
-    x, y, lab = jax.jit(lambda k: R._synthetic_data(k, False, False, R.Setup(), jnp.float32))(key)
+    x, y, lab = jax.jit(lambda k: R._data(k, None, jnp.asarray(False), jnp.asarray(False), R.Setup(), jnp.float32)[:3])(key)
     x0, y0, lab0 = jax.jit(lambda k: make_synthetic_data(k, SyntheticConfig()))(key)
     np.testing.assert_array_equal(np.asarray(x), np.asarray(x0))
     assert bool(jnp.all(y == y0)) and bool(jnp.all(lab == lab0))
@@ -62,9 +62,9 @@ def test_collapse_criterion_counts_half_the_seeds_and_divergence():
 
 def test_bad_reading_is_rejected():
     with pytest.raises(ValueError, match="reading axis"):
-        R.run_readings(["infonce"], [{"colour": "red"}], 1, R.Setup(n=30, checkpoints=(1,)))
+        R.run_readings(["infonce"], [{"colour": "red"}], 1, R.Setup(n=30, steps=1))
     with pytest.raises(ValueError, match="steps must be in"):
-        R.run_readings(["infonce"], [{"steps": 7}], 1, R.Setup(n=30, checkpoints=(1,)))
+        R.run_readings(["infonce"], [{"steps": 7}], 1, R.Setup(n=30, steps=1))
 
 
 @pytest.mark.slow

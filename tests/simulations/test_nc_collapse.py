@@ -164,7 +164,7 @@ def test_beta_zero_is_the_plain_risk_and_ucl_differs_only_by_class_collisions():
 
 @pytest.mark.slow  # one compilation of the trainer: ~5 s on an idle 2-core CPU
 def test_train_compiles_once_per_grid_shape_and_seeds_are_layout_independent():
-    cfg = M.UFMConfig(k=2, n=2, d=2, steps=4, record_every=2)
+    cfg = M.UFMConfig(num_classes=2, samples_per_class=2, embed_dim=2, steps=4, record_every=2)
     a = M.train(cfg, M.grid_runs(("SCL", "HUCL"), ("sphere",), betas=(1.0,), seeds=2, lr=0.01))
     b = M.train(cfg, M.grid_runs(("UCL", "HSCL"), ("ball",), betas=(3.0,), seeds=2, lr=0.05))
     assert M._compiled(cfg, 0)._cache_size() == 1  # new losses, normalisations, hardness, lr: no recompilation

@@ -1,5 +1,5 @@
 """The multi-host path run for real: two local processes (jax.distributed, one CPU device each, gloo
-collectives over TCP on 127.0.0.1) give the single-process results of simulate and collapse_threshold."""
+collectives over TCP on 127.0.0.1) give the single-process results of simulate, collapse_threshold and the training grids."""
 import json
 import os
 import socket
@@ -92,3 +92,42 @@ def test_two_process_cli_threshold_matches_one_process():
     for out in outs:
         got = _json_after_log_lines(out)["results"][0]
         assert (got["threshold"], got["bracket"]) == (expected["threshold"], expected["bracket"])
+
+
+_TRAINING_WORKER = r"""
+import json, sys
+from clop_verify.runtime import configure_jax
+configure_jax()
+import jax
+jax.distributed.initialize(coordinator_address=sys.argv[1], num_processes=2, process_id=int(sys.argv[2]),
+                           initialization_timeout=60)
+from simulations.training import readings as R, synthetic as S
+points = [{"lambda": 0.0}, {"lambda": 1.0}, {"lambda": 1.0, "prototypes": "etf"}]
+d = S.run_points("infonce", points, 2, S.SyntheticConfig(n=60, steps=3))
+r = R.run_readings(["infonce"], [{"steps": 2, "lambda": 0.0}, {"steps": 2, "tau": 0.1}, {"steps": 1}], 2,
+                   R.Setup(n=30, batch_size=None, steps=2))
+print(json.dumps({"devices": jax.device_count(), "accuracy": d["accuracy"].tolist(),
+                  "effective_rank": d["effective_rank"].tolist(), "final_loss": d["final_loss"].tolist(),
+                  "readings_accuracy": r["accuracy"].tolist(), "readings_rank": r["effective_rank"].tolist()}))
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_give_the_single_process_training_grid():
+    # The training driver's grid (3 points, padded to 4: two per process) and a readings program, split
+    # over two processes, give the one-process results.
+    from simulations.training import readings as R, synthetic as S
+
+    address = f"127.0.0.1:{_free_port()}"
+    outs = _launch_two(lambda i: [sys.executable, "-c", _TRAINING_WORKER, address, str(i)])
+    docs = [json.loads(o.strip().splitlines()[-1]) for o in outs]
+    points = [{"lambda": 0.0}, {"lambda": 1.0}, {"lambda": 1.0, "prototypes": "etf"}]
+    d = S.run_points("infonce", points, 2, S.SyntheticConfig(n=60, steps=3))
+    r = R.run_readings(["infonce"], [{"steps": 2, "lambda": 0.0}, {"steps": 2, "tau": 0.1}, {"steps": 1}], 2,
+                       R.Setup(n=30, batch_size=None, steps=2))
+    for doc in docs:
+        assert doc["devices"] == 2
+        assert doc["accuracy"] == d["accuracy"].tolist() and doc["readings_accuracy"] == r["accuracy"].tolist()
+        np.testing.assert_allclose(doc["effective_rank"], d["effective_rank"], rtol=1e-6)
+        np.testing.assert_allclose(doc["final_loss"], d["final_loss"], rtol=1e-6)
+        np.testing.assert_allclose(doc["readings_rank"], r["effective_rank"], rtol=1e-6)
