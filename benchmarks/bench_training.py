@@ -25,7 +25,7 @@ The practical peak beside it is a dense float32 ``1024 x 1024`` matmul in the sa
 On a loaded machine only the ratios of one run mean anything; the load average is printed.
 
 Usage: python benchmarks/bench_training.py [--workloads readings network driver] [--points 4] [--losses ...]
-[--repeats 3] [--reference b77cd92]
+[--repeats 3] [--reference 5df6e52] [--json PATH]
 """
 from __future__ import annotations
 
@@ -142,15 +142,24 @@ def _run_worker(code_root: str, name: str, points: int, losses: list[str]) -> di
 
 
 def _agreement(old: dict, new: dict) -> str:
+    """How the new code's answers compare with the old code's: identical, or how many per-seed
+    accuracies (normalised outputs, the space the figures read) moved and by how much."""
     import numpy as np
 
-    a_old, a_new = np.asarray(old["accuracy"]), np.asarray(new["accuracy"])
+    a_old, a_new = np.asarray(old["accuracy"], float), np.asarray(new["accuracy"], float)
     r_old, r_new = np.asarray(old["effective_rank"], float), np.asarray(new["effective_rank"], float)
-    same_acc = a_old.shape == a_new.shape and bool(np.array_equal(a_old, a_new))
-    # Space 0 (normalised outputs) is the one the figures read; the other spaces are reported beside it.
-    d0 = float(np.nanmax(np.abs(r_old[..., 0] - r_new[..., 0]))) if r_old.shape == r_new.shape else float("nan")
-    dall = float(np.nanmax(np.abs(r_old - r_new))) if r_old.shape == r_new.shape else float("nan")
-    return f"accuracies {'identical' if same_acc else 'DIFFER'}; max |rank diff| space 0 {d0:.1e}, all spaces {dall:.1e}"
+    if a_old.shape != a_new.shape or r_old.shape != r_new.shape:
+        return "answers have different shapes"
+    if np.array_equal(a_old, a_new) and np.array_equal(r_old, r_new, equal_nan=True):
+        return "identical (accuracies and ranks, every space)"
+    acc0, acc1 = a_old[..., 0], a_new[..., 0]  # [..., point, seed, checkpoint]
+    moved = acc0 != acc1
+    point_means = np.abs(acc0.mean(axis=-2) - acc1.mean(axis=-2))  # over seeds
+    rank = np.abs(r_old[..., 0] - r_new[..., 0])
+    return (f"normalised-output accuracies: {int(moved.sum())}/{moved.size} per-seed values moved, max |diff| "
+            f"{np.max(np.abs(acc0 - acc1)):.3f}, mean |diff| {np.mean(np.abs(acc0 - acc1)):.4f}; per-point seed means: "
+            f"max |diff| {np.max(point_means):.3f}, mean {np.mean(point_means):.4f}; mean accuracy old {acc0.mean():.4f} "
+            f"new {acc1.mean():.4f}; ranks (space 0) max |diff| {np.nanmax(rank):.2f}, mean {np.nanmean(rank):.3f}")
 
 
 def main(argv=None) -> int:
@@ -164,7 +173,8 @@ def main(argv=None) -> int:
                         default=["infonce", "dcl", "vicreg", "barlow_twins"], help="the readings workload's losses "
                         "(default the four of Table 5)")
     parser.add_argument("--repeats", type=int, default=3, help="old/new subprocess pairs per workload (default 3)")
-    parser.add_argument("--reference", default="b77cd92", help="git revision of the previous code (default b77cd92); "
+    parser.add_argument("--json", help="also write every subprocess's output (times, per-seed answers) to this file")
+    parser.add_argument("--reference", default="5df6e52", help="git revision of the previous code (default 5df6e52); "
                         "'none' skips it")
     parser.add_argument("--worker", choices=WORKLOADS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -183,6 +193,7 @@ def main(argv=None) -> int:
           f"{os.getloadavg()[0]:.1f}, jax {jax.__version__}; dense f32 1024^3 matmul {peak:.3g} FLOP/s (practical peak)")
     print(f"{'workload':>9} {'trainings':>9} {'new s':>7} {'new tr/s':>9} {'new FLOP/s':>10} {'of peak':>7} "
           f"{'old s':>7} {'old tr/s':>9} {'old/new':>8}  answers")
+    saved = {}
     with tempfile.TemporaryDirectory() as tmp:
         old_root = None if args.reference == "none" else _export(args.reference, tmp)
         for name in args.workloads:
@@ -202,6 +213,9 @@ def main(argv=None) -> int:
                 line += (f" {old_s:>7.2f} {olds[0]['trainings'] / old_s:>9.2f} {statistics.median(ratios):>8.2f}  "
                          f"{_agreement(olds[0], news[0])}  (ratios {', '.join(f'{r:.2f}' for r in ratios)})")
             print(line + f"  load {os.getloadavg()[0]:.1f}", flush=True)
+            saved[name] = {"new": news, "old": olds}
+    if args.json:
+        Path(args.json).write_text(json.dumps(saved))
     return 0
 
 
