@@ -4,7 +4,8 @@ Every loss takes a batch of embeddings (rows) and returns a scalar; all are jit-
 and can be vmapped over an extra leading axis. The cosine-based losses (InfoNCE, DCL, SupCon and the
 cosine CLOP term) normalise their inputs *inside* the loss, with a normalisation whose gradient is
 finite everywhere, so that gradients flow through the normalisation to unnormalised inputs: this is
-the setting of Lemma 1 of paper 001 (``001_a0916c72eb7a88d5.txt``, Section 3.1 and Appendix C). The
+the setting of Lemma 1 of paper 001 (``001_a0916c72eb7a88d5.txt``, Section 3.1 and Appendix C). The trainers use
+:func:`view_contrastive`, InfoNCE and DCL with a hand-written gradient that XLA runs faster. The
 prototype constructors build the fixed class targets of the CLOP term (Section 4, Eq. 4): an
 orthonormal set from the SVD of random vectors, a simplex equiangular tight frame, or random unit
 vectors.
@@ -130,6 +131,11 @@ def dcl(z1: jax.Array, z2: jax.Array, tau: float = 0.5) -> jax.Array:
     return jnp.mean(-pos + jax.nn.logsumexp(negatives, axis=1))
 
 
+#: Below this temperature the weights exp((cos - 1)/tau) of :func:`view_contrastive` can underflow in
+#: float32 (exp(-2/tau) < 1e-38 for opposite rows).
+_SMALLEST_VIEW_TAU = 2.0 / 87.0
+
+
 def _view_weights(zn: jax.Array, tau, decoupled: bool):
     r"""Unnormalised softmax weights :math:`E_{ij} = \exp((\hat z_i^\top\hat z_j - 1)/\tau)` of the views'
     cosine logits (zero on self-pairs, and on positives when ``decoupled``), their row sums, and the
@@ -189,6 +195,9 @@ def view_contrastive(z1: jax.Array, z2: jax.Array, tau=0.5, decoupled: bool = Fa
     ``jax.grad(infonce)``; rounded differently. Reverse mode only (no ``jax.hessian``; use
     :func:`infonce` for that) and no gradient with respect to ``tau``.
 
+    Raises:
+        ValueError: a Python-number ``tau`` at or below 2/87.
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> z1 = jax.random.normal(jax.random.key(0), (4, 3)); z2 = jax.random.normal(jax.random.key(1), (4, 3))
@@ -198,6 +207,8 @@ def view_contrastive(z1: jax.Array, z2: jax.Array, tau=0.5, decoupled: bool = Fa
         >>> bool(jnp.allclose(g, g_ref, atol=1e-6))
         True
     """
+    if isinstance(tau, (int, float)) and tau <= _SMALLEST_VIEW_TAU:
+        raise ValueError(f"view_contrastive needs tau > {_SMALLEST_VIEW_TAU:.4f} (weights underflow below); got {tau}")
     return _view_loss(normalize(jnp.concatenate([z1, z2], axis=0)), tau, decoupled)
 
 

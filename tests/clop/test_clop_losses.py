@@ -66,6 +66,8 @@ def test_view_contrastive_value_and_gradient_equal_autodiff_of_the_loss(tau, dec
         np.testing.assert_allclose(np.asarray(g), np.asarray(g0), rtol=1e-9, atol=1e-12)
     scaled = jax.grad(lambda a: 3.0 * losses.view_contrastive(a, z2, tau, decoupled))(z1)
     np.testing.assert_allclose(np.asarray(scaled), 3.0 * np.asarray(expected[0]), rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="tau"):
+        losses.view_contrastive(z1, z2, 0.02, decoupled)
 
 
 def test_supcon_matches_numpy_and_reduces_to_infonce():
