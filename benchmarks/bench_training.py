@@ -148,7 +148,8 @@ def _run_worker(code_root: str, name: str, points: int, losses: list[str]) -> di
 
 def _agreement(old: dict, new: dict) -> str:
     """How the new code's answers compare with the old code's: identical, or how many per-seed
-    accuracies (normalised outputs, the space the figures read) moved and by how much."""
+    accuracies (in the readings programs, of the normalised outputs: the space the figures read) moved and
+    by how much, and the effective ranks' largest change."""
     import numpy as np
 
     a_old, a_new = np.asarray(old["accuracy"], float), np.asarray(new["accuracy"], float)
@@ -157,11 +158,14 @@ def _agreement(old: dict, new: dict) -> str:
         return "answers have different shapes"
     if np.array_equal(a_old, a_new) and np.array_equal(r_old, r_new, equal_nan=True):
         return "identical (accuracies and ranks, every space)"
-    acc0, acc1 = a_old[..., 0], a_new[..., 0]  # [..., point, seed, checkpoint]
+    if a_old.ndim == 5:  # readings programs: [loss, point, seed, checkpoint, space]; the figures read space 0
+        acc0, acc1 = np.moveaxis(a_old[..., 0], 2, -1), np.moveaxis(a_new[..., 0], 2, -1)
+        rank = np.abs(r_old[..., 0] - r_new[..., 0])
+    else:  # the driver: [point, seed]
+        acc0, acc1, rank = a_old, a_new, np.abs(r_old - r_new)
     moved = acc0 != acc1
-    point_means = np.abs(acc0.mean(axis=-2) - acc1.mean(axis=-2))  # over seeds
-    rank = np.abs(r_old[..., 0] - r_new[..., 0])
-    return (f"normalised-output accuracies: {int(moved.sum())}/{moved.size} per-seed values moved, max |diff| "
+    point_means = np.abs(acc0.mean(axis=-1) - acc1.mean(axis=-1))  # over seeds
+    return (f"accuracies: {int(moved.sum())}/{moved.size} per-seed values moved, max |diff| "
             f"{np.max(np.abs(acc0 - acc1)):.3f}, mean |diff| {np.mean(np.abs(acc0 - acc1)):.4f}; per-point seed means: "
             f"max |diff| {np.max(point_means):.3f}, mean {np.mean(point_means):.4f}; mean accuracy old {acc0.mean():.4f} "
             f"new {acc1.mean():.4f}; ranks (space 0) max |diff| {np.nanmax(rank):.2f}, mean {np.nanmean(rank):.3f}")
