@@ -4,12 +4,15 @@ Every loss takes a batch of embeddings (rows) and returns a scalar; all are jit-
 and can be vmapped over an extra leading axis. The cosine-based losses (InfoNCE, DCL, SupCon and the
 cosine CLOP term) normalise their inputs *inside* the loss, with a normalisation whose gradient is
 finite everywhere, so that gradients flow through the normalisation to unnormalised inputs: this is
-the setting of Lemma 1 of paper 001 (``001_a0916c72eb7a88d5.txt``, Section 3.1 and Appendix C). The
+the setting of Lemma 1 of paper 001 (``001_a0916c72eb7a88d5.txt``, Section 3.1 and Appendix C). The trainers use
+:func:`view_contrastive`, InfoNCE and DCL with a hand-written gradient that XLA runs faster. The
 prototype constructors build the fixed class targets of the CLOP term (Section 4, Eq. 4): an
 orthonormal set from the SVD of random vectors, a simplex equiangular tight frame, or random unit
 vectors.
 """
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +21,7 @@ __all__ = [
     "normalize",
     "infonce",
     "dcl",
+    "view_contrastive",
     "supcon",
     "vicreg",
     "barlow_twins",
@@ -125,6 +129,87 @@ def dcl(z1: jax.Array, z2: jax.Array, tau: float = 0.5) -> jax.Array:
     pos = logits[rows, positive]
     negatives = logits.at[rows, positive].set(-jnp.inf)
     return jnp.mean(-pos + jax.nn.logsumexp(negatives, axis=1))
+
+
+#: Below this temperature the weights exp((cos - 1)/tau) of :func:`view_contrastive` can underflow in
+#: float32 (exp(-2/tau) < 1e-38 for opposite rows).
+_SMALLEST_VIEW_TAU = 2.0 / 87.0
+
+
+def _view_weights(zn: jax.Array, tau, decoupled: bool):
+    r"""Unnormalised softmax weights :math:`E_{ij} = \exp((\hat z_i^\top\hat z_j - 1)/\tau)` of the views'
+    cosine logits (zero on self-pairs, and on positives when ``decoupled``), their row sums, and the
+    positives' logits. The shift :math:`1/\tau` is the largest logit of unit rows, so :math:`E` is
+    symmetric; no weight underflows for :math:`\tau > 2/87`."""
+    two_n = zn.shape[0]
+    rows = jnp.arange(two_n)
+    positive = (rows + two_n // 2) % two_n
+    cosines = zn @ zn.T
+    excluded = rows[:, None] == rows[None, :]
+    if decoupled:
+        excluded = excluded | (positive[:, None] == rows[None, :])
+    e = jnp.exp(jnp.where(excluded, -jnp.inf, (cosines - 1.0) / tau))
+    return e, jnp.sum(e, axis=1), cosines[rows, positive] / tau
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _view_loss(zn: jax.Array, tau, decoupled: bool) -> jax.Array:
+    _, s, pos = _view_weights(zn, tau, decoupled)
+    return jnp.mean(1.0 / tau + jnp.log(s) - pos)
+
+
+def _view_loss_fwd(zn, tau, decoupled):
+    e, s, pos = _view_weights(zn, tau, decoupled)
+    return jnp.mean(1.0 / tau + jnp.log(s) - pos), (zn, e, s, tau)
+
+
+def _view_loss_bwd(decoupled, residuals, g):
+    zn, e, s, tau = residuals
+    two_n = zn.shape[0]
+    # d loss / d logits = (P - Y) / 2n with P = E / s (rows) and Y the positives' permutation
+    # (symmetric); E is symmetric, so P + P^T = E (1/s_i + 1/s_j) needs no transpose.
+    inv = 1.0 / s
+    symmetric = e * (inv[:, None] + inv[None, :])
+    scale = g / (two_n * tau)
+    grad = scale * (symmetric @ zn - 2.0 * jnp.roll(zn, two_n // 2, axis=0))
+    return grad.astype(zn.dtype), jnp.zeros_like(tau)
+
+
+_view_loss.defvjp(_view_loss_fwd, _view_loss_bwd)
+
+
+def view_contrastive(z1: jax.Array, z2: jax.Array, tau=0.5, decoupled: bool = False) -> jax.Array:
+    r""":func:`infonce` (or :func:`dcl` when ``decoupled``) with a hand-written gradient, for training.
+
+    The value is the loss's; the reverse-mode gradient with respect to the normalised views
+    :math:`\hat z` (2n rows, :math:`P` the row softmax of the logits without self-pairs, and without
+    positives for DCL, :math:`Y` the permutation pairing the views) is
+
+    .. math:: \frac{\partial\mathcal L}{\partial\hat z} = \frac{(P + P^\top)\hat z - 2Y\hat z}{2n\,\tau},
+        \qquad (P + P^\top)_{ij} = E_{ij}\,(1/s_i + 1/s_j),
+
+    with :math:`E_{ij} = \exp((\hat z_i^\top\hat z_j - 1)/\tau)` (symmetric) and :math:`s` its row
+    sums: one product with a symmetric 2n x 2n matrix built without a transpose, instead of autodiff's
+    products with :math:`P` and :math:`P^\top` (the second a slow batched loop on XLA:CPU under
+    ``vmap``). Valid for :math:`\tau > 2/87` (below, weights can underflow in float32). Mathematically equal to
+    ``jax.grad(infonce)``; rounded differently. Reverse mode only (no ``jax.hessian``; use
+    :func:`infonce` for that) and no gradient with respect to ``tau``.
+
+    Raises:
+        ValueError: a Python-number ``tau`` at or below 2/87.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> z1 = jax.random.normal(jax.random.key(0), (4, 3)); z2 = jax.random.normal(jax.random.key(1), (4, 3))
+        >>> bool(jnp.isclose(view_contrastive(z1, z2, 0.5), infonce(z1, z2, 0.5)))
+        True
+        >>> g, g_ref = jax.grad(view_contrastive)(z1, z2, 0.5, True), jax.grad(dcl)(z1, z2, 0.5)
+        >>> bool(jnp.allclose(g, g_ref, atol=1e-6))
+        True
+    """
+    if isinstance(tau, (int, float)) and tau <= _SMALLEST_VIEW_TAU:
+        raise ValueError(f"view_contrastive needs tau > {_SMALLEST_VIEW_TAU:.4f} (weights underflow below); got {tau}")
+    return _view_loss(normalize(jnp.concatenate([z1, z2], axis=0)), tau, decoupled)
 
 
 def supcon(z: jax.Array, labels: jax.Array, tau: float = 0.5) -> jax.Array:

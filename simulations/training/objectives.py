@@ -36,10 +36,8 @@ def contrastive_loss(name: str, z1: jax.Array, z2: jax.Array, labels: jax.Array,
         ...                  contrastive_loss("infonce", z, z, None, 1.0)))
         True
     """
-    if name == "infonce":
-        return losses.infonce(z1, z2, tau)
-    if name == "dcl":
-        return losses.dcl(z1, z2, tau)
+    if name in ("infonce", "dcl"):
+        return losses.view_contrastive(z1, z2, tau, decoupled=name == "dcl")
     if name == "vicreg":
         return losses.vicreg(z1, z2)
     if name == "barlow_twins":

@@ -51,6 +51,25 @@ def test_infonce_and_dcl_match_numpy(tau):
     assert abs(float(losses.dcl(z1, z2, tau)) - np_infonce(z1, z2, tau, decoupled=True)) < TOL
 
 
+@pytest.mark.parametrize("tau", [0.1, 0.5, 2.0])
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_view_contrastive_value_and_gradient_equal_autodiff_of_the_loss(tau, decoupled):
+    # Includes a zero row (normalised to zero) and an exact duplicate pair (cosine 1: the largest weight).
+    z1, z2 = RNG.normal(size=(7, 4)), RNG.normal(size=(7, 4))
+    z1[2] = 0.0
+    z2[4] = 3.0 * z1[4]
+    reference = losses.dcl if decoupled else losses.infonce
+    assert abs(float(losses.view_contrastive(z1, z2, tau, decoupled)) - float(reference(z1, z2, tau))) < TOL
+    grads = jax.grad(losses.view_contrastive, argnums=(0, 1))(z1, z2, tau, decoupled)
+    expected = jax.grad(reference, argnums=(0, 1))(z1, z2, tau)
+    for g, g0 in zip(grads, expected):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(g0), rtol=1e-9, atol=1e-12)
+    scaled = jax.grad(lambda a: 3.0 * losses.view_contrastive(a, z2, tau, decoupled))(z1)
+    np.testing.assert_allclose(np.asarray(scaled), 3.0 * np.asarray(expected[0]), rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="tau"):
+        losses.view_contrastive(z1, z2, 0.02, decoupled)
+
+
 def test_supcon_matches_numpy_and_reduces_to_infonce():
     z = RNG.normal(size=(12, 5))
     y = RNG.integers(0, 3, size=12)
