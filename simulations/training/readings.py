@@ -14,10 +14,10 @@ directions, positions on the line, :math:`\lambda` (0 = CLOP off) and prototype 
 contrastive loss is a static name (see :func:`_program`). The step count is traced too: every run of a program takes the
 program's length in steps and updates after its own ``steps`` are zero (step keys are
 ``fold_in(key, step)``, so a frozen run *is* the shorter run); the end state is evaluated in three
-spaces (normalised outputs, raw outputs, last hidden layer). An earlier version (a ``lax.switch``
-over the losses, checkpoints evaluated between several scans) hung XLA:CPU at full size three times,
-every thread parked on a futex: twice with the switch, once with static losses but several scans;
-the single-scan, single-loss programs have not hung. Only the batch size and the longest step count
+spaces (normalised outputs, raw outputs, last hidden layer). Why one scan and one static loss: a
+program with a ``lax.switch`` over the losses, or with checkpoints evaluated between several scans,
+hangs XLA:CPU at full size (every thread parked on a futex; three hangs seen), and the single-scan,
+single-loss programs do not. Only the batch size and the longest step count
 change shapes: :func:`readings_grid` runs one group per (batch size, 1000-step run), each compiled
 once per loss.
 
@@ -223,9 +223,8 @@ _POINT_ARGS = ("learning_rate", "tau", "is_adam", "momentum", "batch_norm", "wid
 def _program(loss_name: str, setup: Setup, seeds: int):
     """The jitted ``f(dataset, *point_args) -> (acc, rank)`` for one loss, axes [point, seed, checkpoint, space].
 
-    One program per loss (a static name), not a ``lax.switch`` index: the switch version of this
-    program (with checkpoints between several scans) hung XLA:CPU twice at full size, every thread
-    parked on a futex; see the module docstring.
+    One program per loss (a static name), not a ``lax.switch`` index: a switch over the losses hangs
+    XLA:CPU at full size (see the module docstring).
     """
     def build():
         bank = prototype_bank(trial_keys(setup.base_seed, seeds), setup.num_classes, setup.embed_dim)
