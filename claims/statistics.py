@@ -51,11 +51,12 @@ Reference: paper 001 Appendix B (Table 5); Holm, *Scand. J. Statist.* 6
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 __all__ = [
     "ALPHA", "BAND", "PAIRED_RULE", "paired_summary", "holm", "clopper_pearson", "seeds_for_power",
@@ -125,10 +126,16 @@ def paired_summary(without: Sequence[float], with_: Sequence[float], direction: 
         ci = [mean, mean]
         p = 0.0 if direction * mean > 0 else 1.0
     else:
-        half = float(stats.t.ppf(0.975, n - 1)) * se
+        half = _t_quantile_975(n - 1) * se
         ci = [mean - half, mean + half]
-        p = float(stats.t.sf(direction * mean / se, n - 1))
+        p = float(special.stdtr(n - 1, -(direction * mean / se)))  # stats.t.sf(x, df) without its argument checks
     return {"n": n, "paired_mean": mean, "paired_sd": sd, "standard_error": se, "ci95": ci, "p_one_sided": p}
+
+
+@functools.lru_cache(maxsize=None)
+def _t_quantile_975(df: int) -> float:
+    r""":math:`t_{0.975,\,df}`, computed once per degrees of freedom (``stats.t.ppf``)."""
+    return float(stats.t.ppf(0.975, df))
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
