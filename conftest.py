@@ -21,11 +21,17 @@ matplotlib.use("Agg")
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _session_result_cache(tmp_path_factory):
-    """The suite's result cache: one empty folder for the session (as the XDG one serves every command),
-    never the user's. A test that counts recomputations passes a cache folder of its own."""
+def _session_result_cache(tmp_path_factory, worker_id):
+    """The suite's result cache: one empty folder for the test run (as the XDG one serves every command),
+    never the user's, shared by the run's xdist workers (results are written atomically, so a worker reads
+    another's whole entries or none). A test that counts recomputations passes a cache folder of its own."""
+    if worker_id == "master":  # not distributed (`-n 0`)
+        folder = tmp_path_factory.mktemp("result-cache")
+    else:  # the workers' temporary folders share one parent per run
+        folder = tmp_path_factory.getbasetemp().parent / "result-cache"
+        folder.mkdir(exist_ok=True)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("result-cache")))
+        patch.setenv(CACHE_ENV, str(folder))
         yield
 
 

@@ -51,11 +51,12 @@ Reference: paper 001 Appendix B (Table 5); Holm, *Scand. J. Statist.* 6
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 __all__ = [
     "ALPHA", "BAND", "PAIRED_RULE", "paired_summary", "holm", "clopper_pearson", "seeds_for_power",
@@ -125,10 +126,16 @@ def paired_summary(without: Sequence[float], with_: Sequence[float], direction: 
         ci = [mean, mean]
         p = 0.0 if direction * mean > 0 else 1.0
     else:
-        half = float(stats.t.ppf(0.975, n - 1)) * se
+        half = _t_quantile_975(n - 1) * se
         ci = [mean - half, mean + half]
-        p = float(stats.t.sf(direction * mean / se, n - 1))
+        p = float(special.stdtr(n - 1, -(direction * mean / se)))  # stats.t.sf(x, df) without its argument checks
     return {"n": n, "paired_mean": mean, "paired_sd": sd, "standard_error": se, "ci95": ci, "p_one_sided": p}
+
+
+@functools.lru_cache(maxsize=None)
+def _t_quantile_975(df: int) -> float:
+    r""":math:`t_{0.975,\,df}`, computed once per degrees of freedom (``stats.t.ppf``)."""
+    return float(stats.t.ppf(0.975, df))
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -190,7 +197,9 @@ def seeds_for_power(effect: float, sd: float, alpha: float = ALPHA, power: float
         \delta = \frac{|\text{effect}|}{s_d}\sqrt n
 
     (:math:`F_{t'}` the noncentral t distribution). With ``sd == 0`` two seeds suffice for any non-zero
-    effect.
+    effect. The power is evaluated for blocks of consecutive n at once (32, then 128, 512, ... values:
+    one vectorised call of each distribution per block instead of one per n); each value is the scalar
+    call's, so the first n that reaches ``power`` is the same.
 
     Returns:
         ``n >= 2``, or ``None`` when ``effect == 0`` or more than ``max_n`` seeds would be needed.
@@ -205,11 +214,15 @@ def seeds_for_power(effect: float, sd: float, alpha: float = ALPHA, power: float
         return None
     if sd == 0:
         return 2
-    for n in range(2, max_n + 1):
+    start, size = 2, 32
+    while start <= max_n:
+        n = np.arange(start, min(start + size, max_n + 1))
         df = n - 1
         crit = stats.t.ppf(1 - alpha, df)
-        if stats.nct.sf(crit, df, abs(effect) / sd * math.sqrt(n)) >= power:
-            return n
+        reached = stats.nct.sf(crit, df, abs(effect) / sd * np.sqrt(n)) >= power
+        if reached.any():
+            return int(n[np.argmax(reached)])
+        start, size = start + size, 4 * size
     return None
 
 

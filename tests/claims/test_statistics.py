@@ -124,6 +124,22 @@ def test_power_formula_matches_simulated_paired_t_tests():
     assert n == 27 and 0.787 <= power(n) <= 0.833 and power(20) < 0.75
 
 
+def test_seeds_for_power_is_the_first_n_of_the_one_at_a_time_search():
+    # The blocked search (n = 2..33, 34..161, 162..673, ...) against the definition, one n at a time, on
+    # both sides of the first two block edges, at a stricter alpha, and past max_n.
+    def one_at_a_time(effect, sd, alpha=ALPHA, max_n=10_000):
+        for n in range(2, max_n + 1):
+            if stats.nct.sf(stats.t.ppf(1 - alpha, n - 1), n - 1, abs(effect) / sd * math.sqrt(n)) >= 0.8:
+                return n
+        return None
+
+    cases = [(0.445, 1.0), (-0.44, 1.0), (0.197, 1.0), (0.196, 1.0), (0.3, 0.5)]
+    found = [seeds_for_power(e, sd) for e, sd in cases]
+    assert found == [one_at_a_time(e, sd) for e, sd in cases] == [33, 34, 161, 163, 19]
+    assert seeds_for_power(0.3098, 0.3, ALPHA / 30) == one_at_a_time(0.3098, 0.3, ALPHA / 30)
+    assert seeds_for_power(0.196, 1.0, max_n=162) is None and seeds_for_power(0.196, 1.0, max_n=163) == 163
+
+
 def test_a_degenerate_reading_never_decides_nor_counts_as_tried():
     rng = np.random.default_rng(5)
     at_chance = _reading({"i": 0}, [1 / 3] * 5, [1 / 3 + 1e-3] * 5, rank=(1.0, 1.0))

@@ -151,10 +151,11 @@ print(json.dumps({"devices": jax.device_count(), "spectra": r.spectra.tolist(),
 """
 
 
-@pytest.mark.parametrize("devices, k, m", [(4, 6, 12), (2, 30, 100)])
+@pytest.mark.parametrize("devices, k, m", [(4, 6, 12), pytest.param(2, 30, 100, marks=pytest.mark.slow)])
 def test_several_devices_same_numbers_as_one(devices, k, m):
     # (2, 30, 100): six runs, three per device, recorded. jaxlib's batched SVD once deadlocked here
     # (both devices waiting on the thread pool they occupied); the timeout turns a hang into a failure.
+    # Slow (a second subprocess of about 9 s); (4, 6, 12) checks the same sharding path in the default run.
     out = run_with_cpu_devices(_SUBPROCESS, str(k), str(m), devices=devices, timeout=240)
     several = json.loads(out.strip().splitlines()[-1])
     assert several["devices"] == devices
@@ -182,6 +183,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow  # a 200-call stress run (about 12 s); recorded runs on one device are in the default run too
 def test_recorded_runs_do_not_deadlock_on_one_device():
     # The start's QR and the first record's factorisation are independent, so XLA runs them at once;
     # batched (vmapped) they deadlocked jaxlib 0.10's LAPACK thread-pool fan-out on 2 cores within
