@@ -69,6 +69,15 @@ def _layer_flops(widths, rows: int) -> float:
     return 2.0 * rows * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
 
 
+def _field(config, *names):
+    """The first of ``names`` that ``config`` has: the worker also runs the reference revision's code, whose
+    configs may name a field differently (``max_width``/``hidden``, ``dim``/``embed_dim``)."""
+    for name in names:
+        if hasattr(config, name):
+            return getattr(config, name)
+    raise AttributeError(f"{type(config).__name__} has none of {names}")
+
+
 def worker(name: str, points: int, losses: list[str]) -> dict:
     """Run one workload in this process (compile, then one timed call); return times, FLOPs and answers."""
     from clop_verify.runtime import configure_jax
@@ -87,8 +96,9 @@ def worker(name: str, points: int, losses: list[str]) -> dict:
         run = lambda: run_readings(losses, pts, seeds, setup)  # noqa: E731
         trainings = len(losses) * len(pts) * seeds
         steps = len(losses) * seeds * sum(p["steps"] for p in pts)
-        widths, rows, n = (3, setup.hidden, setup.hidden, 3), 2 * setup.batch_size, setup.n
-        eval_flops = trainings * (_layer_flops(widths, n) + 2.0 * n * n * (3 + 3 + setup.hidden))
+        hidden = _field(setup, "hidden", "max_width")
+        widths, rows, n = (3, hidden, hidden, 3), 2 * setup.batch_size, setup.n
+        eval_flops = trainings * (_layer_flops(widths, n) + 2.0 * n * n * (3 + 3 + hidden))
     else:
         from simulations.training.driver import run_points
         from simulations.training.synthetic import SYNTHETIC, SyntheticConfig
@@ -97,9 +107,10 @@ def worker(name: str, points: int, losses: list[str]) -> dict:
         pts, seeds = [{"lambda": 0.0}, {"lambda": 1.0}], 5
         run = lambda: run_points(SYNTHETIC, "infonce", pts, seeds, config)  # noqa: E731
         trainings, steps = len(pts) * seeds, len(pts) * seeds * config.steps
-        widths = (config.embed_dim, config.hidden, config.hidden, config.embed_dim)
+        embed_dim = _field(config, "embed_dim", "dim")
+        widths = (embed_dim, config.hidden, config.hidden, embed_dim)
         rows = 2 * (config.batch_size or config.n)
-        eval_flops = trainings * (_layer_flops(widths, config.n) + 2.0 * config.n * config.n * config.embed_dim)
+        eval_flops = trainings * (_layer_flops(widths, config.n) + 2.0 * config.n * config.n * embed_dim)
     t = time.perf_counter()
     run()
     compile_s = time.perf_counter() - t
