@@ -451,7 +451,7 @@ def pad_runs(chunk: int, dtype: str, values: Sequence, key_data,
     """
     key_data = np.asarray(key_data, dtype=start_dtype)
     B = len(key_data)
-    extra = -(-B // chunk) * chunk - B
+    extra = sharding.pad_batch(B, chunk) - B
 
     def pad(a):
         return np.concatenate([a, np.repeat(a[-1:], extra, axis=0)]) if extra else a

@@ -32,6 +32,7 @@ from simulations.collapse import engine, sharding
 from simulations.collapse.engine import (CHUNK_ELEMENTS, LOOKAHEAD, PROTOTYPE_STREAM, SEGMENT_ELEMENT_STEPS,
                                          UNIT_ROW_STEPS, blas_single_threaded, clop_prototype_key, compile_count,
                                          float64_scope, initial_embeddings, record_schedule, sequential_linalg)
+from simulations.config import DTYPES, check_choice, check_int
 from theory.definitions import check_rule_tau
 
 __all__ = [
@@ -66,7 +67,6 @@ __all__ = [
 #: Initialisations: ``sphere`` = i.i.d. uniform on the unit sphere (normalised Gaussians, Theorem 1);
 #: ``gaussian`` = i.i.d. N(0, 1/m) entries, *not* normalised before the first step (Figure 4).
 INITS = ("sphere", "gaussian")
-DTYPES = ("float32", "float64")
 
 
 class SimulationResult(NamedTuple):
@@ -119,8 +119,7 @@ def check_steps(steps) -> int:
         ...
         ValueError: steps must be an integer >= 1; got 0
     """
-    if not _is_int(steps) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1; got {steps!r}")
+    check_int("steps", steps, 1)
     return steps
 
 
@@ -159,18 +158,14 @@ def check_simulation_args(k, lrs, m, seeds, steps, record_every, rule, tau, dtyp
         ...
         ValueError: k must be an integer >= 2; got 1
     """
-    if not _is_int(k) or k < 2:
-        raise ValueError(f"k must be an integer >= 2; got {k!r}")
-    if not _is_int(m) or m < 1:
-        raise ValueError(f"m must be an integer >= 1; got {m!r}")
+    check_int("k", k, 2)
+    check_int("m", m, 1)
     check_steps(steps)
     if record_every is not None and (not _is_int(record_every) or not 1 <= record_every <= steps):
         raise ValueError(f"record_every must be None or an integer in [1, steps={steps}]; got {record_every!r}")
     check_rule_tau(rule, tau)
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
-    if init not in INITS:
-        raise ValueError(f"init must be one of {', '.join(INITS)}; got {init!r}")
+    check_choice("dtype", dtype, DTYPES)
+    check_choice("init", init, INITS)
     lrs_arr = check_rates("lrs", lrs)
     seeds_list = list(np.atleast_1d(np.asarray(seeds, dtype=object)))
     if not seeds_list or not all(_is_int(s) and 0 <= s < 2**32 for s in seeds_list):
