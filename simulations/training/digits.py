@@ -141,7 +141,7 @@ def _digits_dataset(config: "DigitsConfig"):
     return jnp.asarray(x, jnp.dtype(config.dtype)), jnp.asarray(y)
 
 
-def _digits_data(key: jax.Array, dataset, config: "DigitsConfig"):
+def _digits_data(key: jax.Array, dataset, config: "DigitsConfig", point: dict | None = None):
     x, y = dataset
     return x, y, _labelled_mask(key, x.shape[0], round(config.label_fraction * x.shape[0]))
 

@@ -11,7 +11,7 @@ differ from :data:`DEFAULT`.
 optimiser (Adam or SGD, both states carried, the update picked by a traced flag), momentum, batch
 norm on/off, width (hidden units beyond it masked, He scale :math:`\sqrt{2/\text{width}}`), class
 directions, positions on the line, :math:`\lambda` (0 = CLOP off) and prototype kind. The
-contrastive loss is a static name (see :func:`_program`). The step count is traced too: every run of a program takes the
+contrastive loss is a static name (one program per loss). The step count is traced too: every run of a program takes the
 program's length in steps and updates after its own ``steps`` are zero (step keys are
 ``fold_in(key, step)``, so a frozen run *is* the shorter run); the end state is evaluated in three
 spaces (normalised outputs, raw outputs, last hidden layer). Why one scan and one static loss: a
@@ -21,14 +21,16 @@ single-loss programs do not. Only the batch size and the longest step count
 change shapes: :func:`readings_grid` runs one group per (batch size, 1000-step run), each compiled
 once per loss.
 
-**Shared with the driver's tasks** (:mod:`simulations.training.driver`): the synthetic data are
-:func:`simulations.training.synthetic.synthetic_points` (the kinds traced) and the digits those of
-:data:`simulations.training.digits.DIGITS`; the trainer is
-:func:`simulations.training.trainer.train_contrastive` (optimiser flag, momentum, batch norm, width mask,
-step count and :math:`\lambda` scale traced; step keys ``fold_in``); the k-NN is
-:func:`simulations.training.evaluation.knn_accuracy` (Gram distances); the compiled programs live in
-the driver's one cache (:func:`simulations.training.driver.program`). A result's row of a point is
-found by what the point is (:func:`point_key`, :func:`point_index`), not by its offset.
+**A client of the training driver** (:mod:`simulations.training.driver`): a setup's data run as a
+driver :class:`~simulations.training.driver.Task` (:func:`task_of`): ``"readings synthetic"`` is
+:data:`simulations.training.synthetic.SYNTHETIC` with the data kinds read from the point, ``"readings
+digits"`` is :data:`simulations.training.digits.DIGITS` under the setup's digits config; both list the
+traced point arguments above and ask for the three evaluation spaces. The trial (data, network, width
+mask, :func:`simulations.training.trainer.train_contrastive`, k-NN with Gram distances, effective rank)
+is the driver's one trial, and the programs are compiled by
+:func:`simulations.training.driver.grid_program` into the driver's one cache, keyed by the task's name,
+the loss, the setup and the seed count. A result's row of a point is found by what the point is
+(:func:`point_key`, :func:`point_index`), not by its offset.
 
 **Network learning-rate thresholds** (:func:`network_lr_sweep`): InfoNCE with
 and without CLOP, SGD with momentum 0 and 0.9, temperatures 0.1, 0.5, 1, on the synthetic data and
@@ -41,24 +43,19 @@ import functools
 import time
 from typing import Sequence
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from simulations.collapse.runner import blas_single_threaded
 from simulations.config import check_choice, check_int, check_training, experiment_config
 from simulations.training import driver
-from simulations.training.encoder import init_mlp, mlp_forward
-from simulations.training.evaluation import embedding_effective_rank, knn_accuracy
-from simulations.training.grid import collect, compile_grid, share, spread, trial_keys
-from simulations.training.losses import normalize
-from simulations.training.objectives import check_loss_names
-from simulations.training.prototypes import PROTOTYPES, prototype_bank
-from simulations.training.trainer import train_contrastive
+from simulations.training.grid import collect, share, spread
+from simulations.training.objectives import LOSSES, check_loss_names
+from simulations.training.prototypes import PROTOTYPES
 from theory.definitions import COLLAPSE_RANK, mean_difference
 
 __all__ = [
-    "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "LAMBDA_SCALES", "Setup", "one_axis_readings",
+    "AXES", "DEFAULT", "SPACES", "COLLAPSE_RANK", "LAMBDA_SCALES", "Setup", "task_of", "one_axis_readings",
     "TARGETED_READINGS", "point_key", "point_index", "readings_grid", "confirmatory_grid", "network_lr_sweep", "clop_lambda_sweep", "CLOP_LAMBDA_GRID", "collapse_summary", "mean_difference", "run_readings",
 ]
 
@@ -69,8 +66,8 @@ DEFAULT = {
     "evaluation": "normalised outputs",
 }
 
-#: Spaces the 5-NN is evaluated in (every checkpoint is evaluated in all three).
-SPACES = ("normalised outputs", "raw outputs", "last hidden layer")
+#: Spaces the 5-NN is evaluated in (the end state is evaluated in all three): the driver's :data:`~simulations.training.driver.SPACES`.
+SPACES = driver.SPACES
 
 #: Each open choice: values tried one at a time around :data:`DEFAULT`, and the sentence it reads.
 AXES = {
@@ -116,7 +113,8 @@ class Setup:
 
     ``hidden`` is the widest hidden layer (a reading's ``width`` masks the units beyond it); ``steps``
     is the program's length (a point's own ``steps`` is at most it; the end state is evaluated);
-    ``subsample`` keeps the first digits images.
+    ``subsample`` keeps the first digits images. ``dtype`` is float32 only: data, network, point arrays
+    and training are float32 even when x64 is on (the CLI).
 
     Raises:
         ValueError: naming the first bad field, when built.
@@ -141,9 +139,11 @@ class Setup:
     embed_dim: int = 3
     subsample: int | None = None
     base_seed: int = 0
+    dtype: str = "float32"
 
     def __post_init__(self):
         check_choice("data", self.data, ("synthetic", "digits"))
+        check_choice("dtype", self.dtype, ("float32",))
         check_int("n", self.n, 2)
         if self.subsample is not None:
             check_int("subsample", self.subsample, 1)
@@ -162,76 +162,53 @@ def _digits_config(setup: Setup):
                         subsample=setup.subsample)
 
 
-def _dataset(setup: Setup):
-    """The loaded data set passed to the program as an argument (digits images), or ``None`` (synthetic)."""
-    if setup.data == "synthetic":
-        return None
-    from simulations.training.digits import DIGITS
-
-    return DIGITS.dataset(_digits_config(setup))
-
-
-def _data(key, dataset, dir_random, pos_uniform, setup: Setup, dtype):
-    """``(x, y, labelled, augment, num_classes)`` for the setup's data set (the driver's tasks' data and views)."""
-    if setup.data == "synthetic":
-        from simulations.training.synthetic import augment_synthetic, synthetic_points
-
-        x, y, labelled = synthetic_points(key, n=setup.n, num_classes=setup.num_classes, embed_dim=setup.embed_dim,
-                                          noise_var=setup.noise_var, label_fraction=setup.label_fraction,
-                                          random_directions=dir_random, uniform_positions=pos_uniform, dtype=dtype)
-        aug = lambda k, xb: augment_synthetic(k, xb, setup.aug_noise_var, setup.flip_prob)  # noqa: E731
-        return x, y, labelled, aug, setup.num_classes
-    from simulations.training.digits import DIGITS
-
-    config = _digits_config(setup)
-    x, y, labelled = DIGITS.data(key, dataset, config)
-    return x, y, labelled, lambda k, xb: DIGITS.augment(k, xb, config), setup.num_classes
-
-
-def _trial(trial_key, bank, dataset, lr, tau, is_adam, momentum, bn, width, dir_random, pos_uniform, lam,
-           proto_index, steps, lambda_mean, *, loss_name: str, setup: Setup):
-    """Train one network under one reading; evaluate it at each checkpoint in every space."""
-    dtype = jnp.float32
-    k_data, k_net, _, k_train = jax.random.split(trial_key, 4)
-    x, y, labelled, augment, num_classes = _data(k_data, dataset, dir_random, pos_uniform, setup, dtype)
-    d_in, d_out = x.shape[1], setup.embed_dim
-    layers = init_mlp(k_net, (d_in, setup.hidden, setup.hidden, d_out), dtype)
-    rescale = jnp.sqrt(setup.hidden / width).astype(dtype)  # He scale sqrt(2/width) for the active fan-in
-    layers = (layers[0],) + tuple(layer._replace(w=layer.w * rescale) for layer in layers[1:])
-    mask = (jnp.arange(setup.hidden) < width).astype(dtype)
-    layers, _ = train_contrastive(
-        k_train, layers, x, jnp.where(labelled, y, -1), augment, bank[proto_index], lr, lam,
-        loss=loss_name, steps=setup.steps, tau=tau, optimizer=is_adam, momentum=momentum, batch_size=setup.batch_size,
-        normalised=bn, mask=mask, active_steps=steps, lambda_mean=lambda_mean, step_keys="fold_in", history=False,
-    )
-
-    def evaluate(params):
-        raw, hidden = mlp_forward(params, x, normalised=bn, mask=mask)
-        spaces = [normalize(raw), raw, hidden]
-        spaces = [jnp.where(jnp.all(jnp.isfinite(s)), s, 0.0) for s in spaces]  # diverged: collapsed
-        acc = jnp.stack([knn_accuracy(s, y, labelled, num_classes, setup.knn_k, distances="gram") for s in spaces])
-        return acc, jnp.stack([embedding_effective_rank(s) for s in spaces])
-
-    a, r = evaluate(layers)
-    return a[None], r[None]  # one checkpoint: the end of the run
-
-
-#: Traced point arguments, in the order of the compiled program.
+#: Traced point arguments of the readings tasks, in the order of the compiled program (see
+#: :func:`simulations.training.driver._trial` for what each does).
 _POINT_ARGS = ("learning_rate", "tau", "is_adam", "momentum", "batch_norm", "width", "dir_random",
                "pos_uniform", "lambda", "prototypes", "steps", "lambda_scale")
 
-def _program(loss_name: str, setup: Setup, seeds: int):
-    """The jitted ``f(dataset, *point_args) -> (acc, rank)`` for one loss, axes [point, seed, checkpoint, space].
 
-    One program per loss (a static name), not a ``lax.switch`` index: a switch over the losses hangs
-    XLA:CPU at full size (see the module docstring).
+def _synthetic_task():
+    from simulations.training.synthetic import SYNTHETIC
+
+    # SYNTHETIC's own data, augmentation and widths read a Setup's fields; its data read the point's
+    # traced kinds (dir_random, pos_uniform).
+    return SYNTHETIC._replace(name="readings synthetic", losses=LOSSES, point_args=_POINT_ARGS, spaces=SPACES)
+
+
+def _digits_task():
+    from simulations.training.digits import DIGITS
+
+    return driver.Task(
+        name="readings digits", losses=LOSSES,
+        dataset=lambda setup: DIGITS.dataset(_digits_config(setup)),
+        data=lambda key, dataset, setup, point: DIGITS.data(key, dataset, _digits_config(setup), point),
+        augment=lambda key, x, setup: DIGITS.augment(key, x, _digits_config(setup)),
+        widths=lambda setup: DIGITS.widths(_digits_config(setup)),
+        num_classes=lambda setup: DIGITS.num_classes(_digits_config(setup)),
+        point_args=_POINT_ARGS, spaces=SPACES,
+    )
+
+
+def task_of(setup: Setup) -> driver.Task:
+    """The driver :class:`~simulations.training.driver.Task` a setup's data run as (built once per data set).
+
+    Both trace every axis of :data:`AXES` but the batch size and the program's length
+    (:data:`_POINT_ARGS`), take the loss as a static name and evaluate in every space of :data:`SPACES`;
+    ``"readings synthetic"`` is :data:`simulations.training.synthetic.SYNTHETIC` with the data kinds
+    read from the point, ``"readings digits"`` :data:`simulations.training.digits.DIGITS` under the
+    setup's :class:`~simulations.training.digits.DigitsConfig`.
+
+    Example:
+        >>> task_of(Setup()).name, task_of(Setup(data="digits", embed_dim=16)).name
+        ('readings synthetic', 'readings digits')
     """
-    def build():
-        bank = prototype_bank(trial_keys(setup.base_seed, seeds), setup.num_classes, setup.embed_dim)
-        trial = functools.partial(_trial, loss_name=loss_name, setup=setup)
-        return compile_grid(trial, setup.base_seed, seeds, bank, shared=1)
+    return _task(setup.data)
 
-    return driver.program(("readings", loss_name, setup, seeds), build)
+
+@functools.lru_cache(maxsize=None)
+def _task(data: str) -> driver.Task:
+    return {"synthetic": _synthetic_task, "digits": _digits_task}[data]()
 
 
 def _point_arrays(points: Sequence[dict]) -> list:
@@ -334,7 +311,8 @@ def run_readings(losses: Sequence[str], points: Sequence[dict] | dict, seeds: in
     check_loss_names(losses)
     per_loss = points if isinstance(points, dict) else {loss: points for loss in losses}
     args = {loss: _point_arrays(_full_points(per_loss[loss], setup)) for loss in losses}
-    dataset = _dataset(setup)
+    task = task_of(setup)
+    dataset = task.dataset(setup)
     start = time.perf_counter()
     accs, ranks = [], []
     # Dispatch every loss's program before waiting for any: JAX runs them asynchronously, so one
@@ -343,7 +321,8 @@ def run_readings(losses: Sequence[str], points: Sequence[dict] | dict, seeds: in
     # and made the 500 x 64 SVD of the hidden layer 30-50x slower under load (benchmarks/README.md).
     with blas_single_threaded():
         placed = {loss: spread(args[loss]) for loss in losses}
-        pending = [_program(loss, setup, seeds)(*share((dataset,)), *placed[loss][0]) for loss in losses]
+        pending = [driver.grid_program(task, loss, setup, seeds)(*share((dataset,)), *placed[loss][0])
+                   for loss in losses]
         for loss, result in zip(losses, pending):
             a, r = collect(result, placed[loss][1])
             accs.append(a)
@@ -528,16 +507,17 @@ def confirmatory_grid(plan: dict, seeds: int, *, quick: bool = False, progress: 
             if _group({k: v for k, v in p.items() if k in AXES}) != (DEFAULT["batch_size"], False):
                 raise ValueError(f"confirmatory points run in the default group (batch 256, <= 300 steps); got {p}")
     setup = Setup(n=120 if quick else 500, batch_size=64 if quick else DEFAULT["batch_size"], steps=lengths[-1])
-    runs = {loss: [{**p, "steps": lengths[declared.index({**DEFAULT, **p}["steps"])]} for p in points]
-            for loss, points in plan.items()}
+    run_of = lambda p: {**p, "steps": lengths[declared.index({**DEFAULT, **p}["steps"])]}  # noqa: E731
+    runs = {loss: [run_of(p) for p in points] for loss, points in plan.items()}
     out = run_readings(list(plan), runs, seeds, setup, progress=progress)
     rows = []
     for loss, points in plan.items():
-        for j, p in enumerate(points):
-            space = SPACES.index(p.get("evaluation", DEFAULT["evaluation"]))
+        at = point_index(runs[loss])
+        for p in points:
+            i, space = at[point_key(run_of(p))], SPACES.index(p.get("evaluation", DEFAULT["evaluation"]))
             rows.append({"loss": loss, "point": dict(p),
-                         "accuracies": out["accuracy"][loss][j, :, -1, space].astype(float).tolist(),
-                         "effective_ranks": out["effective_rank"][loss][j, :, -1, 0].astype(float).tolist()})
+                         "accuracies": out["accuracy"][loss][i, :, -1, space].astype(float).tolist(),
+                         "effective_ranks": out["effective_rank"][loss][i, :, -1, 0].astype(float).tolist()})
     return {"rows": rows, "seeds": seeds, "seconds": out["seconds"], "quick": quick}
 
 
@@ -682,16 +662,19 @@ def clop_lambda_sweep(grid: dict | None = None, *, quick: bool = False, progress
              "lambda": float(lam), "lambda_scale": scale}
             for c in grid["curves"] for lr in grid["learning_rates"] for lam in grid["lambdas"]
             for scale in grid["lambda_scales"]]
-    points = [{**a, "optimizer": "sgd", "batch_norm": False, "steps": setup.steps} for a in arms]
+    point_of = lambda arm: {**arm, "optimizer": "sgd", "batch_norm": False, "steps": setup.steps}  # noqa: E731
+    points = [point_of(a) for a in arms]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu0 = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     out = run_readings(["infonce"], points, int(grid["seeds"]), setup, progress=progress)
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    at = point_index(points)
     rows = []
-    for j, arm in enumerate(arms):
-        rank = out["effective_rank"][0, j, :, -1, 0].astype(float)
-        acc = out["accuracy"][0, j, :, -1, 0].astype(float)
+    for arm in arms:
+        i = at[point_key(point_of(arm))]
+        rank = out["effective_rank"][0, i, :, -1, 0].astype(float)
+        acc = out["accuracy"][0, i, :, -1, 0].astype(float)
         collapsed = (rank < COLLAPSE_RANK) | ~np.isfinite(rank)
         rows.append({**arm, "effective_ranks": rank.tolist(), "accuracies": acc.tolist(),
                      "collapsed": collapsed.tolist()})

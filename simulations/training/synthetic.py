@@ -138,10 +138,7 @@ def make_synthetic_data(key: jax.Array, config: SyntheticConfig = SyntheticConfi
         >>> x.shape, int(y.max()), int(lab.sum())
         ((500, 3), 2, 50)
     """
-    return synthetic_points(key, n=config.n, num_classes=config.num_classes, embed_dim=config.embed_dim,
-                            noise_var=config.noise_var, label_fraction=config.label_fraction,
-                            random_directions=config.directions == "random",
-                            uniform_positions=config.positions == "uniform", dtype=jnp.dtype(config.dtype))
+    return _task_data(key, config, {})
 
 
 def _pick(flag, if_true, if_false):
@@ -198,13 +195,25 @@ def augment_synthetic(key: jax.Array, x: jax.Array, noise_var: float = 0.05, fli
     return sign * x + noise
 
 
-#: The synthetic experiment as a task of the shared driver: data made from the trial key, sign-flip and
-#: noise views, encoder embed_dim -> hidden -> hidden -> embed_dim.
+def _task_data(key: jax.Array, config, point: dict):
+    """:func:`make_synthetic_data`, the kinds taken from the point's traced flags ``dir_random`` and
+    ``pos_uniform`` where it has them (the readings), else from ``config.directions``/``config.positions``."""
+    return synthetic_points(
+        key, n=config.n, num_classes=config.num_classes, embed_dim=config.embed_dim, noise_var=config.noise_var,
+        label_fraction=config.label_fraction,
+        random_directions=point["dir_random"] if "dir_random" in point else config.directions == "random",
+        uniform_positions=point["pos_uniform"] if "pos_uniform" in point else config.positions == "uniform",
+        dtype=jnp.dtype(config.dtype))
+
+
+#: The synthetic experiment as a task of the shared driver: data made from the trial key (the kinds of
+#: directions and positions from the config, or traced in the point), sign-flip and noise views, encoder
+#: embed_dim -> hidden -> hidden -> embed_dim.
 SYNTHETIC = driver.Task(
     name="synthetic",
     losses=("infonce", "dcl", "vicreg", "barlow_twins", "supcon"),
     dataset=lambda config: None,
-    data=lambda key, dataset, config: make_synthetic_data(key, config),
+    data=lambda key, dataset, config, point: _task_data(key, config, point),
     augment=lambda key, x, config: augment_synthetic(key, x, config.aug_noise_var, config.flip_prob),
     widths=lambda config: (config.embed_dim, config.hidden, config.hidden, config.embed_dim),
     num_classes=lambda config: config.num_classes,

@@ -128,6 +128,6 @@ def test_digits_fair_baseline_is_paired_with_the_digits_table_and_compiles_once(
     assert fair["arms"]["infonce"]["knn"] == pytest.approx(rows[("infonce", False)]["accuracies"], abs=0)
     assert fair["arms"]["infonce+clop"]["knn"] == pytest.approx(rows[("infonce", True)]["accuracies"], abs=0)
     assert fair["arms"]["supcon"]["knn"] == pytest.approx(rows[("supcon", False)]["accuracies"], abs=0)
-    assert driver._compiled(D.DIGITS, D.DIGITS_LOSSES, cfg, 2)._cache_size() == 1
+    assert driver.grid_program(D.DIGITS, D.DIGITS_LOSSES, cfg, 2)._cache_size() == 1
     with pytest.raises(ValueError, match="arms must be among"):
         D.digits_fair_baseline(2, cfg, arms=("nope",))

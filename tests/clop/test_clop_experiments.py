@@ -81,7 +81,7 @@ def test_run_is_independent_of_grid_layout_and_does_not_recompile():
 
     cfg = S.SyntheticConfig(n=60, steps=3)  # the doctests' shape: shares their compilation
     first = S.run_points("infonce", [{"lambda": 1.0}, {"lambda": 0.0}], seeds=2, config=cfg)
-    fn = driver._compiled(S.SYNTHETIC, ("infonce",), cfg, 2)
+    fn = driver.grid_program(S.SYNTHETIC, ("infonce",), cfg, 2)
     size = fn._cache_size()
     second = S.run_points("infonce", [{"lambda": 0.5, "learning_rate": 0.3}, {"lambda": 1.0}], seeds=2, config=cfg)
     assert fn._cache_size() == size == 1  # new lambda / learning rate are traced: no new compilation
@@ -125,12 +125,12 @@ def test_each_table_is_one_compilation(quick_out):
     from simulations.training import digits as D, driver, synthetic as S
 
     cfg = S.SyntheticConfig(**experiments.parameters("table5", quick=True)["config"])
-    assert driver._compiled(S.SYNTHETIC, S.TABLE5_LOSSES, cfg, 2)._cache_size() == 1  # the four losses, one program
+    assert driver.grid_program(S.SYNTHETIC, S.TABLE5_LOSSES, cfg, 2)._cache_size() == 1  # the four losses, one program
     # No per-loss programs; the claims' prototype ablation (3 points, InfoNCE only) is a program of its own.
     assert {k[1] for k in driver._COMPILED if k[0] == "synthetic" and k[2:] == (cfg, 2)} <= {S.TABLE5_LOSSES, ("infonce",)}
     dcfg = D.DigitsConfig(**experiments.parameters("digits", quick=True)["config"])
     assert [k[1] for k in driver._COMPILED if k[0] == "digits" and k[2:] == (dcfg, 2)] == [D.DIGITS_LOSSES]
-    assert driver._compiled(D.DIGITS, D.DIGITS_LOSSES, dcfg, 2)._cache_size() == 1
+    assert driver.grid_program(D.DIGITS, D.DIGITS_LOSSES, dcfg, 2)._cache_size() == 1
 
 
 def test_shared_program_gives_each_loss_its_own_run():
@@ -148,7 +148,7 @@ def test_shared_program_gives_each_loss_its_own_run():
             np.testing.assert_allclose(shared["embeddings"], own["embeddings"], atol=1e-5)
         # VICReg is shift invariant: the output bias has an exactly zero gradient, and Adam turns
         # its rounding noise into full steps, so its normalised embeddings are not compared.
-    assert driver._compiled(S.SYNTHETIC, S.TABLE5_LOSSES, cfg, 2)._cache_size() == 1
+    assert driver.grid_program(S.SYNTHETIC, S.TABLE5_LOSSES, cfg, 2)._cache_size() == 1
     with pytest.raises(ValueError, match="must be one of loss_set"):
         S.run_points("dcl", points, seeds=2, config=cfg, loss_set=("infonce", "vicreg"))
 

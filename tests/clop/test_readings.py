@@ -38,11 +38,34 @@ def test_bad_lambda_scale_and_confirmatory_group_are_rejected():
 
 
 def test_default_reading_data_equals_the_table5_data():
-    key = jax.random.key(3)
-    x, y, lab = jax.jit(lambda k: R._data(k, None, jnp.asarray(False), jnp.asarray(False), R.Setup(), jnp.float32)[:3])(key)
+    # The readings synthetic task's data hook with the kinds given as arrays (both computed, one selected)
+    # makes the Table 5 data of the same key.
+    key, setup = jax.random.key(3), R.Setup()
+    flags = {"dir_random": jnp.asarray(False), "pos_uniform": jnp.asarray(False)}
+    x, y, lab = jax.jit(lambda k: R.task_of(setup).data(k, None, setup, flags))(key)
     x0, y0, lab0 = jax.jit(lambda k: make_synthetic_data(k, SyntheticConfig()))(key)
     np.testing.assert_array_equal(np.asarray(x), np.asarray(x0))
     assert bool(jnp.all(y == y0)) and bool(jnp.all(lab == lab0))
+
+
+def test_readings_run_as_driver_tasks_compiled_in_the_driver_cache():
+    # run_readings is a client of the driver: its programs are the driver's grid programs of a Task
+    # (SYNTHETIC's own hooks, the readings' point arguments and spaces), cached under the task's name.
+    from simulations.training import driver
+    from simulations.training.synthetic import SYNTHETIC
+
+    setup = R.Setup(n=30, batch_size=None, steps=1)
+    pts = [{"optimizer": "sgd", "learning_rate": 1.0, "steps": 1, "lambda": 0.0},
+           {"optimizer": "sgd", "learning_rate": 1.0, "steps": 1, "lambda": 0.0, "tau": 0.1}]
+    r = R.run_readings(["infonce"], pts, 2, setup)
+    task = R.task_of(setup)
+    assert isinstance(task, driver.Task) and task.spaces == R.SPACES and task.name == "readings synthetic"
+    assert (task.augment, task.widths, task.num_classes) == (SYNTHETIC.augment, SYNTHETIC.widths, SYNTHETIC.num_classes)
+    prog = driver._COMPILED[("readings synthetic", "infonce", setup, 2)]
+    assert prog is driver.grid_program(task, "infonce", setup, 2) and prog._cache_size() == 1
+    again = R.run_readings(["infonce"], pts, 2, setup)  # the cached program: the same numbers, no new compile
+    np.testing.assert_array_equal(r["accuracy"], again["accuracy"])
+    assert prog._cache_size() == 1
 
 
 def test_one_axis_readings_change_one_declared_axis_each():
