@@ -236,7 +236,7 @@ def _check_reading(reading: dict, setup: Setup) -> None:
         if axis not in AXES:
             raise ValueError(f"reading axis must be one of {', '.join(AXES)}; got {axis!r}")
     if not 1 <= reading.get("width", DEFAULT["width"]) <= setup.hidden:
-        raise ValueError(f"width must be in [1, {setup.hidden}]; got {reading['width']}")
+        raise ValueError(f"width must be in [1, {setup.hidden}]; got {reading.get('width', DEFAULT['width'])}")
     if reading.get("optimizer", "adam") not in ("adam", "sgd"):
         raise ValueError(f"optimizer must be adam or sgd; got {reading['optimizer']!r}")
 

@@ -88,6 +88,9 @@ def test_bad_reading_is_rejected():
         R.run_readings(["infonce"], [{"colour": "red"}], 1, R.Setup(n=30, steps=1))
     with pytest.raises(ValueError, match="steps must be in"):
         R.run_readings(["infonce"], [{"steps": 7}], 1, R.Setup(n=30, steps=1))
+    # the default width (64) is too wide for a narrower program: the message names the default
+    with pytest.raises(ValueError, match=r"width must be in \[1, 32\]; got 64"):
+        R.run_readings(["infonce"], [{"steps": 1}], 1, R.Setup(n=30, hidden=32, steps=1))
 
 
 @pytest.mark.slow
