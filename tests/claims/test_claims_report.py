@@ -82,11 +82,14 @@ def test_complete_collapse_has_the_common_rotation_as_zero_modes():
 
 def test_report_files_and_findings_table(tmp_path, monkeypatch):
     # The report reads and writes no file of the current folder (the CLOP claims cache their
-    # experiments in the result cache, not under ./figures/out).
+    # experiments in the result cache, not under ./figures/out). digits.clop_gain stands for the CLOP
+    # claims here: it takes the same path (registry check -> experiments.load(name, quick, DEFAULT_DIR))
+    # as table5.*, at a sixth of the compile time; table5's path over real quick readings is
+    # tests/claims/test_table5_over_real_readings.py (one loss), all four losses in the slow step.
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
-    ids = ["section3_2.optima", "lemma2", "theorem2", "figure3.bound_value", "table5.dcl"]
+    ids = ["section3_2.optima", "lemma2", "theorem2", "figure3.bound_value", "digits.clop_gain"]
     report = build_report(quick=True, only=ids, progress=False)
     assert list(cwd.iterdir()) == []
     tmp_path = tmp_path / "report"
