@@ -176,7 +176,8 @@ def run_digits(loss: str, lams: Sequence[float], seeds: int = 5, config: DigitsC
         ValueError: bad loss, prototypes, seeds, lambda or config.
 
     Example:
-        >>> r = run_digits("infonce", [0.0, 1.0], seeds=2, config=DigitsConfig(steps=2, subsample=300))
+        >>> quick = DigitsConfig(steps=5, subsample=300)  # the quick experiments' size (one program for the suite)
+        >>> r = run_digits("infonce", [0.0, 1.0], seeds=2, config=quick, loss_set=DIGITS_LOSSES)
         >>> r["knn_accuracy"].shape, r["linear_probe_accuracy"].shape
         ((2, 2), (2, 2))
     """
@@ -192,9 +193,11 @@ def with_linear_probe(result: dict, config: DigitsConfig) -> dict:
     """Add ``linear_probe`` ``[point, seed]`` to a :func:`~simulations.training.driver.run_points` result (NaN where diverged).
 
     Example:
-        >>> r = driver.run_points(DIGITS, "infonce", [{"lambda": 1.0}], 1, DigitsConfig(steps=2, subsample=300))
-        >>> with_linear_probe(r, DigitsConfig(steps=2, subsample=300))["linear_probe"].shape
-        (1, 1)
+        >>> quick = DigitsConfig(steps=5, subsample=300)  # the quick experiments' size (one program for the suite)
+        >>> points = [{"lambda": 0.0}, {"lambda": 1.0}]
+        >>> r = driver.run_points(DIGITS, "infonce", points, 2, quick, loss_set=DIGITS_LOSSES)
+        >>> with_linear_probe(r, quick)["linear_probe"].shape
+        (2, 2)
     """
     _, y = load_digits_data(config.subsample)
     z, labelled, finite = result["embeddings"], result["labelled"], result["finite"]
@@ -236,9 +239,9 @@ def digits_table(losses: Sequence[str] = DIGITS_LOSSES, clop: Sequence[bool] = (
         and per-seed ``accuracies`` / ``linear_probe``.
 
     Example:
-        >>> t = digits_table(["infonce"], seeds=2, config=DigitsConfig(steps=2, subsample=300))
+        >>> t = digits_table(DIGITS_LOSSES, seeds=2, config=DigitsConfig(steps=5, subsample=300))  # the quick size
         >>> [(r["loss"], r["clop"]) for r in t["results"]]
-        [('infonce', False), ('infonce', True)]
+        [('infonce', False), ('infonce', True), ('supcon', False), ('supcon', True)]
     """
     def row_extra(loss, c, r, j):
         probe = r["linear_probe"][j][r["finite"][j]]
@@ -288,9 +291,10 @@ def digits_fair_baseline(seeds: int = 5, config: DigitsConfig = DigitsConfig(), 
         ValueError: an unknown arm, or see :func:`simulations.training.driver.check_points`.
 
     Example:
-        >>> r = digits_fair_baseline(2, DigitsConfig(steps=2, subsample=300), arms=("infonce", "supcon"))
+        >>> quick = DigitsConfig(steps=5, subsample=300)  # the quick experiments' size (one program for the suite)
+        >>> r = digits_fair_baseline(2, quick, arms=("infonce", "infonce+clop", "supcon", "supcon+clop"))
         >>> sorted(r["arms"]), len(r["arms"]["supcon"]["knn"])
-        (['infonce', 'supcon'], 2)
+        (['infonce', 'infonce+clop', 'supcon', 'supcon+clop'], 2)
     """
     unknown = [a for a in arms if a not in FAIR_ARMS]
     if unknown:
