@@ -224,11 +224,11 @@ def render_experiment(
     The claims report reads the same cached result, so a figure and its verdict always rest on the
     same numbers.
 
-    Example:
+    Example (the quick ``lr_sweep``: the program the lr_robustness figure's tests compile first):
         >>> import tempfile, matplotlib.pyplot as plt
         >>> draw = lambda data, params: plt.figure()
         >>> s = Settings(out_dir=tempfile.mkdtemp(), cache_dir=tempfile.mkdtemp())
-        >>> [p.name for p in render_experiment(s, "demo", "prototype_ablation", draw, quick=True)]
+        >>> [p.name for p in render_experiment(s, "demo", "lr_sweep", draw, quick=True)]
         ['demo.png', 'demo.pdf', 'demo.json']
     """
     from results import experiments
