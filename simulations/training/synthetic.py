@@ -132,9 +132,9 @@ def make_synthetic_data(key: jax.Array, config: SyntheticConfig = SyntheticConfi
         ``(x, y, labelled)``: ``(n, embed_dim)`` inputs, ``(n,)`` labels, ``(n,)`` booleans (exactly
         ``round(label_fraction * n)`` true).
 
-    Example:
+    Example (jitted, as the experiments call it: one compilation instead of one per operation):
         >>> import jax
-        >>> x, y, lab = make_synthetic_data(jax.random.key(0))
+        >>> x, y, lab = jax.jit(lambda k: make_synthetic_data(k, SyntheticConfig()))(jax.random.key(0))
         >>> x.shape, int(y.max()), int(lab.sum())
         ((500, 3), 2, 50)
     """
