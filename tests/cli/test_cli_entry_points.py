@@ -26,6 +26,7 @@ def _run(args, cwd, timeout=120):
     ([str(ROOT / "benchmarks" / "bench_threshold.py"), "--k", "0"], "argument --k: must be an integer in [3, 1000000]"),
     ([str(ROOT / "benchmarks" / "bench_simulate.py"), "--devices", "0"], "argument --devices: must be an integer in [1, 4096]"),
     ([str(ROOT / "benchmarks" / "bench_startup.py"), "--repeats", "-1"], "argument --repeats: must be an integer in [1, 1000]"),
+    ([str(ROOT / "benchmarks" / "bench_compile.py"), "--levels", "7"], "argument --levels: must be an integer in [0, 3]"),
 ])
 def test_entry_points_refuse_bad_input_with_one_line(args, needle, tmp_path):
     (tmp_path / "FILE").write_text("x")
@@ -61,3 +62,23 @@ def test_ctrl_c_ends_a_long_compiled_call_within_two_seconds(tmp_path):
     assert proc.returncode == 130 and elapsed < 2.0, (proc.returncode, elapsed, rest)
     assert rest.strip().splitlines()[-1] == "clop-verify simulate: interrupted"
     assert not (tmp_path / "out").exists()  # nothing written, no staged file left
+
+
+def test_compile_benchmark_sums_each_workers_records_per_file(tmp_path):
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("bench_compile", ROOT / "benchmarks" / "bench_compile.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    compile_event, trace_event = "/jax/core/compile/backend_compile_duration", "/jax/core/compile/jaxpr_trace_duration"
+    (tmp_path / "gw0.json").write_text(json.dumps({
+        "tests/a.py::t1": {"seconds": {compile_event: 1.5, trace_event: 0.25, "/jax/other": 9.0},
+                           "count": {compile_event: 2, trace_event: 3}}}))
+    (tmp_path / "gw1.json").write_text(json.dumps({
+        "tests/a.py::t2": {"seconds": {compile_event: 0.5}, "count": {compile_event: 1}},
+        "tests/b.py::t": {"seconds": {compile_event: 4.0}, "count": {compile_event: 1}}}))
+    totals, per_file = bench.summarise(tmp_path)
+    assert totals == {"compile": 6.0, "compile programs": 4, "trace": 0.25, "trace programs": 3}  # other events left out
+    assert per_file["tests/a.py"] == {"compile": 2.0, "compile programs": 3, "trace": 0.25, "trace programs": 3}
+    assert per_file["tests/b.py"] == {"compile": 4.0, "compile programs": 1}
