@@ -39,13 +39,17 @@ def test_entry_points_refuse_bad_input_with_one_line(args, needle, tmp_path):
 
 def test_ctrl_c_ends_a_long_compiled_call_within_two_seconds(tmp_path):
     """The trial's reproducer: Ctrl-C inside one long jitted call (the readings grid took 56 s to exit)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "clop_verify", "simulate", "--k", "200", "--m", "200", "--lr", "1", "--steps", "3000000",
-         "--out", str(tmp_path / "out")],
-        cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        # A terminal's Ctrl-C: the child starts with SIGINT's default action even when the suite itself was
-        # started with SIGINT ignored (a background job of a script, nohup'd CI), which Python keeps ignored.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # A terminal's Ctrl-C: the child must start with SIGINT's default action, also when the suite itself was
+    # started with SIGINT ignored (a background job of a script, nohup'd CI; Python keeps an inherited ignore
+    # and children inherit it). A handler, unlike an ignore, is reset to the default by exec.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "clop_verify", "simulate", "--k", "200", "--m", "200", "--lr", "1", "--steps", "3000000",
+             "--out", str(tmp_path / "out")],
+            cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.time() + 90
     line = proc.stderr.readline()  # "simulate: 1 run of ... steps ..." is printed just before the compiled call
     assert line.startswith("simulate: 1 run"), line
