@@ -144,10 +144,11 @@ def test_gradients_finite_and_vanish_at_collapse(name):
     f = getattr(losses, name)
     v = jnp.array([[0.3, -1.2, 0.5]])
     z = jnp.tile(v, (5, 1)) * jnp.arange(1, 6)[:, None]  # all views on one ray (Lemma 1)
-    g1, g2 = jax.grad(f, argnums=(0, 1))(z, 2 * z)
+    # Jitted, as training runs them (and one compiled program instead of one per operation).
+    g1, g2 = jax.jit(jax.grad(f, argnums=(0, 1)))(z, 2 * z)
     # Exactly zero in exact arithmetic; float64 leaves rounding of order 1e-16 relative.
     assert float(jnp.max(jnp.abs(g1))) < 1e-12 and float(jnp.max(jnp.abs(g2))) < 1e-12
-    g_zero = jax.grad(f)(jnp.zeros((4, 3)), jnp.ones((4, 3)))
+    g_zero = jax.jit(jax.grad(f))(jnp.zeros((4, 3)), jnp.ones((4, 3)))
     assert bool(jnp.all(jnp.isfinite(g_zero)))
 
 
@@ -158,10 +159,10 @@ def test_gradients_finite_everywhere():
     fns = [lambda a: losses.vicreg(a, z2), lambda a: losses.barlow_twins(a, z2),
            lambda a: losses.supcon(jnp.concatenate([a, z2]), jnp.concatenate([y, y])),
            *[lambda a, s=s: losses.clop_term(a, y, c, similarity=s) for s in losses.SIMILARITIES]]
-    for fn in fns:
-        assert bool(jnp.all(jnp.isfinite(jax.grad(fn)(z1))))
+    for fn in fns:  # jitted, as training runs them (one compiled program each instead of one per operation)
+        assert bool(jnp.all(jnp.isfinite(jax.jit(jax.grad(fn))(z1))))
     for s in losses.SIMILARITIES:  # at the prototype itself (distance 0) too
-        assert bool(jnp.all(jnp.isfinite(jax.grad(lambda a: losses.clop_term(a, jnp.arange(3), c, similarity=s))(c))))
+        assert bool(jnp.all(jnp.isfinite(jax.jit(jax.grad(lambda a: losses.clop_term(a, jnp.arange(3), c, similarity=s)))(c))))
 
 
 def test_adam_matches_numpy_reference():
