@@ -27,6 +27,8 @@ def _run(args, cwd, timeout=120):
     ([str(ROOT / "benchmarks" / "bench_simulate.py"), "--devices", "0"], "argument --devices: must be an integer in [1, 4096]"),
     ([str(ROOT / "benchmarks" / "bench_startup.py"), "--repeats", "-1"], "argument --repeats: must be an integer in [1, 1000]"),
     ([str(ROOT / "benchmarks" / "bench_compile.py"), "--levels", "7"], "argument --levels: must be an integer in [0, 3]"),
+    ([str(ROOT / "benchmarks" / "profile_suite.py"), "--rate", "0"], "argument --rate: must be an integer in [1, 1000]"),
+    ([str(ROOT / "benchmarks" / "profile_suite.py"), "--raw", "NOFILE"], "--raw: no such file: NOFILE"),
 ])
 def test_entry_points_refuse_bad_input_with_one_line(args, needle, tmp_path):
     (tmp_path / "FILE").write_text("x")
@@ -86,3 +88,34 @@ def test_compile_benchmark_sums_each_workers_records_per_file(tmp_path):
     assert totals == {"compile": 6.0, "compile programs": 4, "trace": 0.25, "trace programs": 3}  # other events left out
     assert per_file["tests/a.py"] == {"compile": 2.0, "compile programs": 3, "trace": 0.25, "trace programs": 3}
     assert per_file["tests/b.py"] == {"compile": 4.0, "compile programs": 1}
+
+
+def test_suite_profile_sorts_each_sample_into_one_kind(tmp_path):
+    """benchmarks/profile_suite.py: py-spy's raw records (a child's command may span lines) become seconds per kind."""
+    raw = tmp_path / "suite.raw"
+    main = 'process 10:"python -m pytest -q -n 0"'
+    raw.write_text("\n".join([
+        # compiling inside a lowering-and-compiling stack counts as compiling (the first kind that matches)
+        f"{main};t (test_a.py:3);lower_sharding_computation (pxla.py:1);backend_compile_and_load (compiler.py:2) 40",
+        f"{main};t (test_a.py:5);trace_to_jaxpr (partial_eval.py:1) 20",
+        f"{main};x (<doctest simulations.m.f[0]>:1);make_ir_context (mlir.py:625) 10",
+        f"{main};t (test_b.py:9);communicate (subprocess.py:1209) 30",
+        f"{main};t (test_b.py:9);savefig (matplotlib/figure.py:3360) 20",
+        # a child process whose command spans two lines, and a thread that is not a main thread: apart
+        f'{main};process 11:"python -c\nimport json; print(1)";<module> (<string>:2) 40',
+        f"{main};_bootstrap (threading.py:1002);run (watchdog.py:1) 80",
+    ]) + "\n")
+    proc = _run([str(ROOT / "benchmarks" / "profile_suite.py"), "--raw", str(raw), "--rate", "10"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    # the main thread's samples: 40 + 20 + 10 + 30 + 20 = 120 at 10 per second
+    assert "main process: 12.0 s sampled" in out
+    assert "     4.0 s   33.3 %  XLA compiling" in out and "     2.0 s   16.7 %  tracing to jaxprs" in out
+    assert "     1.0 s    8.3 %  MLIR context creation" in out and "     3.0 s   25.0 %  waiting for a child process" in out
+    assert "     2.0 s   16.7 %  matplotlib" in out
+    # per program: tracing and the MLIR context (3 s of 12); compiling is what the cache saves, not per program
+    assert "cache lookup): 3.0 s (25.0 %)" in out
+    assert "doctests: 1.0 s (8.3 %), of which per program 1.0 s" in out
+    assert "child processes' own samples (overlapping their parent's wait): 4.0 s" in out
+    ranked = out.split("(top 20):\n")[1].splitlines()
+    assert ranked == ["     2.0 s  test_a.py", "     1.0 s  doctest simulations.m"]
