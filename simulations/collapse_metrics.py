@@ -178,7 +178,7 @@ def nc1(Z, labels, k: int, centre: str = "samples") -> jax.Array:
 
     Against the reference formula (explicit d x d covariances, global sample mean) on imbalanced classes:
         >>> import numpy as np
-        >>> Z = np.random.default_rng(0).normal(size=(9, 3)); y = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2])
+        >>> Z = np.random.default_rng(0).normal(size=(6, 3)); y = np.array([0, 0, 0, 0, 1, 2])
         >>> mu = np.stack([Z[y == c].mean(0) for c in range(3)]); muG = Z.mean(0)
         >>> Sw = sum(np.outer(z - mu[c], z - mu[c]) for z, c in zip(Z, y)) / len(Z)
         >>> Sb = sum(np.outer(m - muG, m - muG) for m in mu) / 3
@@ -406,7 +406,7 @@ def summary(Z, labels, k: int) -> dict:
 
     Example (an exact ETF with two samples per class is NC):
         >>> import jax.numpy as jnp
-        >>> etf = jnp.array([[1.0, 0.0], [-0.5, 3**0.5 / 2], [-0.5, -(3**0.5) / 2]])
+        >>> etf = jnp.eye(3) - 1 / 3   # the centred standard basis: a simplex ETF
         >>> s = summary(jnp.concatenate([etf, etf]), jnp.array([0, 1, 2, 0, 1, 2]), 3)
         >>> CLASSES[int(s["class"])], round(float(s["effective_rank"]), 6)
         ('NC', 2.0)
@@ -550,14 +550,14 @@ def diagnose(Z, labels=None, lr: float | None = None, tau: float | None = None) 
         ValueError: wrong shapes, non-finite or zero rows, mismatched labels, bad ``lr``/``tau``.
 
     Example:
-        >>> rep = diagnose(np.repeat(np.eye(3), 4, axis=0), labels=np.repeat(np.arange(3), 4), lr=1.0)
+        >>> rep = diagnose(np.repeat(np.eye(3), 2, axis=0), labels=np.repeat(np.arange(3), 2), lr=1.0)
         >>> round(rep["effective_rank"], 6), rep["nc1"], rep["orthonormal_distance"], rep["eta_max"]
         (3.0, 0.0, 0.0, 4.0)
         >>> rep["class"], round(rep["nc2"], 4), rep["nc2_centred"] < 1e-12  # CLOP's target is not an ETF ...
         ('neither', 0.6058, True)
 
         (... though centring turns orthonormal means into one, so the centred NC2 is 0.) Scale does not matter:
-        >>> Z = np.random.default_rng(1).normal(size=(40, 8))
+        >>> Z = np.random.default_rng(1).normal(size=(6, 3))
         >>> abs(diagnose(Z * 1e-320)["effective_rank"] - diagnose(Z)["effective_rank"]) < 1e-2
         True
     """

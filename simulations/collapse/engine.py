@@ -287,8 +287,9 @@ def apply_steps(rule: str, every: int, X, *, etas, tau):
     a shorter block for the rest, so that the state returned has exactly measured norms.
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> R = apply_steps("paper", 40, 2 * jnp.eye(3)[None], etas=jnp.array([0.5]), tau=None)
+        >>> import jax, jax.numpy as jnp
+        >>> forty = jax.jit(lambda X, etas: apply_steps("paper", 40, X, etas=etas, tau=None))  # traced, as in advance
+        >>> R = forty(2 * jnp.eye(3)[None], jnp.array([0.5]))
         >>> jnp.linalg.norm(R[0], axis=1).round(6).tolist()   # rows of norm 2 come back as unit rows
         [1.0, 1.0, 1.0]
     """

@@ -36,9 +36,9 @@ def near_collapse(key, k: int, m: int, distance: float, *, dtype="float64") -> n
 
     Example:
         >>> import jax
-        >>> X = near_collapse(jax.random.key(0), 5, 10, 1e-3)
+        >>> X = near_collapse(jax.random.key(0), 3, 5, 1e-3)
         >>> X.shape, float(separation(X)) < 1e-5
-        ((10, 5), True)
+        ((5, 3), True)
     """
     with float64_scope(dtype):
         ku, kd = jax.random.split(key)
@@ -56,8 +56,8 @@ def spread_start(key, k: int, m: int, *, dtype="float64") -> np.ndarray:
 
     Example:
         >>> import jax
-        >>> spread_start(jax.random.key(0), 3, 4).shape
-        (4, 3)
+        >>> spread_start(jax.random.key(0), 3, 5).shape
+        (5, 3)
     """
     with float64_scope(dtype):
         return np.asarray(normalize_columns(jax.random.normal(key, (m, k), dtype=dtype)))
@@ -234,7 +234,7 @@ def clop_end_states(k: int, etas, lams, *, m: int, seeds=(0,), steps: int = 2000
         parameter of :mod:`theory.clop`) and the mean pairwise cosine of the end state.
 
     Example:
-        >>> d = clop_end_states(3, [6.0, 6.0], [0.18, 0.22], m=8, steps=1500)
+        >>> d = clop_end_states(3, [6.0, 6.0], [0.18, 0.22], m=5, steps=1500)
         >>> (d["outside"][:, :, 0] > 1e-3).tolist()     # lambda_c(6, 3) = 0.2036
         [[True, False], [True, False]]
     """

@@ -230,8 +230,9 @@ def spread_certificate(R, eta, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, remaining=
         remaining: steps still to be taken, r.
 
     Example (paper 001, Theorem 1: orthonormal embeddings at k = 50 stay spread below the bound):
-        >>> import jax.numpy as jnp
-        >>> [bool(spread_certificate(jnp.eye(50), eta, remaining=2000)) for eta in (0.5, 1.0, 2.5)]
+        >>> import jax, jax.numpy as jnp
+        >>> certify = jax.jit(spread_certificate)
+        >>> [bool(certify(jnp.eye(50), eta, remaining=2000)) for eta in (0.5, 1.0, 2.5)]
         [True, True, False]
     """
     k = R.shape[-2]
@@ -262,11 +263,12 @@ def spectrum_certificates(R, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL, iterations: 
     disagree with the SVD; both can be False (then the caller takes the SVD).
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> [bool(b) for b in spectrum_certificates(jnp.array([[1.0, 0.0], [1.0, 1e-6], [0.9, 0.0]]))]
-        [True, False]
-        >>> [bool(b) for b in spectrum_certificates(jnp.eye(3))]
-        [False, True]
+        >>> import jax, jax.numpy as jnp
+        >>> states = jnp.array([[[1.0, 0.0], [1.0, 1e-6], [0.9, 0.0]],    # nearly rank one
+        ...                     [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]])    # spread over two directions
+        >>> surely_collapsed, surely_not = jax.lax.map(spectrum_certificates, states)   # one entry per state
+        >>> surely_collapsed.tolist(), surely_not.tolist()
+        ([True, False], [False, True])
     """
     hi = jax.lax.Precision.HIGHEST
     k = R.shape[-2]
@@ -321,11 +323,12 @@ def final_collapse(R, rel_tol=metrics.DEFAULT_COLLAPSE_RTOL):
     the runner measures it.
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> [bool(final_collapse(jnp.array([[1.0, 0.0], [1.0, t]]))) for t in (1e-2, 1e-5)]
-        [False, True]
-        >>> bool(final_collapse(jnp.array([[1.0, 0.0], [-1.0, 0.0]])))   # co-linear, opposite: not equal
-        False
+        >>> import jax, jax.numpy as jnp
+        >>> states = jnp.array([[[1.0, 0.0], [1.0, 1e-2], [1.0, 0.0]],    # sigma_2 / sigma_1 ~ 5e-3
+        ...                     [[1.0, 0.0], [1.0, 1e-5], [1.0, 0.0]],    # sigma_2 / sigma_1 ~ 5e-6
+        ...                     [[1.0, 0.0], [-1.0, 0.0], [1.0, 0.0]]])   # co-linear, opposite: not equal
+        >>> jax.lax.map(final_collapse, states).tolist()
+        [False, True, False]
     """
     yes, no = spectrum_certificates(R, rel_tol)
     rank_one = jax.lax.cond(yes | no, lambda R: yes,

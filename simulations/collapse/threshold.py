@@ -300,7 +300,7 @@ def collapse_thresholds(
         ValueError: for an empty ``ks`` or any invalid argument.
 
     Example:
-        >>> [r.k for r in collapse_thresholds([3, 4], m=4, trials=1, steps=50, rtol=0.1)]
+        >>> [r.k for r in collapse_thresholds([3, 4], m=5, trials=2, steps=100, rtol=0.05)]
         [3, 4]
     """
     from simulations.progress import progress as show_progress
