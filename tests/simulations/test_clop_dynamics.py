@@ -1,7 +1,11 @@
 """CLOP's prototype term in the class-embedding dynamics (simulations.collapse.dynamics.clop_*), run from
 both starts against the derived critical lambda of theory.clop: below (0.9x) a near-collapsed state
 persists with the derived common component and spread, above (1.1x) the embeddings escape to the
-prototypes (paper 001, Section 4, Eq. 4)."""
+prototypes (paper 001, Section 4, Eq. 4).
+
+Inputs are drawn, and the rules under test run, through jitted functions, and the references are
+computed in NumPy: each eager JAX operation is a program of its own (traced, lowered and looked up once
+per shape and dtype), and the assertions are about the numbers, not about eager dispatch."""
 import functools
 import json
 
@@ -28,34 +32,49 @@ def _eta_star(k):
     return 2 * (k - 1) / (k - 2)
 
 
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _run_prototypes(key, m, k):
+    """The prototypes :func:`simulations.simulate` draws for the run of ``key`` (one program per shape)."""
+    return D.orthonormal_prototypes(runner.clop_prototype_key(key), m, k)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _columns_and_prototypes(seed_x, seed_c, m, k):
+    """Unit Gaussian columns from key(seed_x) and orthonormal prototypes from key(seed_c), ``[m, k]`` each."""
+    X = D.normalize_columns(jax.random.normal(jax.random.key(seed_x), (m, k), dtype="float64"))
+    return X, D.orthonormal_prototypes(jax.random.key(seed_c), m, k)
+
+
 def _starts(k, m):
     """Near-collapse (1e-4 off x_i = u) and uniform starts, three seeds each, with each seed's prototypes."""
     keys = [jax.random.key(s) for s in SEEDS]
     starts = np.stack([near_collapse(kk, k, m, 1e-4) for kk in keys] + [spread_start(kk, k, m) for kk in keys])
     with float64_scope("float64"):
-        protos = [np.asarray(D.orthonormal_prototypes(runner.clop_prototype_key(kk), m, k)) for kk in keys]
+        protos = [np.asarray(_run_prototypes(kk, m, k)) for kk in keys]
     return starts, np.stack(protos * 2)
 
 
 def test_clop_rules_at_lambda_zero_are_the_plain_rules():
     with float64_scope("float64"):
-        X = D.normalize_columns(jax.random.normal(jax.random.key(0), (6, 4), dtype="float64"))
-        C = D.orthonormal_prototypes(jax.random.key(1), 6, 4)
+        X, C = _columns_and_prototypes(0, 1, 6, 4)
+        clop_step = jax.jit(D.clop_step, static_argnames=("rule", "tau"))
+        step = jax.jit(D.step, static_argnames=("rule", "tau"))
         for rule, tau in [("paper", None), ("autodiff", None), ("infonce", 0.5)]:
-            np.testing.assert_allclose(D.clop_step(X, C, 0.7, 0.0, rule=rule, tau=tau),
-                                       D.step(X, 0.7, rule=rule, tau=tau), rtol=0, atol=1e-14)
+            np.testing.assert_allclose(clop_step(X, C, 0.7, 0.0, rule=rule, tau=tau),
+                                       step(X, 0.7, rule=rule, tau=tau), rtol=0, atol=1e-14)
 
 
 def test_clop_gradient_through_the_normalisation_is_the_tangent_pull():
     # at unit columns, -d/dx_i lambda (1 - cos(x_i, c_i)) = lambda (I - x_i x_i^T) c_i
     with float64_scope("float64"):
-        X = D.normalize_columns(jax.random.normal(jax.random.key(2), (7, 3), dtype="float64"))
-        C = D.orthonormal_prototypes(jax.random.key(3), 7, 3)
+        X, C = _columns_and_prototypes(2, 3, 7, 3)
         k, eta, lam = 3, 0.8, 1.3
-        grad = jax.grad(lambda Z: jnp.sum(D.mean_cosine_loss(Z)))(X)
-        pull = C - X * jnp.sum(X * C, axis=0)
-        expected = D.normalize_columns(X - eta * (k / 2) * grad + eta * lam * pull)
-        np.testing.assert_allclose(D.clop_autodiff_step(X, C, eta, lam), expected, atol=1e-14)
+        grad = np.asarray(jax.jit(jax.grad(lambda Z: jnp.sum(D.mean_cosine_loss(Z))))(X))
+        X, C = np.asarray(X), np.asarray(C)
+        pull = C - X * np.sum(X * C, axis=0)
+        expected = X - eta * (k / 2) * grad + eta * lam * pull
+        expected /= np.linalg.norm(expected, axis=0)
+        np.testing.assert_allclose(jax.jit(D.clop_autodiff_step)(X, C, eta, lam), expected, atol=1e-14)
         np.testing.assert_allclose(C.T @ C, np.eye(3), atol=1e-14)
 
 
@@ -195,7 +214,7 @@ def test_spread_state_one_step_factor_with_clop(rule, tau):
     keys = [jax.random.key(s) for s in range(S)]
     starts = np.stack([spread_start(kk, k, m) for kk in keys])
     with float64_scope("float64"):
-        protos = np.stack([np.asarray(D.orthonormal_prototypes(runner.clop_prototype_key(kk), m, k)) for kk in keys])
+        protos = np.stack([np.asarray(_run_prototypes(kk, m, k)) for kk in keys])
     etas, lams = np.array([0.5, 1.0, 2.0, 3.0]), np.array([0.5, 0.5, 1.0, 1.0])
     out = run_clop_from(starts, protos, etas, lams, steps=1, rule=rule, tau=tau)
     ratio = np.linalg.norm(out.mean(-1), axis=-1) / np.linalg.norm(starts.mean(-1), axis=-1)
