@@ -23,9 +23,10 @@ vicreg, barlow_twins = jax.jit(losses.vicreg), jax.jit(losses.barlow_twins)
 clop_term = jax.jit(losses.clop_term, static_argnames=("similarity",))
 view_contrastive = jax.jit(losses.view_contrastive, static_argnums=3)
 view_contrastive_grad = jax.jit(jax.grad(losses.view_contrastive, argnums=(0, 1)), static_argnums=3)
-view_contrastive_grad_x3 = jax.jit(jax.grad(lambda a, b, tau, decoupled: 3.0 * losses.view_contrastive(a, b, tau, decoupled)),
-                                   static_argnums=3)
-reference_grad = {False: jax.jit(jax.grad(losses.infonce, argnums=(0, 1))), True: jax.jit(jax.grad(losses.dcl, argnums=(0, 1)))}
+view_contrastive_grad_x3 = jax.jit(
+    jax.grad(lambda a, b, tau, decoupled: 3.0 * losses.view_contrastive(a, b, tau, decoupled)), static_argnums=3)
+reference_grad = {False: jax.jit(jax.grad(losses.infonce, argnums=(0, 1))),
+                  True: jax.jit(jax.grad(losses.dcl, argnums=(0, 1)))}
 
 
 def _unit(z):
