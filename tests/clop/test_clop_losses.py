@@ -14,6 +14,20 @@ RNG = np.random.default_rng(0)
 # float64 throughout (conftest enables x64): agreement to 1e-10 is rounding of sums of ~100 terms.
 TOL = 1e-10
 
+# The losses and metrics jitted once per shape, as training and evaluation run them. Called eagerly,
+# each of their jnp operations (and each of its gradient's) was a program of its own to trace, lower
+# and compile: ~400 programs for this file.
+infonce, dcl = jax.jit(losses.infonce), jax.jit(losses.dcl)
+supcon = jax.jit(losses.supcon)
+vicreg, barlow_twins = jax.jit(losses.vicreg), jax.jit(losses.barlow_twins)
+clop_term = jax.jit(losses.clop_term, static_argnames=("similarity",))
+view_contrastive = jax.jit(losses.view_contrastive, static_argnums=3)
+view_contrastive_grad = jax.jit(jax.grad(losses.view_contrastive, argnums=(0, 1)), static_argnums=3)
+view_contrastive_grad_x3 = jax.jit(
+    jax.grad(lambda a, b, tau, decoupled: 3.0 * losses.view_contrastive(a, b, tau, decoupled)), static_argnums=3)
+reference_grad = {False: jax.jit(jax.grad(losses.infonce, argnums=(0, 1))),
+                  True: jax.jit(jax.grad(losses.dcl, argnums=(0, 1)))}
+
 
 def _unit(z):
     return z / np.linalg.norm(z, axis=1, keepdims=True)
@@ -47,8 +61,8 @@ def np_supcon(z, y, tau):
 @pytest.mark.parametrize("tau", [0.1, 0.5, 2.0])
 def test_infonce_and_dcl_match_numpy(tau):
     z1, z2 = RNG.normal(size=(7, 4)), RNG.normal(size=(7, 4))
-    assert abs(float(losses.infonce(z1, z2, tau)) - np_infonce(z1, z2, tau)) < TOL
-    assert abs(float(losses.dcl(z1, z2, tau)) - np_infonce(z1, z2, tau, decoupled=True)) < TOL
+    assert abs(float(infonce(z1, z2, tau)) - np_infonce(z1, z2, tau)) < TOL
+    assert abs(float(dcl(z1, z2, tau)) - np_infonce(z1, z2, tau, decoupled=True)) < TOL
 
 
 @pytest.mark.parametrize("tau", [0.1, 0.5, 2.0])
@@ -58,13 +72,13 @@ def test_view_contrastive_value_and_gradient_equal_autodiff_of_the_loss(tau, dec
     z1, z2 = RNG.normal(size=(7, 4)), RNG.normal(size=(7, 4))
     z1[2] = 0.0
     z2[4] = 3.0 * z1[4]
-    reference = losses.dcl if decoupled else losses.infonce
-    assert abs(float(losses.view_contrastive(z1, z2, tau, decoupled)) - float(reference(z1, z2, tau))) < TOL
-    grads = jax.grad(losses.view_contrastive, argnums=(0, 1))(z1, z2, tau, decoupled)
-    expected = jax.grad(reference, argnums=(0, 1))(z1, z2, tau)
+    reference = dcl if decoupled else infonce
+    assert abs(float(view_contrastive(z1, z2, tau, decoupled)) - float(reference(z1, z2, tau))) < TOL
+    grads = view_contrastive_grad(z1, z2, tau, decoupled)
+    expected = reference_grad[decoupled](z1, z2, tau)
     for g, g0 in zip(grads, expected):
         np.testing.assert_allclose(np.asarray(g), np.asarray(g0), rtol=1e-9, atol=1e-12)
-    scaled = jax.grad(lambda a: 3.0 * losses.view_contrastive(a, z2, tau, decoupled))(z1)
+    scaled = view_contrastive_grad_x3(z1, z2, tau, decoupled)
     np.testing.assert_allclose(np.asarray(scaled), 3.0 * np.asarray(expected[0]), rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="tau"):
         losses.view_contrastive(z1, z2, 0.02, decoupled)
@@ -73,10 +87,10 @@ def test_view_contrastive_value_and_gradient_equal_autodiff_of_the_loss(tau, dec
 def test_supcon_matches_numpy_and_reduces_to_infonce():
     z = RNG.normal(size=(12, 5))
     y = RNG.integers(0, 3, size=12)
-    assert abs(float(losses.supcon(z, y, 0.3)) - np_supcon(z, y, 0.3)) < TOL
+    assert abs(float(supcon(z, y, 0.3)) - np_supcon(z, y, 0.3)) < TOL
     z1, z2 = z[:6], z[6:]
     own = np.arange(6)
-    assert abs(float(losses.supcon(z, np.concatenate([own, own]), 0.3)) - float(losses.infonce(z1, z2, 0.3))) < TOL
+    assert abs(float(supcon(z, np.concatenate([own, own]), 0.3)) - float(infonce(z1, z2, 0.3))) < TOL
 
 
 def test_vicreg_and_barlow_match_numpy():
@@ -99,41 +113,41 @@ def test_vicreg_and_barlow_match_numpy():
         c = sa.T @ sb / len(a)
         return np.sum((1 - np.diag(c)) ** 2) + 0.0051 * (np.sum(c**2) - np.sum(np.diag(c) ** 2))
 
-    assert abs(float(losses.vicreg(z1, z2)) - np_vicreg(z1, z2)) < TOL
-    assert abs(float(losses.barlow_twins(z1, z2)) - np_bt(z1, z2)) < TOL
+    assert abs(float(vicreg(z1, z2)) - np_vicreg(z1, z2)) < TOL
+    assert abs(float(barlow_twins(z1, z2)) - np_bt(z1, z2)) < TOL
 
 
 @pytest.mark.parametrize("similarity", losses.SIMILARITIES)
 def test_clop_term_zero_on_prototypes_and_known_value(similarity):
     key = jax.random.key(3)
-    c = losses.orthonormal_prototypes(key, 3, 5)
-    y = jnp.array([0, 1, 2, 1])
-    assert float(losses.clop_term(4.0 * c[y], y, c, similarity=similarity)) < TOL
+    c = np.asarray(jax.jit(losses.orthonormal_prototypes, static_argnums=(1, 2))(key, 3, 5))
+    y = np.array([0, 1, 2, 1])
+    assert float(clop_term(4.0 * c[y], y, c, similarity=similarity)) < TOL
     # Embedding on the wrong (orthogonal) prototype: ||c_a - c_b||_2 = sqrt 2, cos = 0.
     z = c[(y + 1) % 3]
-    mask = jnp.array([True, True, False, True])
+    mask = np.array([True, True, False, True])
     expected = {"cosine": 1.0, "euclidean": np.sqrt(2) / 2, "manhattan": None}[similarity]
     if expected is None:
-        expected = float(np.mean([np.abs(np.asarray(c[(v + 1) % 3] - c[v])).sum() / 2 for v in [0, 1, 1]]))
-    got = float(losses.clop_term(z, y, c, lam=0.5, similarity=similarity, mask=mask))
+        expected = float(np.mean([np.abs(c[(v + 1) % 3] - c[v]).sum() / 2 for v in [0, 1, 1]]))
+    got = float(clop_term(z, y, c, lam=0.5, similarity=similarity, mask=mask))
     assert abs(got - 0.5 * 3 * expected) < 1e-9
 
 
 def test_clop_rejects_unknown_similarity():
     with pytest.raises(ValueError, match="similarity must be one of"):
-        losses.clop_term(jnp.eye(2), jnp.arange(2), jnp.eye(2), similarity="dot")
+        losses.clop_term(np.eye(2), np.arange(2), np.eye(2), similarity="dot")
 
 
 def test_prototype_geometry():
     key = jax.random.key(7)
     k, d = 10, 32
-    c = losses.orthonormal_prototypes(key, k, d)
+    c = np.asarray(jax.jit(losses.orthonormal_prototypes, static_argnums=(1, 2))(key, k, d))
     np.testing.assert_allclose(c @ c.T, np.eye(k), atol=1e-12)  # float64 SVD: orthonormal to rounding
-    e = losses.etf_prototypes(k, d, key=key)
-    gram = np.asarray(e @ e.T)
+    e = np.asarray(jax.jit(losses.etf_prototypes, static_argnums=(0, 1))(k, d, key=key))
+    gram = e @ e.T
     np.testing.assert_allclose(gram, k / (k - 1) * np.eye(k) - 1 / (k - 1), atol=1e-12)
-    assert abs(np.linalg.matrix_rank(np.asarray(e), tol=1e-8) - (k - 1)) == 0  # ETF spans k-1 dims
-    r = losses.random_prototypes(key, k, d)
+    assert abs(np.linalg.matrix_rank(e, tol=1e-8) - (k - 1)) == 0  # ETF spans k-1 dims
+    r = np.asarray(jax.jit(losses.random_prototypes, static_argnums=(1, 2))(key, k, d))
     np.testing.assert_allclose(np.linalg.norm(r, axis=1), 1.0, atol=1e-12)
     with pytest.raises(ValueError, match="k must be <= d"):
         losses.orthonormal_prototypes(key, 4, 3)
@@ -142,39 +156,44 @@ def test_prototype_geometry():
 @pytest.mark.parametrize("name", ["infonce", "dcl"])
 def test_gradients_finite_and_vanish_at_collapse(name):
     f = getattr(losses, name)
-    v = jnp.array([[0.3, -1.2, 0.5]])
-    z = jnp.tile(v, (5, 1)) * jnp.arange(1, 6)[:, None]  # all views on one ray (Lemma 1)
+    v = np.array([[0.3, -1.2, 0.5]])
+    z = np.tile(v, (5, 1)) * np.arange(1, 6)[:, None]  # all views on one ray (Lemma 1)
     # Jitted, as training runs them (and one compiled program instead of one per operation).
     g1, g2 = jax.jit(jax.grad(f, argnums=(0, 1)))(z, 2 * z)
     # Exactly zero in exact arithmetic; float64 leaves rounding of order 1e-16 relative.
-    assert float(jnp.max(jnp.abs(g1))) < 1e-12 and float(jnp.max(jnp.abs(g2))) < 1e-12
-    g_zero = jax.jit(jax.grad(f))(jnp.zeros((4, 3)), jnp.ones((4, 3)))
-    assert bool(jnp.all(jnp.isfinite(g_zero)))
+    assert float(np.max(np.abs(g1))) < 1e-12 and float(np.max(np.abs(g2))) < 1e-12
+    g_zero = jax.jit(jax.grad(f))(np.zeros((4, 3)), np.ones((4, 3)))
+    assert bool(np.all(np.isfinite(g_zero)))
 
 
 def test_gradients_finite_everywhere():
-    z1, z2 = jnp.asarray(RNG.normal(size=(6, 3))), jnp.asarray(RNG.normal(size=(6, 3)))
-    y = jnp.array([0, 1, 2, 0, 1, 2])
-    c = jnp.eye(3)
+    z1, z2 = RNG.normal(size=(6, 3)), RNG.normal(size=(6, 3))
+    y = np.array([0, 1, 2, 0, 1, 2])
+    c = np.eye(3)
     fns = [lambda a: losses.vicreg(a, z2), lambda a: losses.barlow_twins(a, z2),
            lambda a: losses.supcon(jnp.concatenate([a, z2]), jnp.concatenate([y, y])),
            *[lambda a, s=s: losses.clop_term(a, y, c, similarity=s) for s in losses.SIMILARITIES]]
     for fn in fns:  # jitted, as training runs them (one compiled program each instead of one per operation)
-        assert bool(jnp.all(jnp.isfinite(jax.jit(jax.grad(fn))(z1))))
+        assert bool(np.all(np.isfinite(jax.jit(jax.grad(fn))(z1))))
     for s in losses.SIMILARITIES:  # at the prototype itself (distance 0) too
-        assert bool(jnp.all(jnp.isfinite(jax.jit(jax.grad(lambda a: losses.clop_term(a, jnp.arange(3), c, similarity=s)))(c))))
+        assert bool(np.all(np.isfinite(jax.jit(jax.grad(lambda a: losses.clop_term(a, np.arange(3), c, similarity=s)))(c))))
 
 
 def test_adam_matches_numpy_reference():
     opt = make_optimizer("adam", 0.05)  # the trainer's optax Adam against the textbook formula
-    p = jnp.array([1.0, -2.0])
-    state = opt.init(p)
+
+    @jax.jit  # as the trainer runs it (eagerly, each operation of the update was a program of its own)
+    def step(g, state, p):
+        u, state = opt.update(g, state, p)
+        return optax.apply_updates(p, u), state
+
+    p = np.array([1.0, -2.0])
+    state = jax.jit(opt.init)(p)
     m = v = np.zeros(2)
     pn = np.array([1.0, -2.0])
     for t in range(1, 4):
         g = 2 * pn  # gradient of |p|^2
-        u, state = opt.update(jnp.asarray(g), state, p)
-        p = optax.apply_updates(p, u)
+        p, state = step(g, state, p)
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g * g
         pn = pn - 0.05 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
@@ -191,23 +210,24 @@ def test_knn_matches_sklearn_and_effective_rank_matches_numpy():
     clf = KNeighborsClassifier(5).fit(z[lab], y[lab])
     expected = np.mean(clf.predict(z[~lab]) == y[~lab])
     # Ties in the vote may break differently (sklearn: lowest label too); random floats avoid distance ties.
-    assert abs(float(knn_accuracy(jnp.asarray(z), jnp.asarray(y), jnp.asarray(lab), 3, 5)) - expected) < 1e-12
+    knn = jax.jit(knn_accuracy, static_argnums=(3, 4))  # as evaluation runs it
+    assert abs(float(knn(z, y, lab, 3, 5)) - expected) < 1e-12
     s = np.linalg.svd(z, compute_uv=False)
     p = s / s.sum()
-    assert abs(float(embedding_effective_rank(jnp.asarray(z))) - np.exp(-np.sum(p * np.log(p)))) < 1e-10
+    assert abs(float(jax.jit(embedding_effective_rank)(z)) - np.exp(-np.sum(p * np.log(p)))) < 1e-10
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_indexed_loss_equals_each_named_loss_value_and_gradient(dtype):
     from simulations.training.objectives import LOSSES, contrastive_loss, indexed_loss
 
-    z1 = jnp.asarray(RNG.normal(size=(12, 3)), dtype)
-    z2 = jnp.asarray(RNG.normal(size=(12, 3)), dtype)
-    labels = jnp.array([0, 1, 2, -1, 0, 1, -1, 2, 0, -1, 1, 2])  # SupCon: some unlabelled rows
+    z1 = RNG.normal(size=(12, 3)).astype(dtype)
+    z2 = RNG.normal(size=(12, 3)).astype(dtype)
+    labels = np.array([0, 1, 2, -1, 0, 1, -1, 2, 0, -1, 1, 2])  # SupCon: some unlabelled rows
     f = indexed_loss(LOSSES, tau=0.5)
     indexed = jax.jit(jax.value_and_grad(lambda a, b, i: f(i, a, b, labels), argnums=(0, 1)))
     for i, name in enumerate(LOSSES):
-        value, grads = indexed(z1, z2, jnp.asarray(i))  # one compilation for every index
+        value, grads = indexed(z1, z2, np.asarray(i))  # one compilation for every index
         value0, grads0 = jax.jit(jax.value_and_grad(
             lambda a, b: contrastive_loss(name, a, b, labels, 0.5), argnums=(0, 1)))(z1, z2)
         if jax.default_backend() == "cpu":

@@ -3,6 +3,7 @@ float32 vs float64, the column-space reduction against direct stepping, 1 vs 2 v
 non-finite runs."""
 import json
 
+import jax
 import numpy as np
 import pytest
 
@@ -11,6 +12,12 @@ import theory
 from cpu_devices import run_with_cpu_devices
 from simulations import metrics
 from simulations.collapse import runner
+
+# The metrics the tests apply to a run's result, jitted (as the runner applies them): called eagerly,
+# each of their jnp operations was a program of its own to trace, lower and compile.
+singular_spectrum = jax.jit(metrics.singular_spectrum)
+pairwise_cosines = jax.jit(metrics.pairwise_cosines)
+etf_deviation = jax.jit(metrics.etf_deviation)
 
 
 @pytest.mark.parametrize("k", [3, 10, 30])
@@ -37,11 +44,11 @@ def test_rank_k_minus_1_end_state_at_moderate_eta():
     assert (s[..., -1] / s[..., 0] < 1e-10).all()
     assert (s[..., -2] / s[..., 0] > 1e-3).all()
     assert (np.diff(r.spectra[..., -1], axis=-1) <= 1e-12).all()  # last singular value never grows
-    cos = np.asarray(metrics.pairwise_cosines(r.final))
+    cos = np.asarray(pairwise_cosines(r.final))
     # "not all equal": the spread of the pairwise cosines is far from 0 (an ETF would have 0);
     # 0.01 is ten times the float64 noise one would ever see and far below the observed ~0.1.
     assert (cos.std(axis=-1) > 1e-2).all()
-    assert (np.asarray(metrics.etf_deviation(r.final)) > 1e-2).all()
+    assert (np.asarray(etf_deviation(r.final)) > 1e-2).all()
 
 
 def test_same_seed_same_numbers_and_layout_independence():
@@ -66,7 +73,7 @@ def test_record_schedule_and_shapes():
     r = simulations.simulate(4, [0.5], m=3, seeds=(0, 1), steps=10, record_every=4)
     assert r.record_steps.tolist() == [0, 4, 8, 10]
     assert r.spectra.shape == (1, 2, 4, 3) and r.mean_norm.shape == (1, 2, 4) and r.final.shape == (1, 2, 3, 4)
-    last = np.asarray(metrics.singular_spectrum(r.final))
+    last = np.asarray(singular_spectrum(r.final))
     np.testing.assert_allclose(r.spectra[:, :, -1], last, atol=1e-14)  # last record = final state
     assert (np.diff(r.spectra, axis=-1) <= 0).all()  # descending
 
@@ -124,17 +131,18 @@ def test_one_step_mean_shift_matches_theory_at_large_m():
 def test_column_space_reduction_matches_stepping_the_full_embeddings(rule, tau, eta):
     # k < m: the runner steps the k x k coordinates R of X0 = Q R and returns Q R_T. Stepping the
     # m x k embeddings themselves with the public rule must give the same trajectory to rounding.
-    import jax
     from simulations.collapse import dynamics
 
     k, m, steps = 6, 40, 60
     r = simulations.simulate(k, [eta], m=m, seeds=(3,), steps=steps, rule=rule, tau=tau, record_every=20)
-    X = runner.initial_embeddings(jax.random.key(3), k, m)
-    spectra = [np.asarray(metrics.singular_spectrum(X))]
+    X = jax.jit(runner.initial_embeddings, static_argnums=(1, 2))(jax.random.key(3), k, m)
+    # The public rule jitted once (eagerly, each of its operations was a program of its own).
+    step = jax.jit(dynamics.step, static_argnames=("rule", "tau"))
+    spectra = [np.asarray(singular_spectrum(X))]
     for t in range(1, steps + 1):
-        X = dynamics.step(X, eta, rule=rule, tau=tau)
+        X = step(X, eta, rule=rule, tau=tau)
         if t % 20 == 0:
-            spectra.append(np.asarray(metrics.singular_spectrum(X)))
+            spectra.append(np.asarray(singular_spectrum(X)))
     # 1e-11: 60 contracting steps of rounding (~1e-16 each) in a different basis; a wrong reduction
     # (e.g. a missing basis change) is off by O(1).
     np.testing.assert_allclose(r.final[0, 0], np.asarray(X), atol=1e-11)
