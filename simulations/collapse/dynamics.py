@@ -51,9 +51,9 @@ def normalize_columns(X: jax.Array) -> jax.Array:
     A zero column gives NaN on purpose: the runner reports such a run as non-finite.
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> Y = normalize_columns(jnp.array([[3.0, 0.0], [4.0, 2.0]]))
-        >>> bool(jnp.allclose(Y, jnp.array([[0.6, 0.0], [0.8, 1.0]])))
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> Y = jax.jit(normalize_columns)(jnp.array([[3.0, 0.0], [4.0, 2.0]]))
+        >>> bool(np.allclose(Y, [[0.6, 0.0], [0.8, 1.0]]))
         True
     """
     return X / jnp.linalg.norm(X, axis=-2, keepdims=True)
@@ -74,9 +74,9 @@ def paper_step(X: jax.Array, eta) -> jax.Array:
         The updated ``[m, k]`` matrix of unit columns.
 
     Example (paper 001, Appendix D, Theorem 1):
-        >>> import jax.numpy as jnp
+        >>> import jax, jax.numpy as jnp, numpy as np
         >>> X = jnp.eye(3)                      # three orthonormal embeddings
-        >>> Y = paper_step(X, 0.5)              # x_1 - 0.25 (x_2 + x_3), renormalised
+        >>> Y = np.asarray(jax.jit(paper_step)(X, 0.5))   # x_1 - 0.25 (x_2 + x_3), renormalised
         >>> [round(float(v), 4) for v in Y[:, 0]]   # (1, -1/4, -1/4) / sqrt(9/8)
         [0.9428, -0.2357, -0.2357]
     """
@@ -113,10 +113,12 @@ def paper_step_rows(R: jax.Array, eta, *, unit_rows: bool = False) -> jax.Array:
         unit_rows: take :math:`\|x_i\| = 1` instead of measuring it.
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> bool(jnp.allclose(paper_step_rows(jnp.eye(3), 0.5), paper_step(jnp.eye(3), 0.5).T))
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> rows = jax.jit(paper_step_rows, static_argnames="unit_rows")   # jitted, as the runner runs it
+        >>> columns = np.asarray(jax.jit(paper_step)(jnp.eye(3), 0.5))
+        >>> bool(np.allclose(rows(jnp.eye(3), 0.5), columns.T))
         True
-        >>> bool(jnp.allclose(paper_step_rows(jnp.eye(3), 0.5, unit_rows=True), paper_step(jnp.eye(3), 0.5).T))
+        >>> bool(np.allclose(rows(jnp.eye(3), 0.5, unit_rows=True), columns.T))
         True
     """
     k = R.shape[-2]
@@ -139,8 +141,8 @@ def mean_cosine_loss(X: jax.Array) -> jax.Array:
     that sign would *maximise* similarity, so the minimised quantity here is the sum of cosines.)
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> float(mean_cosine_loss(jnp.ones((4, 3))))   # all equal: every cosine is 1
+        >>> import jax, jax.numpy as jnp
+        >>> float(jax.jit(mean_cosine_loss)(jnp.ones((4, 3))))   # all equal: every cosine is 1
         1.0
     """
     k = X.shape[-1]
@@ -166,9 +168,9 @@ def autodiff_step(X: jax.Array, eta) -> jax.Array:
         eta: learning rate, same scale as in :func:`paper_step`.
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> Y = autodiff_step(jnp.eye(3), 0.5)    # orthonormal: the tangent projection changes nothing
-        >>> bool(jnp.allclose(Y, paper_step(jnp.eye(3), 0.5)))
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> Y = jax.jit(autodiff_step)(jnp.eye(3), 0.5)    # orthonormal: the tangent projection changes nothing
+        >>> bool(np.allclose(Y, jax.jit(paper_step)(jnp.eye(3), 0.5)))
         True
     """
     k = X.shape[-1]
@@ -190,8 +192,8 @@ def infonce_loss(X: jax.Array, tau) -> jax.Array:
     the sum over samples of Appendix C (paper 001) with :math:`z_{j(i)} = z_i`.
 
     Example:
-        >>> import jax.numpy as jnp, math
-        >>> round(float(infonce_loss(jnp.ones((4, 3)), 0.5)), 6) == round(3 * math.log(3), 6)
+        >>> import jax, jax.numpy as jnp, math
+        >>> round(float(jax.jit(infonce_loss)(jnp.ones((4, 3)), 0.5)), 6) == round(3 * math.log(3), 6)
         True
     """
     Xn = normalize_columns(X)
@@ -208,9 +210,9 @@ def infonce_step(X: jax.Array, eta, tau) -> jax.Array:
     ``eta`` is the raw step size on the summed loss (no rescaling).
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> Y = infonce_step(jnp.eye(3), 0.1, 0.5)
-        >>> bool(jnp.allclose(jnp.linalg.norm(Y, axis=0), 1.0))
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> Y = np.asarray(jax.jit(infonce_step)(jnp.eye(3), 0.1, 0.5))
+        >>> bool(np.allclose(np.linalg.norm(Y, axis=0), 1.0))
         True
     """
     grad = jax.grad(lambda Z: jnp.sum(infonce_loss(Z, tau)))(X)
@@ -223,9 +225,9 @@ def rule_step(rule: str, *, rows: bool = False) -> Callable:
     With ``rows=True`` the function acts on the transposed ``[k, m]`` layout (the runner's state).
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> f = rule_step("paper")
-        >>> bool(jnp.allclose(f(jnp.eye(3), 0.5, None), paper_step(jnp.eye(3), 0.5)))
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> f = jax.jit(rule_step("paper"))
+        >>> bool(np.allclose(f(jnp.eye(3), 0.5, None), jax.jit(paper_step)(jnp.eye(3), 0.5)))
         True
     """
     if rule not in RULES:
@@ -260,8 +262,8 @@ def step(X: jax.Array, eta, *, rule: str = "paper", tau=None) -> jax.Array:
         ValueError: unknown rule, ``tau`` missing / not positive for ``infonce`` or given to another rule.
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> bool(jnp.allclose(step(jnp.eye(3), 0.5), paper_step(jnp.eye(3), 0.5)))
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> bool(np.allclose(jax.jit(step)(jnp.eye(3), 0.5), jax.jit(paper_step)(jnp.eye(3), 0.5)))
         True
     """
     check_rule_tau(rule, tau)
@@ -280,9 +282,9 @@ def orthonormal_prototypes(key, m: int, k: int, dtype="float64") -> jax.Array:
     (Haar) on the Stiefel manifold.
 
     Example:
-        >>> import jax, jax.numpy as jnp
-        >>> C = orthonormal_prototypes(jax.random.key(0), 5, 3)
-        >>> C.shape, bool(jnp.allclose(C.T @ C, jnp.eye(3), atol=1e-6))
+        >>> import jax, numpy as np
+        >>> C = np.asarray(jax.jit(orthonormal_prototypes, static_argnums=(1, 2))(jax.random.key(0), 5, 3))
+        >>> C.shape, bool(np.allclose(C.T @ C, np.eye(3), atol=1e-6))
         ((5, 3), True)
     """
     g = jax.random.normal(key, (m, k), dtype=jnp.float32).astype(dtype)
@@ -299,8 +301,8 @@ def clop_loss(X: jax.Array, C: jax.Array) -> jax.Array:
     released mean).
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> float(clop_loss(jnp.eye(3), jnp.eye(3)))
+        >>> import jax, jax.numpy as jnp
+        >>> float(jax.jit(clop_loss)(jnp.eye(3), jnp.eye(3)))
         0.0
     """
     cos = jnp.sum(normalize_columns(X) * C, axis=-2)
@@ -327,8 +329,8 @@ def clop_paper_step(X: jax.Array, C: jax.Array, eta, lam) -> jax.Array:
             per class embedding (traced scalars).
 
     Example (paper 001, Section 4, Eq. 4):
-        >>> import jax.numpy as jnp
-        >>> Y = clop_paper_step(jnp.eye(3), jnp.eye(3), 0.5, 1.0)   # x_1 + 0.5 e_1 - 0.25 (x_2 + x_3)
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> Y = np.asarray(jax.jit(clop_paper_step)(jnp.eye(3), jnp.eye(3), 0.5, 1.0))  # x_1 + .5 e_1 - .25 (x_2 + x_3)
         >>> [round(float(v), 4) for v in Y[:, 0]]
         [0.9733, -0.1622, -0.1622]
     """
@@ -346,8 +348,9 @@ def clop_autodiff_step(X: jax.Array, C: jax.Array, eta, lam) -> jax.Array:
     (at unit columns the CLOP part is :math:`+\eta\lambda(I - x_ix_i^\top)c_i`).
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> bool(jnp.allclose(clop_autodiff_step(jnp.eye(3), jnp.eye(3), 0.5, 0.0), autodiff_step(jnp.eye(3), 0.5)))
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> Y = jax.jit(clop_autodiff_step)(jnp.eye(3), jnp.eye(3), 0.5, 0.0)
+        >>> bool(np.allclose(Y, jax.jit(autodiff_step)(jnp.eye(3), 0.5)))
         True
     """
     k = X.shape[-1]
@@ -359,8 +362,9 @@ def clop_infonce_step(X: jax.Array, C: jax.Array, eta, lam, tau) -> jax.Array:
     r""":func:`infonce_step` on :math:`\mathcal L_{\rm InfoNCE} + \lambda\,\mathcal L_{\rm CLOP}` (through the normalisation).
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> bool(jnp.allclose(clop_infonce_step(jnp.eye(3), jnp.eye(3), 0.1, 0.0, 0.5), infonce_step(jnp.eye(3), 0.1, 0.5)))
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> Y = jax.jit(clop_infonce_step)(jnp.eye(3), jnp.eye(3), 0.1, 0.0, 0.5)
+        >>> bool(np.allclose(Y, jax.jit(infonce_step)(jnp.eye(3), 0.1, 0.5)))
         True
     """
     grad = jax.grad(lambda Z: jnp.sum(infonce_loss(Z, tau)) + lam * jnp.sum(clop_loss(Z, C)))(X)
@@ -371,9 +375,10 @@ def clop_rule_step(rule: str, *, rows: bool = False) -> Callable:
     """The CLOP step of ``rule`` with the common signature ``f(X, C, eta, lam, tau)``; ``rows=True``: ``[k, m]`` layout.
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> f = clop_rule_step("paper", rows=True)
-        >>> bool(jnp.allclose(f(jnp.eye(3), jnp.eye(3), 0.5, 1.0, None), clop_paper_step(jnp.eye(3), jnp.eye(3), 0.5, 1.0).T))
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> f = jax.jit(clop_rule_step("paper", rows=True))
+        >>> columns = np.asarray(jax.jit(clop_paper_step)(jnp.eye(3), jnp.eye(3), 0.5, 1.0))
+        >>> bool(np.allclose(f(jnp.eye(3), jnp.eye(3), 0.5, 1.0, None), columns.T))
         True
     """
     if rule not in RULES:
@@ -400,8 +405,8 @@ def clop_step(X: jax.Array, C: jax.Array, eta, lam, *, rule: str = "paper", tau=
         ValueError: unknown rule, or ``tau`` missing / not positive for ``infonce``.
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> bool(jnp.allclose(clop_step(jnp.eye(3), jnp.eye(3), 0.5, 0.0), step(jnp.eye(3), 0.5)))
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> bool(np.allclose(jax.jit(clop_step)(jnp.eye(3), jnp.eye(3), 0.5, 0.0), jax.jit(step)(jnp.eye(3), 0.5)))
         True
     """
     check_rule_tau(rule, tau)

@@ -154,9 +154,10 @@ def normalise_features(X, code) -> jax.Array:
     ``code`` may be traced; the gradient is finite everywhere.
 
     Example:
-        >>> import jax.numpy as jnp
+        >>> import jax, jax.numpy as jnp
+        >>> f = jax.jit(normalise_features)      # code traced: one program serves every code, as in train
         >>> x = jnp.array([[3.0, 4.0], [0.3, 0.4]])
-        >>> [np.round(np.asarray(normalise_features(x, c)), 6).tolist() for c in (1, 2)]
+        >>> [np.round(np.asarray(f(x, c)), 6).tolist() for c in (1, 2)]
         [[[0.6, 0.8], [0.3, 0.4]], [[0.6, 0.8], [0.6, 0.8]]]
     """
     X = jnp.asarray(X)
@@ -192,11 +193,12 @@ def hardening_weights(s, negatives, beta, hardening: str = "exp", normalised: bo
         ``[N, M]`` weights.
 
     Example (beta = 0: every negative weighs 1, the plain risk):
-        >>> import jax.numpy as jnp
+        >>> import jax, jax.numpy as jnp
+        >>> weights = jax.jit(hardening_weights)   # beta traced, as inside contrastive_risk
         >>> s = jnp.array([[0.0, 0.5, -0.5]]); neg = jnp.array([[False, True, True]])
-        >>> hardening_weights(s, neg, 0.0).tolist()
+        >>> weights(s, neg, 0.0).tolist()
         [[0.0, 1.0, 1.0]]
-        >>> [round(v, 4) for v in hardening_weights(s, neg, 1.0)[0].tolist()]   # 2 e^{.5}/(e^{.5}+e^{-.5})
+        >>> [round(v, 4) for v in weights(s, neg, 1.0)[0].tolist()]   # 2 e^{.5}/(e^{.5}+e^{-.5})
         [0.0, 1.4621, 0.5379]
     """
     s = jnp.asarray(s)
@@ -248,11 +250,11 @@ def contrastive_risk(
         ValueError: unknown ``psi`` or ``hardening``.
 
     Example (NC on an ETF of 3 classes in the plane, 2 samples each, identical views, SCL, infonce, tau = 1):
-        >>> import jax.numpy as jnp
-        >>> etf = jnp.array([[1.0, 0.0], [-0.5, 3**0.5 / 2], [-0.5, -(3**0.5) / 2]])
-        >>> Z, y = jnp.concatenate([etf, etf]), jnp.array([0, 1, 2, 0, 1, 2])
-        >>> r = contrastive_risk(Z, Z, y, unsupervised=False, beta=0.0, tau=1.0)
-        >>> bool(jnp.isclose(r, jnp.log(1 + 4 * jnp.exp(-1.5))))   # log(1 + sum over 4 negatives of e^{-1/2 - 1})
+        >>> import jax, jax.numpy as jnp
+        >>> etf = [[1.0, 0.0], [-0.5, 3**0.5 / 2], [-0.5, -(3**0.5) / 2]]
+        >>> Z, y = jnp.array(etf + etf), jnp.array([0, 1, 2, 0, 1, 2])
+        >>> r = jax.jit(contrastive_risk)(Z, Z, y, unsupervised=False, beta=0.0, tau=1.0)  # as train runs it
+        >>> bool(np.isclose(float(r), np.log(1 + 4 * np.exp(-1.5))))   # log(1 + sum over 4 negatives of e^{-1/2 - 1})
         True
     """
     if psi not in PSIS:
@@ -289,9 +291,9 @@ def orthonormal_frame(key, k: int, d: int, dtype=jnp.float32) -> jax.Array:
     r"""``k`` orthonormal rows in :math:`\mathbb R^d` from the QR factor of a Gaussian (CLOP's prototypes, 001 Sec. 4).
 
     Example:
-        >>> import jax, jax.numpy as jnp
-        >>> c = orthonormal_frame(jax.random.key(0), 3, 5)
-        >>> bool(jnp.allclose(c @ c.T, jnp.eye(3), atol=1e-5))
+        >>> import jax
+        >>> c = np.asarray(jax.jit(orthonormal_frame, static_argnums=(1, 2))(jax.random.key(0), 3, 5))
+        >>> bool(np.allclose(c @ c.T, np.eye(3), atol=1e-5))
         True
     """
     q, _ = jnp.linalg.qr(jax.random.normal(key, (d, k), dtype=dtype))
@@ -313,8 +315,7 @@ def arrangement(name: str, k: int, n: int, d: int, key=None, spread: float = 0.3
         ValueError: unknown name, ``k > d``, odd ``k`` for ``inverted_groups``, missing key.
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> Z = arrangement("inverted_groups", 4, 2, 4)
+        >>> Z = np.asarray(arrangement("inverted_groups", 4, 2, 4))
         >>> (Z[::2] @ Z[::2].T).tolist()     # class means e1, -e1, e2, -e2
         [[1.0, -1.0, 0.0, 0.0], [-1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -1.0], [0.0, 0.0, -1.0, 1.0]]
     """

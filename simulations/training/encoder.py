@@ -29,7 +29,8 @@ def init_mlp(key: jax.Array, sizes: tuple[int, ...], dtype=jnp.float32) -> tuple
 
     Example:
         >>> import jax
-        >>> [l.w.shape for l in init_mlp(jax.random.key(0), (3, 8, 8, 3))]
+        >>> init = jax.jit(init_mlp, static_argnums=1)   # jitted, as inside the trainer's trial program
+        >>> [l.w.shape for l in init(jax.random.key(0), (3, 8, 8, 3))]
         [(3, 8), (8, 8), (8, 3)]
     """
     layers = []
@@ -44,8 +45,8 @@ def batch_norm(h: jax.Array, gamma: jax.Array, beta: jax.Array, eps: float = 1e-
     .. math:: \mathrm{BN}(h) = \gamma\,\frac{h - \mathrm{mean}_B(h)}{\sqrt{\mathrm{Var}_B(h) + \epsilon}} + \beta
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> out = batch_norm(jnp.array([[1.0], [3.0]]), jnp.ones(1), jnp.zeros(1), eps=0.0)
+        >>> import jax, jax.numpy as jnp
+        >>> out = jax.jit(batch_norm)(jnp.array([[1.0], [3.0]]), jnp.ones(1), jnp.zeros(1), eps=0.0)
         >>> out.ravel().tolist()
         [-1.0, 1.0]
     """
@@ -61,10 +62,11 @@ def mlp_forward(layers: tuple[Layer, ...], x: jax.Array, *, normalised=True, mas
     units; the readings mask the units beyond a traced width).
 
     Example:
-        >>> import jax, jax.numpy as jnp
-        >>> net = init_mlp(jax.random.key(0), (3, 8, 2))
-        >>> out, hidden = mlp_forward(net, jnp.ones((5, 3)), normalised=jnp.asarray(False), mask=jnp.arange(8) < 4)
-        >>> out.shape, hidden.shape, bool(jnp.all(hidden[:, 4:] == 0))
+        >>> import jax, jax.numpy as jnp, numpy as np
+        >>> net = jax.jit(init_mlp, static_argnums=1)(jax.random.key(0), (3, 8, 2))
+        >>> forward = jax.jit(mlp_forward)   # as training runs it
+        >>> out, hidden = forward(net, jnp.ones((5, 3)), normalised=jnp.asarray(False), mask=np.arange(8) < 4)
+        >>> out.shape, hidden.shape, bool(np.all(np.asarray(hidden)[:, 4:] == 0))
         ((5, 2), (5, 8), True)
     """
     h = x
@@ -85,7 +87,8 @@ def mlp_apply(layers: tuple[Layer, ...], x: jax.Array) -> jax.Array:
 
     Example:
         >>> import jax, jax.numpy as jnp
-        >>> mlp_apply(init_mlp(jax.random.key(0), (3, 8, 2)), jnp.ones((5, 3))).shape
+        >>> net = jax.jit(init_mlp, static_argnums=1)(jax.random.key(0), (3, 8, 2))
+        >>> jax.jit(mlp_apply)(net, jnp.ones((5, 3))).shape
         (5, 2)
     """
     return mlp_forward(layers, x)[0]

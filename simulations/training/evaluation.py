@@ -49,11 +49,12 @@ def knn_accuracy(z: jax.Array, y: jax.Array, labelled: jax.Array, num_classes: i
     :math:`d^2` is computed.
 
     Example:
-        >>> import jax.numpy as jnp
+        >>> import jax, jax.numpy as jnp
+        >>> acc = jax.jit(knn_accuracy, static_argnames=("num_classes", "k", "distances"))   # as the trainer runs it
         >>> z = jnp.array([[0.0], [0.1], [0.2], [1.0], [1.1], [1.2]])
         >>> y = jnp.array([0, 0, 0, 1, 1, 1])
         >>> lab = jnp.array([1, 1, 0, 1, 1, 0], bool)
-        >>> float(knn_accuracy(z, y, lab, 2, k=1)), float(knn_accuracy(z, y, lab, 2, k=1, distances="gram"))
+        >>> float(acc(z, y, lab, 2, k=1)), float(acc(z, y, lab, 2, k=1, distances="gram"))
         (1.0, 1.0)
     """
     n = z.shape[0]
@@ -70,8 +71,9 @@ def embedding_effective_rank(z: jax.Array) -> jax.Array:
     .. math:: \mathrm{erank}(Z) = \exp\Big(-\sum_j p_j\log p_j\Big) \in [1, \min(n, d)] .
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> round(float(embedding_effective_rank(jnp.eye(3))), 6), round(float(embedding_effective_rank(jnp.ones((4, 3)))), 6)
+        >>> import jax, jax.numpy as jnp
+        >>> erank = jax.jit(embedding_effective_rank)   # singular values (1, 1, 1), then (sqrt(12), 0, 0)
+        >>> round(float(erank(jnp.eye(4, 3))), 6), round(float(erank(jnp.ones((4, 3)))), 6)
         (3.0, 1.0)
     """
     return metrics.effective_rank(jnp.linalg.svd(z, compute_uv=False))

@@ -51,8 +51,8 @@ def normalize(z: jax.Array, axis: int = -1) -> jax.Array:
         An array of the shape of ``z`` whose rows have unit norm (zero rows stay zero).
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> [round(v, 6) for v in normalize(jnp.array([[3.0, 4.0]]))[0].tolist()]
+        >>> import jax, jax.numpy as jnp
+        >>> [round(v, 6) for v in jax.jit(normalize)(jnp.array([[3.0, 4.0]]))[0].tolist()]
         [0.6, 0.8]
     """
     sq = jnp.sum(z * z, axis=axis, keepdims=True)
@@ -91,9 +91,9 @@ def infonce(z1: jax.Array, z2: jax.Array, tau: float = 0.5) -> jax.Array:
         Scalar loss.
 
     Example:
-        >>> import jax.numpy as jnp
+        >>> import jax, jax.numpy as jnp
         >>> z = jnp.eye(2)                      # two orthogonal samples, identical views
-        >>> round(float(infonce(z, z, tau=1.0)), 6)   # -log(e / (e + 2))
+        >>> round(float(jax.jit(infonce)(z, z, tau=1.0)), 6)   # -log(e / (e + 2))
         0.551445
     """
     logits, positive = _view_logits(z1, z2, tau)
@@ -119,9 +119,9 @@ def dcl(z1: jax.Array, z2: jax.Array, tau: float = 0.5) -> jax.Array:
         Scalar loss.
 
     Example:
-        >>> import jax.numpy as jnp
+        >>> import jax, jax.numpy as jnp
         >>> z = jnp.eye(2)                      # negatives are orthogonal: log(2 e^0) - 1/tau
-        >>> round(float(dcl(z, z, tau=1.0)), 6)
+        >>> round(float(jax.jit(dcl)(z, z, tau=1.0)), 6)
         -0.306853
     """
     logits, positive = _view_logits(z1, z2, tau)
@@ -235,10 +235,9 @@ def supcon(z: jax.Array, labels: jax.Array, tau: float = 0.5) -> jax.Array:
         Scalar loss (0 if no anchor has a positive).
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> z = jnp.eye(2)
-        >>> z2 = jnp.concatenate([z, z])        # two views of two samples of different classes
-        >>> round(float(supcon(z2, jnp.array([0, 1, 0, 1]), tau=1.0)), 6)  # equals InfoNCE here
+        >>> import jax, jax.numpy as jnp
+        >>> z2 = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])  # two views of two samples, two classes
+        >>> round(float(jax.jit(supcon)(z2, jnp.array([0, 1, 0, 1]), tau=1.0)), 6)  # equals InfoNCE here
         0.551445
     """
     labels = jnp.asarray(labels)
@@ -285,9 +284,9 @@ def vicreg(
         Scalar loss.
 
     Example:
-        >>> import jax.numpy as jnp
+        >>> import jax, jax.numpy as jnp
         >>> z = jnp.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
-        >>> round(float(vicreg(z, z, eps=0.0)), 6)  # variances 2/3 <1 cost 25 * (1 - sqrt(2/3))
+        >>> round(float(jax.jit(vicreg)(z, z, eps=0.0)), 6)  # variances 2/3 <1 cost 25 * (1 - sqrt(2/3))
         4.587585
     """
 
@@ -321,9 +320,9 @@ def barlow_twins(z1: jax.Array, z2: jax.Array, lambd: float = 0.0051, eps: float
         Scalar loss.
 
     Example:
-        >>> import jax.numpy as jnp
+        >>> import jax, jax.numpy as jnp
         >>> z = jnp.array([[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]])
-        >>> round(float(barlow_twins(z, z, eps=0.0)), 6)   # C = I: perfect twins
+        >>> round(float(jax.jit(barlow_twins)(z, z, eps=0.0)), 6)   # C = I: perfect twins
         0.0
     """
 
@@ -385,13 +384,14 @@ def clop_term(
         ValueError: unknown ``similarity`` or ``reduction``.
 
     Example:
-        >>> import jax.numpy as jnp
+        >>> import jax, jax.numpy as jnp
+        >>> term = jax.jit(clop_term, static_argnames="reduction")   # as training calls it
         >>> c = jnp.eye(3)
-        >>> float(clop_term(2.0 * c, jnp.arange(3), c))          # embeddings on their prototypes
+        >>> float(term(2.0 * c, jnp.arange(3), c, lam=0.5))  # embeddings on their prototypes
         0.0
-        >>> float(clop_term(c, jnp.array([1, 2, 0]), c, lam=0.5))  # orthogonal: 0.5 * 3 * (1 - 0)
+        >>> float(term(c, jnp.array([1, 2, 0]), c, lam=0.5))  # orthogonal: 0.5 * 3 * (1 - 0)
         1.5
-        >>> float(clop_term(c, jnp.array([1, 2, 0]), c, lam=0.5, reduction="mean"))  # 1.5 / 3 labelled rows
+        >>> float(term(c, jnp.array([1, 2, 0]), c, lam=0.5, reduction="mean"))  # 1.5 / 3 labelled rows
         0.5
     """
     if reduction not in ("sum", "mean"):
@@ -441,9 +441,9 @@ def orthonormal_prototypes(key: jax.Array, k: int, d: int) -> jax.Array:
         ValueError: if ``k > d``.
 
     Example:
-        >>> import jax, jax.numpy as jnp
-        >>> c = orthonormal_prototypes(jax.random.key(0), 3, 5)
-        >>> bool(jnp.allclose(c @ c.T, jnp.eye(3), atol=1e-6))
+        >>> import jax, numpy as np
+        >>> c = np.asarray(orthonormal_prototypes(jax.random.key(0), 3, 5))
+        >>> bool(np.allclose(c @ c.T, np.eye(3), atol=1e-6))
         True
     """
     _check_kd(k, d, "k<=d")
@@ -474,10 +474,10 @@ def etf_prototypes(k: int, d: int, key: jax.Array | None = None) -> jax.Array:
         ValueError: if ``k < 2`` or ``k > d``.
 
     Example:
-        >>> import jax.numpy as jnp
-        >>> c = etf_prototypes(3, 3)
+        >>> import numpy as np
+        >>> c = np.asarray(etf_prototypes(3, 3))
         >>> g = c @ c.T
-        >>> bool(jnp.allclose(jnp.diag(g), 1.0)), round(float(g[0, 1]), 6)
+        >>> bool(np.allclose(np.diag(g), 1.0)), round(float(g[0, 1]), 6)
         (True, -0.5)
     """
     _check_kd(k, d, "k<=d")
@@ -505,9 +505,9 @@ def random_prototypes(key: jax.Array, k: int, d: int) -> jax.Array:
         ValueError: if ``k`` or ``d`` is not positive.
 
     Example:
-        >>> import jax, jax.numpy as jnp
-        >>> c = random_prototypes(jax.random.key(1), 4, 3)
-        >>> bool(jnp.allclose(jnp.linalg.norm(c, axis=1), 1.0))
+        >>> import jax, numpy as np
+        >>> c = np.asarray(random_prototypes(jax.random.key(1), 4, 3))
+        >>> bool(np.allclose(np.linalg.norm(c, axis=1), 1.0))
         True
     """
     _check_kd(k, d, "any")
