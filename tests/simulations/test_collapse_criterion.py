@@ -1,6 +1,6 @@
 """Complete collapse = all embeddings equal (paper 001, Section 3.1): the mean's norm excludes antipodal
 rank-one states; results for k >= 3 are those of the old rank-one criterion; k = 2 never collapses."""
-import jax.numpy as jnp
+import jax
 import numpy as np
 import pytest
 
@@ -9,14 +9,22 @@ from simulations import metrics
 from simulations.collapse import threshold as T
 
 
+@jax.jit
+def _rank_only_and_collapsed(X):
+    """The old, rank-only reading and complete collapse of the embeddings (columns of ``X``): one program per
+    shape (eagerly, each operation of the metrics was a program of its own)."""
+    s = metrics.singular_spectrum(X)
+    return metrics.is_completely_collapsed(s), metrics.is_completely_collapsed(s, mean_norm=metrics.mean_norm(X))
+
+
 def test_antipodal_pair_is_rank_one_but_not_collapsed():
-    X = jnp.array([[1.0, -1.0], [0.0, 0.0]])
-    s, n = metrics.singular_spectrum(X), metrics.mean_norm(X)
-    assert bool(metrics.is_completely_collapsed(s))  # the old, rank-only reading
-    assert not bool(metrics.is_completely_collapsed(s, mean_norm=n))
-    Y = jnp.array([[1.0, 1.0, 1.0], [0.0, 1e-5, -1e-5]])
-    Y = Y / jnp.linalg.norm(Y, axis=0)
-    assert bool(metrics.is_completely_collapsed(metrics.singular_spectrum(Y), mean_norm=metrics.mean_norm(Y)))
+    X = np.array([[1.0, -1.0], [0.0, 0.0]])
+    rank_one, collapsed = _rank_only_and_collapsed(X)
+    assert bool(rank_one)  # the old, rank-only reading
+    assert not bool(collapsed)
+    Y = np.array([[1.0, 1.0, 1.0], [0.0, 1e-5, -1e-5]])
+    Y = Y / np.linalg.norm(Y, axis=0)
+    assert bool(_rank_only_and_collapsed(Y)[1])
 
 
 def _spectrum_only(s):

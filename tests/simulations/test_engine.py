@@ -89,6 +89,10 @@ def test_compiles_are_counted_by_jax():
     assert runner.compile_count() == engine.compile_count()
 
 
+#: the reference: dynamics.step, one run at a time, one program per rule (eagerly, one per operation)
+_STEP = jax.jit(dynamics.step, static_argnames=("rule", "tau"))
+
+
 def test_a_given_start_steps_in_column_form_and_its_chunks_and_calls_do_not_change_a_bit():
     # Problem.given: key_data are the starts [B, n, rows]; every rule takes its column-form step, as
     # dynamics.step does one run at a time, and neither the chunk size nor the split of the steps over
@@ -103,7 +107,7 @@ def test_a_given_start_steps_in_column_form_and_its_chunks_and_calls_do_not_chan
         assert whole.shape == (5, 3, 3) and np.array_equal(whole, split)
         with engine.float64_scope("float64"):
             for b in range(5):
-                X = jax.numpy.asarray(starts[b])
+                X = starts[b]
                 for _ in range(12):
-                    X = dynamics.step(X, ETAS[b], rule=rule, tau=tau)
+                    X = _STEP(X, ETAS[b], rule=rule, tau=tau)
                 np.testing.assert_allclose(whole[b], np.asarray(X), atol=1e-12)

@@ -2,7 +2,6 @@
 import json
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -63,6 +62,17 @@ def _diameter(R):
     return float(np.max(np.linalg.norm(R[:, None, :] - R[None, :, :], axis=-1)))
 
 
+@jax.jit
+def _bound_growth_and_step(R, s, lam, eta):
+    """``top_eigenvalue_bound(R)``, ``_mean_growth(s, lam, eta, k)`` and one paper step of ``R``: one program
+    per state shape (eagerly, every operation of the three was a program of its own)."""
+    return outcomes.top_eigenvalue_bound(R), outcomes._mean_growth(s, lam, eta, R.shape[-2]), paper_step_rows(R, eta)
+
+
+_DIAMETER_CERTIFICATE = jax.jit(outcomes.diameter_certificate)
+_PAPER_STEP = jax.jit(paper_step_rows)
+
+
 @pytest.mark.slow
 def test_certified_runs_end_as_certified(monkeypatch):
     # Every run is stepped to the end while the status is tracked: a run certified collapsed at some
@@ -118,9 +128,10 @@ def test_spread_bound_holds_step_by_step():
                 for eta in (0.1, 0.7, 1.0, 1.9, 2.5, 6.0):
                     s = np.linalg.norm(R.sum(0))
                     lam = np.linalg.norm(R, 2) ** 2
-                    assert lam <= float(outcomes.top_eigenvalue_bound(jnp.asarray(R)))
-                    F, n_minus, norm_a = (float(v) for v in outcomes._mean_growth(s, lam, eta, k))
-                    R1 = np.asarray(paper_step_rows(jnp.asarray(R), eta))
+                    bound, growth, R1 = _bound_growth_and_step(R, s, lam, eta)
+                    assert lam <= float(bound)
+                    F, n_minus, norm_a = (float(v) for v in growth)
+                    R1 = np.asarray(R1)
                     if np.isfinite(F):  # else c s >= 1 + c: the bound claims nothing
                         checked += 1
                         assert np.linalg.norm(R1.sum(0)) <= s * F * (1 + 1e-12), (k, kind, eta)
@@ -141,23 +152,26 @@ def test_diameter_never_grows_after_the_certificate():
             z = rng.standard_normal(k)
             R = z / np.linalg.norm(z) + 0.05 * d_star / np.sqrt(k) * rng.standard_normal((k, k))
             R = R / np.linalg.norm(R, axis=1, keepdims=True)
-            assert bool(outcomes.diameter_certificate(jnp.asarray(R), eta, rel_tol=1.0))
+            assert bool(_DIAMETER_CERTIFICATE(R, eta, rel_tol=1.0))
             d = _diameter(R)
             total = R.sum(0)
             D = 2 * np.max(np.linalg.norm(R - total / np.linalg.norm(total), axis=1))
             q = (1 + c) / (abs(1 - eta) - eta * D)  # the proven contraction factor per step
             assert d <= D and q < 1
             for r in range(1, 201):
-                R = np.asarray(paper_step_rows(jnp.asarray(R), eta))
+                R = np.asarray(_PAPER_STEP(R, eta))
                 new = _diameter(R)
                 assert new <= d * (1 + 1e-12) + 1e-15  # never grows (rounding only)
                 assert new <= q**r * D * (1 + 1e-9) + 1e-15  # and shrinks at least geometrically
                 d = new
 
 
-_CERTIFY = jax.jit(outcomes.spectrum_certificates)
-_DECIDE = jax.jit(outcomes.final_collapse)
-_SVD = jax.jit(lambda R: metrics.is_completely_collapsed(metrics.singular_spectrum(R)))
+@jax.jit
+def _svd_certificates_and_decision(R):
+    """The SVD's answer, ``spectrum_certificates`` and ``final_collapse`` of ``R``: one program per shape, for all
+    ratios."""
+    svd = metrics.is_completely_collapsed(metrics.singular_spectrum(R))
+    return svd, outcomes.spectrum_certificates(R), outcomes.final_collapse(R)
 
 
 @pytest.mark.parametrize("ratio", [0.3, 1e-3, 1e-4] + [pytest.param(r, marks=pytest.mark.slow)
@@ -167,7 +181,6 @@ def test_spectrum_certificates_never_contradict_the_svd(ratio):
     # a certificate, when it fires, agrees with sigma_2 < 1e-3 sigma_1 from the SVD, and
     # final_collapse always agrees with it.
     rng = np.random.default_rng(int(ratio * 1e7) + 1)
-    certify, decide, svd = _CERTIFY, _DECIDE, _SVD  # compiled once per shape for all ratios
     with jax.enable_x64(True):
         for k, n in [(5, 5), (40, 30), (120, 120)]:
             U, _ = np.linalg.qr(rng.standard_normal((k, k)))
@@ -175,12 +188,12 @@ def test_spectrum_certificates_never_contradict_the_svd(ratio):
             s = np.zeros(min(k, n))
             s[0], s[1] = 3.0, 3.0 * ratio
             s[2:] = 3.0 * ratio * rng.uniform(0, 1, len(s) - 2) / np.sqrt(len(s))
-            R = jnp.asarray(U[:, : len(s)] * s @ V[:, : len(s)].T)
-            collapsed = bool(svd(R))
-            yes, no = (bool(b) for b in certify(R))
+            R = U[:, : len(s)] * s @ V[:, : len(s)].T
+            collapsed, (yes, no), decided = _svd_certificates_and_decision(R)
+            collapsed, yes, no = bool(collapsed), bool(yes), bool(no)
             assert not (yes and no)
             assert (not yes or collapsed) and (not no or not collapsed)
-            assert bool(decide(R)) == (collapsed and 1 - float(jnp.linalg.norm(R.mean(0))) < 1e-3)
+            assert bool(decided) == (collapsed and 1 - float(np.linalg.norm(R.mean(0))) < 1e-3)
             if ratio >= 2.1e-3 or ratio <= 1e-4:  # far from the boundary: a certificate settles it
                 assert yes or no
 
