@@ -332,9 +332,9 @@ def load(name: str, quick: bool = False, settings: Settings | None = None) -> di
 
     Example:
         >>> import tempfile
-        >>> r = load("prototype_ablation", quick=True, settings=Settings(cache_dir=tempfile.mkdtemp()))
-        >>> sorted(r), len(r["etf"]["accuracies"])
-        (['etf', 'orthonormal', 'random'], 2)
+        >>> r = load("table5", quick=True, settings=Settings(cache_dir=tempfile.mkdtemp()))  # the quick figure's program
+        >>> len(r["results"]), r["results"][0]["seeds"]
+        (8, 2)
     """
     experiment = _experiment(name)
     params = experiment.parameters(quick)
