@@ -178,7 +178,11 @@ def test_several_devices_same_numbers_as_one(devices, k, m):
 def test_chunked_batches_give_the_same_numbers(monkeypatch):
     # Large batches run in equal chunks; chunking must not change any run (each run has its own key).
     whole = simulations.simulate(10, [0.5, 1.0, 2.0], m=3, seeds=(0, 1, 2), steps=50)
-    monkeypatch.setattr(runner, "CHUNK_ELEMENTS", 3 * 10 * 4)  # chunks of 4 runs, last one padded
+    from simulations.collapse import engine
+
+    # engine.chunk_size reads the engine's constant (patching runner's re-exported name changed nothing).
+    monkeypatch.setattr(engine, "CHUNK_ELEMENTS", 3 * 10 * 4)  # chunks of 4 runs, last one padded
+    assert engine.chunk_size(9, 10, 3, 1) == 4
     chunked = simulations.simulate(10, [0.5, 1.0, 2.0], m=3, seeds=(0, 1, 2), steps=50)
     np.testing.assert_allclose(chunked.final, whole.final, atol=1e-13)  # vectorisation rounding only
 
