@@ -1,4 +1,6 @@
 """Loss identities against independent NumPy implementations, prototype geometry, optimiser and metrics."""
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -141,28 +143,35 @@ def test_clop_rejects_unknown_similarity():
 def test_prototype_geometry():
     key = jax.random.key(7)
     k, d = 10, 32
-    c = np.asarray(jax.jit(losses.orthonormal_prototypes, static_argnums=(1, 2))(key, k, d))
+    # the three constructions in one compiled program (a jit each made three)
+    three = jax.jit(lambda key: (losses.orthonormal_prototypes(key, k, d), losses.etf_prototypes(k, d, key=key),
+                                 losses.random_prototypes(key, k, d)))
+    c, e, r = (np.asarray(p) for p in three(key))
     np.testing.assert_allclose(c @ c.T, np.eye(k), atol=1e-12)  # float64 SVD: orthonormal to rounding
-    e = np.asarray(jax.jit(losses.etf_prototypes, static_argnums=(0, 1))(k, d, key=key))
     gram = e @ e.T
     np.testing.assert_allclose(gram, k / (k - 1) * np.eye(k) - 1 / (k - 1), atol=1e-12)
     assert abs(np.linalg.matrix_rank(e, tol=1e-8) - (k - 1)) == 0  # ETF spans k-1 dims
-    r = np.asarray(jax.jit(losses.random_prototypes, static_argnums=(1, 2))(key, k, d))
     np.testing.assert_allclose(np.linalg.norm(r, axis=1), 1.0, atol=1e-12)
     with pytest.raises(ValueError, match="k must be <= d"):
         losses.orthonormal_prototypes(key, 4, 3)
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _gradients_on_a_ray_and_at_zero(name, z1, z2, zeros, ones):
+    """``grad`` of the loss ``name`` w.r.t. both views at ``(z1, z2)``, and w.r.t. the first at ``(zeros, ones)``:
+    one compiled program per loss (two separate jits made two)."""
+    f = getattr(losses, name)
+    return jax.grad(f, argnums=(0, 1))(z1, z2), jax.grad(f)(zeros, ones)
+
+
 @pytest.mark.parametrize("name", ["infonce", "dcl"])
 def test_gradients_finite_and_vanish_at_collapse(name):
-    f = getattr(losses, name)
     v = np.array([[0.3, -1.2, 0.5]])
     z = np.tile(v, (5, 1)) * np.arange(1, 6)[:, None]  # all views on one ray (Lemma 1)
     # Jitted, as training runs them (and one compiled program instead of one per operation).
-    g1, g2 = jax.jit(jax.grad(f, argnums=(0, 1)))(z, 2 * z)
+    (g1, g2), g_zero = _gradients_on_a_ray_and_at_zero(name, z, 2 * z, np.zeros((4, 3)), np.ones((4, 3)))
     # Exactly zero in exact arithmetic; float64 leaves rounding of order 1e-16 relative.
     assert float(np.max(np.abs(g1))) < 1e-12 and float(np.max(np.abs(g2))) < 1e-12
-    g_zero = jax.jit(jax.grad(f))(np.zeros((4, 3)), np.ones((4, 3)))
     assert bool(np.all(np.isfinite(g_zero)))
 
 
@@ -173,10 +182,18 @@ def test_gradients_finite_everywhere():
     fns = [lambda a: losses.vicreg(a, z2), lambda a: losses.barlow_twins(a, z2),
            lambda a: losses.supcon(jnp.concatenate([a, z2]), jnp.concatenate([y, y])),
            *[lambda a, s=s: losses.clop_term(a, y, c, similarity=s) for s in losses.SIMILARITIES]]
-    for fn in fns:  # jitted, as training runs them (one compiled program each instead of one per operation)
-        assert bool(np.all(np.isfinite(jax.jit(jax.grad(fn))(z1))))
-    for s in losses.SIMILARITIES:  # at the prototype itself (distance 0) too
-        assert bool(np.all(np.isfinite(jax.jit(jax.grad(lambda a: losses.clop_term(a, np.arange(3), c, similarity=s)))(c))))
+    at_prototype = [lambda a, s=s: losses.clop_term(a, np.arange(3), c, similarity=s) for s in losses.SIMILARITIES]
+
+    @jax.jit  # jitted, as training runs them: all nine gradients in one compiled program (a jit each made nine)
+    def gradients(z, prototypes):
+        return [jax.grad(fn)(z) for fn in fns], [jax.grad(fn)(prototypes) for fn in at_prototype]
+
+    away, at = gradients(z1, c)
+    assert len(away) == len(fns) == 6 and len(at) == 3
+    for g in away:
+        assert bool(np.all(np.isfinite(g)))
+    for g in at:  # at the prototype itself (distance 0) too
+        assert bool(np.all(np.isfinite(g)))
 
 
 def test_adam_matches_numpy_reference():

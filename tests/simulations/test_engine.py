@@ -4,7 +4,6 @@ import jax
 import numpy as np
 
 from simulations.collapse import dynamics, engine, outcomes, runner
-from simulations.collapse.from_state import spread_start
 
 PROBLEM = engine.Problem(k=4, m=9, rule="paper", dtype="float64")
 ETAS = np.array([0.5, 1.5, 3.0, 6.0, 9.0])
@@ -97,12 +96,14 @@ def test_a_given_start_steps_in_column_form_and_its_chunks_and_calls_do_not_chan
     # Problem.given: key_data are the starts [B, n, rows]; every rule takes its column-form step, as
     # dynamics.step does one run at a time, and neither the chunk size nor the split of the steps over
     # compiled calls changes the result.
+    g = np.random.default_rng(5).standard_normal((5, 3, 3))
+    starts = g / np.linalg.norm(g, axis=1, keepdims=True)  # [B, n=3, k=3] unit columns, drawn in NumPy
     for rule, tau in [("paper", None), ("infonce", 0.5)]:
         problem = engine.Problem(k=3, m=3, rule=rule, dtype="float64", given=True)
-        starts = np.stack([spread_start(jax.random.key(s), 3, 3) for s in range(5)])  # [B, n=3, k=3]
         whole = engine.drive(problem, ETAS, starts, tau=tau, plan=[(12, 0)], chunk=5,
                              observers=[engine.FinalState()]).results[0]
-        split = engine.drive(problem, ETAS, starts, tau=tau, plan=[(5, 0), (7, 0)], chunk=2,
+        # 12 steps as two calls of 6: one compiled program for both calls (5 + 7 steps compiled two)
+        split = engine.drive(problem, ETAS, starts, tau=tau, plan=[(6, 0), (6, 0)], chunk=2,
                              observers=[engine.FinalState()]).results[0]
         assert whole.shape == (5, 3, 3) and np.array_equal(whole, split)
         with engine.float64_scope("float64"):
