@@ -27,8 +27,15 @@ wall-clock ratio the benchmark prints the ratio of the subprocesses' CPU seconds
 around the timed call): on a machine shared with other jobs, wall time is mostly waiting for a core,
 while CPU seconds count the work (they include XLA's threads spinning, so they are an upper bound).
 
+``--roofline`` adds, for the readings and network workloads, what one training step of one trial costs
+(FLOPs, bytes accessed and exponentials from XLA's cost analysis of the unrolled step: :func:`step_cost`)
+beside the measured time per executed trial-step (a point of fewer steps runs its program's length,
+frozen after its own), and the floors those costs imply at the matmul peak, at the caches' bandwidth and
+at DRAM's (:func:`triad_bandwidth`, measured in the same process): how far the programs are from what
+the machine can do, and which resource bounds them.
+
 Usage: python benchmarks/bench_training.py [--workloads readings network driver] [--points 4] [--losses ...]
-[--repeats 3] [--reference 5df6e52] [--json PATH]
+[--repeats 3] [--reference 5df6e52] [--json PATH] [--roofline]
 """
 from __future__ import annotations
 
@@ -96,6 +103,7 @@ def worker(name: str, points: int, losses: list[str]) -> dict:
         run = lambda: run_readings(losses, pts, seeds, setup)  # noqa: E731
         trainings = len(losses) * len(pts) * seeds
         steps = len(losses) * seeds * sum(p["steps"] for p in pts)
+        executed = trainings * setup.steps  # a point of fewer steps runs the program's length, frozen after its own
         hidden = _field(setup, "hidden", "max_width")
         widths, rows, n = (3, hidden, hidden, 3), 2 * setup.batch_size, setup.n
         eval_flops = trainings * (_layer_flops(widths, n) + 2.0 * n * n * (3 + 3 + hidden))
@@ -107,6 +115,7 @@ def worker(name: str, points: int, losses: list[str]) -> dict:
         pts, seeds = [{"lambda": 0.0}, {"lambda": 1.0}], 5
         run = lambda: run_points(SYNTHETIC, "infonce", pts, seeds, config)  # noqa: E731
         trainings, steps = len(pts) * seeds, len(pts) * seeds * config.steps
+        executed = steps
         embed_dim = _field(config, "embed_dim", "dim")
         widths = (embed_dim, config.hidden, config.hidden, embed_dim)
         rows = 2 * (config.batch_size or config.n)
@@ -121,7 +130,82 @@ def worker(name: str, points: int, losses: list[str]) -> dict:
     cpu_seconds = time.process_time() - cpu
     flops = 3.0 * steps * _layer_flops(widths, rows) + eval_flops
     return {"seconds": seconds, "cpu_seconds": cpu_seconds, "first_call_s": compile_s, "trainings": trainings, "flops": flops,
+            "trial_steps": executed,
             "accuracy": np.asarray(out["accuracy"]).tolist(), "effective_rank": np.asarray(out["effective_rank"]).tolist()}
+
+
+def step_cost(name: str, points: int, losses: list[str]) -> dict:
+    r"""XLA's cost analysis of one training step of one trial of workload ``name`` (``readings`` or ``network``).
+
+    XLA's ``cost_analysis`` counts a loop body once whatever its trip count, so the program is built with
+    the training scan unrolled (``jax.lax.scan(..., unroll=True)``, patched for this call only) at 2
+    and at 3 steps; the difference, divided by the trials, is one step of one trial:
+
+    .. math:: c_{\text{step}} = \frac{c(3\ \text{steps}) - c(2\ \text{steps})}{\text{losses}\times\text{points}\times\text{seeds}}
+
+    for ``flops``, ``bytes accessed`` (operands and results of every fused kernel: traffic between
+    kernels, not DRAM traffic) and ``transcendentals``. Summed over the workload's losses.
+
+    Example (a small network workload: one learning rate, with and without CLOP):
+        >>> c = step_cost("network", 1, ["infonce"])
+        >>> c["flops"] > 1e7 and c["bytes accessed"] > 1e6
+        True
+    """
+    import jax
+
+    from simulations.training import driver
+    from simulations.training.grid import share, spread
+    from simulations.training.readings import Setup, _full_points, _point_arrays, task_of
+
+    if name == "readings":
+        pts, seeds = _readings_points(points), 5
+    elif name == "network":
+        pts, seeds, losses = _network_points(points), 3, ["infonce"]
+    else:
+        raise ValueError(f"step_cost covers the readings and network workloads; got {name!r}")
+    scan = jax.lax.scan
+    jax.lax.scan = lambda *args, **kwargs: scan(*args, **{**kwargs, "unroll": True})
+    try:
+        totals = {}
+        for steps in (2, 3):
+            setup = Setup(steps=steps)
+            task = task_of(setup)
+            arrays, _ = spread(_point_arrays(_full_points([{**p, "steps": steps} for p in pts], setup)))
+            for loss in losses:
+                # Setup(steps=2 or 3) is a program of its own, traced here under the unrolled scan
+                cost = driver.grid_program(task, loss, setup, seeds).lower(*share((task.dataset(setup),)), *arrays).compile().cost_analysis()
+                cost = cost[0] if isinstance(cost, list) else cost
+                for key in ("flops", "bytes accessed", "transcendentals"):
+                    totals[(steps, key)] = totals.get((steps, key), 0.0) + float(cost.get(key, 0.0))
+    finally:
+        jax.lax.scan = scan
+    trials = len(losses) * len(pts) * seeds
+    return {key: (totals[(3, key)] - totals[(2, key)]) / trials for key in ("flops", "bytes accessed", "transcendentals")}
+
+
+def triad_bandwidth(elements: int, repeats: int = 20) -> float:
+    """Bytes per second of the jitted float32 triad ``a * 2 + b`` on arrays of ``elements`` (3 arrays moved), warm.
+
+    With arrays far larger than the caches (``2**26`` elements, 256 MiB each) it is the DRAM bandwidth
+    the machine gives JAX; with small ones (``2**21``, 8 MiB) the bandwidth of its caches.
+
+    Example:
+        >>> triad_bandwidth(2**16, repeats=3) > 1e8
+        True
+    """
+    import jax
+    import jax.numpy as jnp
+
+    a = jnp.ones(elements, jnp.float32)
+    b = jnp.ones(elements, jnp.float32)
+    f = jax.jit(lambda a, b: a * 2.0 + b)
+    f(a, b).block_until_ready()
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        f(a, b).block_until_ready()
+        best = min(best, time.perf_counter() - t)
+    return 3 * 4 * elements / best
 
 
 def matmul_peak(size: int = 1024, repeats: int = 20) -> float:
@@ -196,6 +280,9 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write every subprocess's output (times, per-seed answers) to this file")
     parser.add_argument("--reference", default="5df6e52", help="git revision of the previous code (default 5df6e52); "
                         "'none' skips it")
+    parser.add_argument("--roofline", action="store_true", help="also print, for the readings and network "
+                        "workloads, one training step's FLOPs and bytes (XLA's cost analysis) against the machine's "
+                        "matmul peak and triad bandwidth, and the time floors they imply")
     parser.add_argument("--worker", choices=WORKLOADS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.points < 1 or args.repeats < 1:
@@ -236,6 +323,23 @@ def main(argv=None) -> int:
                          f"{', '.join(f'{r:.2f}' for r in ratios)}; CPU {', '.join(f'{r:.2f}' for r in cpu_ratios)})")
             print(line + f"  load {os.getloadavg()[0]:.1f}", flush=True)
             saved[name] = {"new": news, "old": olds}
+    if args.roofline:
+        dram, cache = triad_bandwidth(2**26), triad_bandwidth(2**21, repeats=200)
+        print(f"\nroofline, per training step of one trial (FLOPs and bytes: XLA's cost analysis of the unrolled step; "
+              f"bytes are every fused kernel's operands and results); triad a*2+b in this process: {dram / 1e9:.1f} GB/s "
+              f"with 256 MiB arrays (DRAM), {cache / 1e9:.1f} GB/s with 8 MiB ones (caches); matmul {peak:.3g} FLOP/s")
+        print(f"{'workload':>9} {'MFLOP':>7} {'MB':>6} {'exp k':>6} {'measured ms':>11} {'GFLOP/s':>8} {'GB/s':>6} "
+              f"{'floor: peak ms':>14} {'cache ms':>8} {'DRAM ms':>8}")
+        for name in args.workloads:
+            if name not in ("readings", "network"):
+                continue
+            cost = step_cost(name, args.points, args.losses)
+            run = saved[name]["new"]
+            ms = 1e3 * statistics.median(r["seconds"] for r in run) / run[0]["trial_steps"]
+            flops, nbytes = cost["flops"], cost["bytes accessed"]
+            print(f"{name:>9} {flops / 1e6:>7.1f} {nbytes / 1e6:>6.1f} {cost['transcendentals'] / 1e3:>6.0f} {ms:>11.3f} "
+                  f"{flops / ms / 1e6:>8.1f} {nbytes / ms / 1e6:>6.1f} {1e3 * flops / peak:>14.3f} "
+                  f"{1e3 * nbytes / cache:>8.3f} {1e3 * nbytes / dram:>8.3f}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(saved))
     return 0

@@ -119,3 +119,25 @@ def test_suite_profile_sorts_each_sample_into_one_kind(tmp_path):
     assert "child processes' own samples (overlapping their parent's wait): 4.0 s" in out
     ranked = out.split("(top 20):\n")[1].splitlines()
     assert ranked == ["     2.0 s  test_a.py", "     1.0 s  doctest simulations.m"]
+
+
+@pytest.mark.slow  # compiles the network workload's program twice with its 2 and 3 steps unrolled (about 15 s)
+def test_training_benchmark_counts_one_step_of_one_trial():
+    """benchmarks/bench_training.py --roofline: XLA counts a loop body once, so the per-step cost is taken
+    between unrolled 2- and 3-step programs; one step of one trial must hold at least the encoder's
+    matrix products (forward and both backward products for the 2B rows of the two views) and the
+    exponentials of the 2B x 2B similarity matrix of InfoNCE."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_training", ROOT / "benchmarks" / "bench_training.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    from simulations.training.readings import Setup
+
+    setup = Setup()
+    rows = 2 * setup.batch_size
+    encoder = 3 * bench._layer_flops((3, setup.hidden, setup.hidden, 3), rows)
+    cost = bench.step_cost("network", 1, ["infonce"])
+    assert encoder <= cost["flops"] <= 3 * encoder, (cost, encoder)
+    assert rows * (rows - 1) <= cost["transcendentals"] <= 2 * rows * rows, cost
+    assert cost["bytes accessed"] >= 4 * rows * rows  # the similarity matrix is written at least once in float32
