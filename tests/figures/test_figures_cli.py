@@ -85,6 +85,9 @@ def run_cli(argv) -> int:
         (["fig9"], "figure names"),
         (["fig3_spectra", "--format", "jpg"], "--format"),
         (["fig3_spectra", "--format"], "--format"),  # argparse: expected at least one argument
+        (["fig3_spectra", "fig4_rank", "--jobs", "0"], "argument --jobs: must be an integer in [1, 1000]; got '0'"),
+        (["fig3_spectra", "--jobs", "x"], "--jobs"),
+        (["fig3_spectra", "--jobs", "2", "--jobs", "3"], "--jobs"),  # given twice
     ],
 )
 def test_cli_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, args, word):
@@ -108,8 +111,8 @@ def test_a_failing_figure_is_reported_and_the_others_still_run(tmp_path, monkeyp
     def broken(out_dir, quick=False, formats=("png", "pdf")):
         raise RuntimeError("simulated failure")
 
-    monkeypatch.setattr(fig3_spectra, "main", broken)
-    status = run_cli(["figures", "fig3_spectra", "fig3_tightness", "--quick", "--out", str(tmp_path)])
+    monkeypatch.setattr(fig3_spectra, "main", broken)  # in this process: --jobs 1 (workers would not see it)
+    status = run_cli(["figures", "fig3_spectra", "fig3_tightness", "--quick", "--out", str(tmp_path), "--jobs", "1"])
     assert status == 1
     err = capsys.readouterr().err
     assert "fig3_spectra: FAILED (RuntimeError: simulated failure)" in err
