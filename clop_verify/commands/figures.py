@@ -6,7 +6,7 @@ progress line on stderr.
 
 ``--jobs N`` runs the figures in N worker processes (:func:`figures.generate.regenerate`), the longest
 first; the numbers are the same bit for bit. The default is 2 where the machine has at least two cores
-(:func:`default_jobs`): one process keeps about 1.6 cores busy (XLA's intra-op threads; compiling is
+(:func:`default_jobs`; 1 in a multi-process run or where JAX may use an accelerator): one process keeps about 1.6 cores busy (XLA's intra-op threads; compiling is
 single-threaded), so on the 2-core VM two processes ran the figures in 585 s instead of 717 s (warm
 compilation cache, empty result cache), for the same total CPU time (about 1135 s).
 """
@@ -31,15 +31,48 @@ FORMATS = ("png", "pdf", "svg")
 MAX_JOBS = 1000
 
 
-def default_jobs(cpu_count: int | None = None) -> int:
+def default_jobs(cpu_count: int | None = None, environ=None) -> int:
     """Worker processes ``clop-verify figures`` uses without ``--jobs``: 2 with at least two cores, else 1.
 
+    Also 1 in a multi-process run (``CLOP_VERIFY_COORDINATOR``, :func:`clop_verify.runtime.initialize_distributed`:
+    the workers would not be part of it) and where JAX may run on an accelerator (:func:`accelerator_plugin`:
+    each process would claim most of its memory); the measured gain is the CPU's.
+
     Example:
-        >>> default_jobs(1), default_jobs(2), default_jobs(16), default_jobs(None) in (1, 2)
-        (1, 2, 2, True)
+        >>> cpu = {"JAX_PLATFORMS": "cpu"}
+        >>> default_jobs(1, cpu), default_jobs(2, cpu), default_jobs(16, cpu)
+        (1, 2, 2)
+        >>> default_jobs(16, {**cpu, "CLOP_VERIFY_COORDINATOR": "127.0.0.1:1234"})
+        1
     """
+    from clop_verify.runtime import COORDINATOR_ENV
+
+    environ = os.environ if environ is None else environ
     cpu_count = os.cpu_count() if cpu_count is None else cpu_count
+    if any(name in environ for name in COORDINATOR_ENV) or accelerator_plugin(environ):
+        return 1
     return 2 if (cpu_count or 1) >= 2 else 1
+
+
+def accelerator_plugin(environ=None) -> str | None:
+    """The installed JAX accelerator plugin (CUDA, ROCm, TPU) JAX may use, or ``None`` (``JAX_PLATFORMS=cpu``: none).
+
+    Looks at the installed distributions only; JAX is not started.
+
+    Example:
+        >>> accelerator_plugin({"JAX_PLATFORMS": "cpu"}) is None
+        True
+    """
+    from importlib import metadata
+
+    environ = os.environ if environ is None else environ
+    if environ.get("JAX_PLATFORMS", "").strip().lower() == "cpu":
+        return None
+    for dist in metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower().replace("_", "-")
+        if name.startswith(("jax-cuda", "jax-rocm", "libtpu")):
+            return name
+    return None
 
 
 NAME = "figures"
@@ -85,7 +118,8 @@ def register(parser) -> None:
     parser.add_argument(
         "--jobs", type=integer(1, MAX_JOBS), default=None, metavar="N",
         help=f"run the figures in N worker processes, the longest first (an integer in [1, {MAX_JOBS}], at most one "
-        "per figure is used; default: 2 with at least two cores, else 1). One process keeps about 1.6 cores busy: "
+        "per figure is used; default: 2 with at least two cores, else 1; 1 where JAX may use a GPU or TPU, or with "
+        "CLOP_VERIFY_COORDINATOR set). One process keeps about 1.6 cores busy: "
         "on a 2-core machine --jobs 2 drew every figure in 585 s instead of 717 s. The numbers do not depend on N",
     )
 
@@ -94,11 +128,14 @@ def run(args) -> int:
     """Validate everything, then regenerate; exit status 1 if a figure failed."""
     from figures import generate
 
-    from clop_verify.errors import user_input
+    from clop_verify.errors import UsageError, user_input
     from clop_verify.outputs import check_clean_for, default_folder
+    from clop_verify.runtime import COORDINATOR_ENV
 
     with user_input():
         names = generate.check_names(args.names)
+    if args.jobs is not None and args.jobs > 1 and any(name in os.environ for name in COORDINATOR_ENV):
+        raise UsageError(f"--jobs must be 1 in a multi-process run ({COORDINATOR_ENV[0]} is set); got {args.jobs}")
     partial = set(names) != set(generate.figure_names())
     out = output_folder(args.out or default_out(default_folder(DEFAULT_OUT, quick=args.quick, partial=partial)))
     check_clean_for(out)
