@@ -3,12 +3,20 @@
 A thin wrapper around :func:`figures.generate.regenerate`: parse the names, output folder, quick mode,
 cache switch and formats, validate them all before anything is written, and run each figure with a
 progress line on stderr.
+
+``--jobs N`` runs the figures in N worker processes (:func:`figures.generate.regenerate`), the longest
+first; the numbers are the same bit for bit. The default is 2 where the machine has at least two cores
+(:func:`default_jobs`; 1 in a multi-process run or where JAX may use an accelerator): one process keeps about 1.6 cores busy (XLA's intra-op threads; compiling is
+single-threaded), so on the 2-core VM two processes ran the figures in 585 s instead of 717 s (warm
+compilation cache, empty result cache), for the same total CPU time (about 1135 s).
 """
 from __future__ import annotations
 
+import os
+
 from figures import FIGURES
 
-from clop_verify.validation import output_folder
+from clop_verify.validation import integer, output_folder
 from results.settings import default_out
 
 #: Where the full set of full-size figures goes (the README embeds them), where --quick writes by default,
@@ -19,6 +27,53 @@ QUICK_OUT = "figures/out/quick"
 PARTIAL_OUT = "figures/out/partial"
 #: Image formats a figure can be saved in.
 FORMATS = ("png", "pdf", "svg")
+#: Most worker processes --jobs takes (a run uses at most one per figure).
+MAX_JOBS = 1000
+
+
+def default_jobs(cpu_count: int | None = None, environ=None) -> int:
+    """Worker processes ``clop-verify figures`` uses without ``--jobs``: 2 with at least two cores, else 1.
+
+    Also 1 in a multi-process run (``CLOP_VERIFY_COORDINATOR``, :func:`clop_verify.runtime.initialize_distributed`:
+    the workers would not be part of it) and where JAX may run on an accelerator (:func:`accelerator_plugin`:
+    each process would claim most of its memory); the measured gain is the CPU's.
+
+    Example:
+        >>> cpu = {"JAX_PLATFORMS": "cpu"}
+        >>> default_jobs(1, cpu), default_jobs(2, cpu), default_jobs(16, cpu)
+        (1, 2, 2)
+        >>> default_jobs(16, {**cpu, "CLOP_VERIFY_COORDINATOR": "127.0.0.1:1234"})
+        1
+    """
+    from clop_verify.runtime import COORDINATOR_ENV
+
+    environ = os.environ if environ is None else environ
+    cpu_count = os.cpu_count() if cpu_count is None else cpu_count
+    if any(name in environ for name in COORDINATOR_ENV) or accelerator_plugin(environ):
+        return 1
+    return 2 if (cpu_count or 1) >= 2 else 1
+
+
+def accelerator_plugin(environ=None) -> str | None:
+    """The installed JAX accelerator plugin (CUDA, ROCm, TPU) JAX may use, or ``None`` (``JAX_PLATFORMS=cpu``: none).
+
+    Looks at the installed distributions only; JAX is not started.
+
+    Example:
+        >>> accelerator_plugin({"JAX_PLATFORMS": "cpu"}) is None
+        True
+    """
+    from importlib import metadata
+
+    environ = os.environ if environ is None else environ
+    if environ.get("JAX_PLATFORMS", "").strip().lower() == "cpu":
+        return None
+    for dist in metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower().replace("_", "-")
+        if name.startswith(("jax-cuda", "jax-rocm", "libtpu")):
+            return name
+    return None
+
 
 NAME = "figures"
 HELP = "regenerate the paper's figures (Figure 3, Figure 4 and the rule/temperature sweeps) as PNG + PDF + JSON"
@@ -37,7 +92,8 @@ EXAMPLE = (
     "  clop-verify figures                      # all figures into figures/out/ (from a clean checkout)\n"
     "  clop-verify figures fig3_spectra         # one figure, full size, into figures/out/partial/\n"
     "  clop-verify figures fig3_spectra --quick  # small sizes, into figures/out/quick/\n"
-    "  clop-verify figures fig3_spectra --quick --out /tmp/figs --format png\n\n"
+    "  clop-verify figures fig3_spectra --quick --out /tmp/figs --format png\n"
+    "  clop-verify figures --jobs 1                # every figure in this one process, in order\n\n"
     f"Only the full command (every figure, no --quick) writes {DEFAULT_OUT}/ by default, and only from a checkout "
     "without uncommitted changes, so that the committed figures carry a clean git revision."
 )
@@ -59,20 +115,31 @@ def register(parser) -> None:
         "--format", nargs="+", choices=FORMATS, default=["png", "pdf"], metavar="FMT",
         help=f"image formats among {', '.join(FORMATS)} (default: png pdf); NAME.json is always written",
     )
+    parser.add_argument(
+        "--jobs", type=integer(1, MAX_JOBS), default=None, metavar="N",
+        help=f"run the figures in N worker processes, the longest first (an integer in [1, {MAX_JOBS}], at most one "
+        "per figure is used; default: 2 with at least two cores, else 1; 1 where JAX may use a GPU or TPU, or with "
+        "CLOP_VERIFY_COORDINATOR set). One process keeps about 1.6 cores busy: "
+        "on a 2-core machine --jobs 2 drew every figure in 585 s instead of 717 s. The numbers do not depend on N",
+    )
 
 
 def run(args) -> int:
     """Validate everything, then regenerate; exit status 1 if a figure failed."""
     from figures import generate
 
-    from clop_verify.errors import user_input
+    from clop_verify.errors import UsageError, user_input
     from clop_verify.outputs import check_clean_for, default_folder
+    from clop_verify.runtime import COORDINATOR_ENV
 
     with user_input():
         names = generate.check_names(args.names)
+    if args.jobs is not None and args.jobs > 1 and any(name in os.environ for name in COORDINATOR_ENV):
+        raise UsageError(f"--jobs must be 1 in a multi-process run ({COORDINATOR_ENV[0]} is set); got {args.jobs}")
     partial = set(names) != set(generate.figure_names())
     out = output_folder(args.out or default_out(default_folder(DEFAULT_OUT, quick=args.quick, partial=partial)))
     check_clean_for(out)
     results = generate.regenerate(names, out, quick=args.quick, use_cache=not args.no_cache,
-                                formats=tuple(dict.fromkeys(args.format)))
+                                formats=tuple(dict.fromkeys(args.format)),
+                                jobs=default_jobs() if args.jobs is None else args.jobs)
     return 0 if len(results) == len(names) else 1

@@ -101,7 +101,7 @@ SPECS = {
         "--seeds": (_int(1, 10**6), INTS, 1), "--lambda": (POSITIVE, REALS, 1), "--lr": (POSITIVE, REALS, 1),
         "--steps": (STEPS, INTS, 1), "--prototypes": (_choice("orthonormal", "etf", "random"), ["random", "x"], 1),
     },
-    "figures": {"--format": (_choice("png", "pdf", "svg"), ["png", "svg", "jpg"], "+")},
+    "figures": {"--format": (_choice("png", "pdf", "svg"), ["png", "svg", "jpg"], "+"), "--jobs": (_int(1, 1000), INTS, 1)},
     "report": {"--only": (lambda text: text in ("section3_2.optima", "lemma2"), ["section3_2.optima", "lemma2", "no.such"], "+")},
 }
 

@@ -85,6 +85,9 @@ def run_cli(argv) -> int:
         (["fig9"], "figure names"),
         (["fig3_spectra", "--format", "jpg"], "--format"),
         (["fig3_spectra", "--format"], "--format"),  # argparse: expected at least one argument
+        (["fig3_spectra", "fig4_rank", "--jobs", "0"], "argument --jobs: must be an integer in [1, 1000]; got '0'"),
+        (["fig3_spectra", "--jobs", "x"], "--jobs"),
+        (["fig3_spectra", "--jobs", "2", "--jobs", "3"], "--jobs"),  # given twice
     ],
 )
 def test_cli_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, args, word):
@@ -108,9 +111,23 @@ def test_a_failing_figure_is_reported_and_the_others_still_run(tmp_path, monkeyp
     def broken(out_dir, quick=False, formats=("png", "pdf")):
         raise RuntimeError("simulated failure")
 
-    monkeypatch.setattr(fig3_spectra, "main", broken)
-    status = run_cli(["figures", "fig3_spectra", "fig3_tightness", "--quick", "--out", str(tmp_path)])
+    monkeypatch.setattr(fig3_spectra, "main", broken)  # in this process: --jobs 1 (workers would not see it)
+    status = run_cli(["figures", "fig3_spectra", "fig3_tightness", "--quick", "--out", str(tmp_path), "--jobs", "1"])
     assert status == 1
     err = capsys.readouterr().err
     assert "fig3_spectra: FAILED (RuntimeError: simulated failure)" in err
     assert (tmp_path / "fig3_tightness.json").exists()
+
+
+def test_jobs_above_one_is_refused_in_a_multi_process_run(tmp_path, monkeypatch):
+    # The workers would not be part of the jax.distributed run; the command's own set-up is skipped here
+    # (it would connect to the coordinator), the subcommand is run on its parsed arguments.
+    from clop_verify.commands import figures as command
+    from clop_verify.errors import UsageError
+
+    monkeypatch.setenv("CLOP_VERIFY_COORDINATOR", "127.0.0.1:1")
+    args = cli.build_parser().parse_args(["figures", "fig3_spectra", "fig4_rank", "--jobs", "2", "--out", str(tmp_path / "o")])
+    with pytest.raises(UsageError, match=r"--jobs must be 1 in a multi-process run \(CLOP_VERIFY_COORDINATOR is set\); got 2"):
+        command.run(args)
+    assert not (tmp_path / "o").exists()
+    assert command.default_jobs(16) == 1  # and the default is 1 there
