@@ -17,7 +17,8 @@ recomputed anything (it counts the result-cache writes made while the figure run
 2-core VM: ``clop-verify figures`` from empty caches takes 907 s in one process, which keeps about 1.6
 cores busy on average (XLA's intra-op threads; compiling is single-threaded); with the readings
 figure in one process and the twelve others in a second (warm compilation cache, empty result cache)
-the run took 585 s instead of 717 s, for the same total CPU time (about 1135 s).
+the run took 585 s instead of 717 s, for the same total CPU time (about 1135 s); the command with
+two workers, from empty caches, 751 s instead of 907 s, its JSON numbers bit-identical.
 """
 from __future__ import annotations
 
