@@ -6,8 +6,8 @@ progress line on stderr.
 
 ``--jobs N`` runs the figures in N worker processes (:func:`figures.generate.regenerate`), the longest
 first; the numbers are the same bit for bit. The default is 2 where the machine has at least two cores
-(:func:`default_jobs`; 1 in a multi-process run or where JAX may use an accelerator): one process keeps about 1.6 cores busy (XLA's intra-op threads; compiling is
-single-threaded), so on the idle 2-core VM ``clop-verify figures`` from empty caches took 751 s with two
+(:func:`default_jobs`; 1 in a multi-process run or where JAX may use an accelerator): one process keeps
+about 1.6 cores busy (XLA's intra-op threads; compiling is single-threaded), so on the idle 2-core VM ``clop-verify figures`` from empty caches took 751 s with two
 workers instead of 907 s in one process (12.5 instead of 15.1 minutes), every number bit-identical.
 """
 from __future__ import annotations
