@@ -223,8 +223,9 @@ def regenerate(
     """
     names = check_names(names)
     formats = check_formats(formats)
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}")
+    from simulations.config import check_int  # here, not at import: the simulations package starts JAX
+
+    check_int("jobs", jobs, 1)
     out_dir = check_output_folder(out_dir)
     stream = stream or sys.stderr
     settings = Settings(out_dir=out_dir, use_cache=use_cache,
