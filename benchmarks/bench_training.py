@@ -71,6 +71,16 @@ def _network_points(count: int) -> list[dict]:
              "lambda": lam} for lr in pick for lam in (0.0, 1.0)]
 
 
+def _readings_workload(name: str, points: int, losses: list[str]) -> tuple[list[dict], int, list[str]]:
+    """``(points, seeds, losses)`` of the readings-program workloads: ``readings`` (5 seeds, the given losses) or
+    ``network`` (3 seeds, InfoNCE: the sweep's loss)."""
+    if name == "readings":
+        return _readings_points(points), 5, losses
+    if name == "network":
+        return _network_points(points), 3, ["infonce"]
+    raise ValueError(f"readings-program workloads are readings and network; got {name!r}")
+
+
 def _layer_flops(widths, rows: int) -> float:
     """Multiply-adds x 2 of one forward pass of ``rows`` rows through the dense layers ``widths``."""
     return 2.0 * rows * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
@@ -96,10 +106,7 @@ def worker(name: str, points: int, losses: list[str]) -> dict:
         from simulations.training.readings import Setup, run_readings
 
         setup = Setup()  # n 500, batch 256, width 64, 300 steps
-        if name == "readings":
-            pts, seeds = _readings_points(points), 5
-        else:
-            pts, seeds, losses = _network_points(points), 3, ["infonce"]  # the sweep's loss
+        pts, seeds, losses = _readings_workload(name, points, losses)
         run = lambda: run_readings(losses, pts, seeds, setup)  # noqa: E731
         trainings = len(losses) * len(pts) * seeds
         steps = len(losses) * seeds * sum(p["steps"] for p in pts)
@@ -157,12 +164,7 @@ def step_cost(name: str, points: int, losses: list[str]) -> dict:
     from simulations.training.grid import share, spread
     from simulations.training.readings import Setup, _full_points, _point_arrays, task_of
 
-    if name == "readings":
-        pts, seeds = _readings_points(points), 5
-    elif name == "network":
-        pts, seeds, losses = _network_points(points), 3, ["infonce"]
-    else:
-        raise ValueError(f"step_cost covers the readings and network workloads; got {name!r}")
+    pts, seeds, losses = _readings_workload(name, points, losses)
     scan = jax.lax.scan
     jax.lax.scan = lambda *args, **kwargs: scan(*args, **{**kwargs, "unroll": True})
     try:
