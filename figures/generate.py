@@ -23,6 +23,7 @@ two workers, from empty caches, 751 s instead of 907 s, its JSON numbers bit-ide
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import os
 import sys
@@ -249,48 +250,20 @@ def regenerate(
     return results
 
 
-#: Seconds between a worker's checks that the process that started it is still there.
-_PARENT_POLL_SECONDS = 0.2
-
-
 def _start_worker() -> None:
-    """Initializer of a worker process: the CLI's JAX settings, and a guard that ends the worker cleanly.
+    """Initializer of a worker process: the CLI's JAX settings, and the worker guard of :mod:`clop_verify.interrupt`.
 
-    Ctrl-C reaches the whole process group; the worker ignores it and leaves the decision to the
-    parent, which ends its workers with SIGTERM. A guard thread ends the worker (status 143), after
-    removing the result files it is staging (:func:`results.io.discard_staged`), on SIGTERM or as soon
-    as the parent is gone (the parent's Ctrl-C watchdog may end it with ``os._exit``), even while the
-    main thread is inside a compiled call.
+    The worker ignores Ctrl-C and leaves the decision to the parent, which ends its workers with
+    SIGTERM; the guard (:func:`clop_verify.interrupt.guard_worker`) then ends the worker (status 143)
+    after removing the result files it is staging, and does the same as soon as the parent is gone (the
+    parent's Ctrl-C watchdog may end it with ``os._exit``), even while the main thread is inside a
+    compiled call.
     """
-    import signal
-    import threading
-
+    from clop_verify import interrupt
     from clop_verify.runtime import configure_jax
 
     configure_jax()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    read_fd, write_fd = os.pipe()
-    os.set_blocking(write_fd, False)
-    signal.signal(signal.SIGTERM, lambda signum, frame: None)  # the C handler writes SIGTERM to the pipe
-    signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
-    threading.Thread(target=_guard_worker, args=(read_fd, os.getppid()), name="clop-verify-worker-guard",
-                     daemon=True).start()
-
-
-def _guard_worker(read_fd: int, parent: int) -> None:
-    import select
-    import signal
-
-    from results.io import discard_staged
-
-    while os.getppid() == parent:
-        ready, _, _ = select.select([read_fd], [], [], _PARENT_POLL_SECONDS)
-        if ready and signal.SIGTERM in os.read(read_fd, 64):
-            break
-    try:
-        discard_staged()
-    finally:
-        os._exit(143)
+    interrupt.guard_worker()
 
 
 def _draw_in_worker(name: str, settings: Settings, quick: bool, formats: tuple[str, ...]) -> dict:
@@ -335,6 +308,12 @@ def _regenerate_in_workers(names, settings, quick, formats, jobs, stream) -> dic
             results[name] = written
     except BaseException:
         _stop_workers(executor)
+        # Release the pool's queues before the exception travels on: their semaphores are unlinked when the
+        # objects are collected, and a process ended with os._exit (the Ctrl-C path) would otherwise leave
+        # them to Python's resource tracker, which warns about "leaked semaphore objects" after the command.
+        executor.shutdown(wait=True)
+        del executor
+        gc.collect()
         raise
     executor.shutdown(wait=True)
     return {name: results[name] for name in names if name in results}
