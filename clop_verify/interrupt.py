@@ -129,13 +129,12 @@ def guard_worker(parent: int | None = None) -> bool:
     if threading.current_thread() is not threading.main_thread():
         return False
     parent = os.getppid() if parent is None else parent
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda signum, frame: None)  # the C handler writes SIGTERM's byte to the pipe
-    pipe = _wakeup_pipe()
+    pipe = _wakeup_pipe()  # first: from the moment SIGTERM is caught, its byte reaches the pipe
     if pipe is None:  # pragma: no cover - the main thread can always set a wakeup fd
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         return False
     read_fd = pipe[0]
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)  # the C handler writes SIGTERM's byte to the pipe
     threading.Thread(target=_guard, args=(read_fd, parent), name="clop-verify-worker-guard", daemon=True).start()
     return True
 

@@ -311,7 +311,6 @@ def _regenerate_in_workers(names, settings, quick, formats, jobs, stream) -> dic
         # Release the pool's queues before the exception travels on: their semaphores are unlinked when the
         # objects are collected, and a process ended with os._exit (the Ctrl-C path) would otherwise leave
         # them to Python's resource tracker, which warns about "leaked semaphore objects" after the command.
-        executor.shutdown(wait=True)
         del executor
         gc.collect()
         raise
@@ -320,9 +319,14 @@ def _regenerate_in_workers(names, settings, quick, formats, jobs, stream) -> dic
 
 
 def _stop_workers(executor, timeout: float = 0.5) -> None:
-    """Cancel what has not started and end the workers now (SIGTERM: each removes what it was staging)."""
+    """Cancel what has not started, end the workers now and wait until the pool has wound down.
+
+    Each worker gets SIGTERM (its guard removes what it was staging and ends it) and, if it has not ended
+    within ``timeout`` seconds, SIGKILL. Then ``shutdown(wait=True)`` joins the pool's manager thread,
+    which fails the futures and closes the pool's queues. The workers are reachable only through the
+    executor's private ``_processes`` mapping (Python 3.14 adds ``terminate_workers``).
+    """
     processes = list((getattr(executor, "_processes", None) or {}).values())
-    executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         with contextlib.suppress(Exception):
             process.terminate()
@@ -330,6 +334,9 @@ def _stop_workers(executor, timeout: float = 0.5) -> None:
     for process in processes:
         with contextlib.suppress(Exception):
             process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+    executor.shutdown(wait=True, cancel_futures=True)
 
 
 def render(
