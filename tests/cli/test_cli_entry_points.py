@@ -141,3 +141,19 @@ def test_training_benchmark_counts_one_step_of_one_trial():
     assert encoder <= cost["flops"] <= 3 * encoder, (cost, encoder)
     assert rows * (rows - 1) <= cost["transcendentals"] <= 2 * rows * rows, cost
     assert cost["bytes accessed"] >= 4 * rows * rows  # the similarity matrix is written at least once in float32
+
+
+@pytest.mark.slow  # two subprocesses import JAX (about 5 s)
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="sets the CPU affinity of its subprocesses")
+def test_thread_rounding_probe_compares_one_cpu_with_every_cpu(tmp_path):
+    """benchmarks/probe_thread_rounding.py prints one verdict per (rows, trials); a short contraction, which
+    no pool splits, agrees whatever the number of CPUs."""
+    proc = _run([str(ROOT / "benchmarks" / "probe_thread_rounding.py"), "--rows", "8", "1000", "--trials", "1", "30"],
+                tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split()[-2:] == [str(len(os.sched_getaffinity(0))), "CPUs"]
+    verdicts = {tuple(line.split()[:2]): line.split()[2] for line in lines[1:]}
+    assert set(verdicts) == {("8", "1"), ("8", "30"), ("1000", "1"), ("1000", "30")}
+    assert set(verdicts.values()) <= {"identical", "DIFFERENT"}
+    assert verdicts[("8", "1")] == verdicts[("8", "30")] == "identical"
