@@ -3,8 +3,15 @@
 Each worker is a spawned process that imports JAX (about 3 s), so these tests draw cheap quick figures
 only; the comparison with one process (two pools) is in the slow step.
 """
+import contextlib
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -111,8 +118,6 @@ def test_a_worker_returns_a_failure_as_text_and_raises_a_disk_error_as_a_plain_o
 
 
 def _children(pid: int) -> list[int]:
-    from pathlib import Path
-
     return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
 
 
@@ -121,8 +126,6 @@ def _guarded(pid: int) -> bool:
 
     Python's resource tracker, the command's third child, ignores both, so it never counts.
     """
-    from pathlib import Path
-
     try:
         fields = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
     except FileNotFoundError:
@@ -131,16 +134,8 @@ def _guarded(pid: int) -> bool:
 
 
 @pytest.mark.slow  # about 10 s: two spawned workers import JAX and start compiling before the Ctrl-C
-@pytest.mark.skipif(not hasattr(__import__("os"), "killpg") or not __import__("os").path.exists("/proc/self/task"),
-                    reason="reads child processes from /proc")
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads child processes from /proc")
 def test_ctrl_c_ends_the_command_and_its_workers_and_leaves_nothing_staged(tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(root), XDG_CACHE_HOME=str(tmp_path / "xdg"))
     out = tmp_path / "out"
@@ -170,7 +165,7 @@ def test_ctrl_c_ends_the_command_and_its_workers_and_leaves_nothing_staged(tmp_p
             time.sleep(0.05)
         gone = time.monotonic() - sent
     finally:
-        with __import__("contextlib").suppress(ProcessLookupError):
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
     err = proc.stderr.read()
     assert status == 130 and elapsed < 2.0, (status, elapsed, err)
