@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 __all__ = ["check_output_folder", "atomic_open", "atomic_set", "discard_staged", "DISK_ERRNOS", "is_disk_error",
+           "cpu_description",
            "save_json", "save_npz", "run_metadata", "git_revision", "dirty_outside", "to_jsonable", "RESULT_FOLDERS"]
 
 #: ``errno`` values meaning the disk refused a write (no space, quota exceeded, read-only file system).
@@ -379,15 +380,42 @@ def _version(module_name: str) -> str | None:
         return None
 
 
-def run_metadata(parameters: dict | None = None, *, dtype: str | None = None) -> dict:
-    """Metadata for a result file: parameters, package versions, backend, devices, precision, git.
+def cpu_description() -> dict:
+    """The processor a result was computed on, and how many of its cores this process may use.
 
-    JAX is imported only if it is already loaded, so symbolic commands stay light.
+    Both decide the last bits of a compiled result: XLA compiles for the processor's instruction set, and
+    sizes its CPU thread pool to the cores in the process's affinity mask (a container's CPU limit,
+    ``taskset``), splitting long contractions over that pool (``benchmarks/probe_thread_rounding.py``).
+    ``{"model": str | None, "usable_cores": int | None}``; the model comes from ``/proc/cpuinfo`` where
+    there is one, else :func:`platform.processor`.
+
+    Example:
+        >>> cpu = cpu_description()
+        >>> sorted(cpu), cpu["usable_cores"] >= 1
+        (['model', 'usable_cores'], True)
+    """
+    model = None
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    if model is None:
+        model = platform.processor() or None
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"model": model, "usable_cores": usable}
+
+
+def run_metadata(parameters: dict | None = None, *, dtype: str | None = None) -> dict:
+    """Metadata for a result file: parameters, package versions, backend, devices, processor, precision, git.
+
+    JAX is imported only if it is already loaded, so symbolic commands stay light. ``cpu`` is
+    :func:`cpu_description`: with the versions, what a reader needs to tell why two machines' last bits differ.
 
     Example:
         >>> md = run_metadata({"k": 3}, dtype="float64")
-        >>> md["parameters"], md["precision"], "numpy" in md["versions"]
-        ({'k': 3}, 'float64', True)
+        >>> md["parameters"], md["precision"], "numpy" in md["versions"], sorted(md["cpu"])
+        ({'k': 3}, 'float64', True, ['model', 'usable_cores'])
     """
     import sys
 
@@ -399,6 +427,7 @@ def run_metadata(parameters: dict | None = None, *, dtype: str | None = None) ->
         },
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "cpu": cpu_description(),
         "git_revision": git_revision(),
         "precision": dtype,
     }
