@@ -12,7 +12,7 @@ with ``spawn``, never ``fork``: JAX is already running in the parent), the longe
 (:data:`LONGEST_FIRST`). Each worker sets JAX up as the command does
 (:func:`clop_verify.runtime.configure_jax`: float64, the persistent compilation cache) and inherits the
 environment, so it computes the same numbers bit for bit; it decides itself whether its figure
-recomputed anything (it counts the result-cache writes made while the figure runs), so the
+recomputed anything (:func:`results.cache.entries_written` before and after the figure), so the
 "recomputed" / "from cache" label stays right when two workers fill the cache at once. Measured on the
 2-core VM: ``clop-verify figures`` from empty caches takes 907 s in one process, which keeps about 1.6
 cores busy on average (XLA's intra-op threads; compiling is single-threaded); with the readings
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence, TextIO
 
 from figures import FIGURES, _common
-from results.cache import cached
+from results.cache import cached, entries_written
 from results.io import check_output_folder, is_disk_error
 from results.settings import Settings
 
@@ -132,35 +132,12 @@ def start_order(names: Sequence[str]) -> list[str]:
     return first + [name for name in names if name not in first]
 
 
-@contextlib.contextmanager
-def _counting_cache_writes():
-    """Count the entries :func:`results.cache.cached` writes in this process while the block runs.
-
-    Wraps ``results.cache.save_json`` (the module's own code, and so its fingerprint, is unchanged).
-    """
-    import results.cache
-
-    real = results.cache.save_json
-    writes = [0]
-
-    def save_json(path, obj):
-        writes[0] += 1
-        return real(path, obj)
-
-    results.cache.save_json = save_json
-    try:
-        yield writes
-    finally:
-        results.cache.save_json = real
-
-
 def _draw(name: str, settings: Settings, quick: bool, formats: tuple[str, ...]) -> tuple[list[Path], float, bool]:
     """Run figure ``name``: ``(written paths, seconds, whether it recomputed a simulation)``; raises what it raises."""
-    start = time.perf_counter()
-    with _counting_cache_writes() as writes:
-        module = importlib.import_module(f"figures.{name}")
-        written = module.main(settings, quick=quick, formats=formats)
-    return list(written), time.perf_counter() - start, writes[0] > 0
+    start, before = time.perf_counter(), entries_written()
+    module = importlib.import_module(f"figures.{name}")
+    written = module.main(settings, quick=quick, formats=formats)
+    return list(written), time.perf_counter() - start, entries_written() > before
 
 
 def _done_line(head: str, seconds: float, recomputed: bool, out_dir: Path, written: Sequence) -> str:

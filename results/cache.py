@@ -38,7 +38,7 @@ from results.io import save_json, to_jsonable
 from results.settings import Settings
 
 __all__ = ["DEFAULT_DEPENDENCIES", "PROJECT_PACKAGES", "cached", "code_fingerprint", "data_checksum", "dependencies",
-           "normalised_source"]
+           "entries_written", "normalised_source"]
 
 #: The modules whose imports decide a result's numbers, unless a caller names others.
 DEFAULT_DEPENDENCIES: tuple[str, ...] = ("theory", "simulations")
@@ -413,4 +413,29 @@ def cached(
     # Round-trip through JSON so that the returned object is exactly what a later read returns.
     data = json.loads(json.dumps(data, allow_nan=True))
     save_json(path, {"name": name, "params": params_json, "code": code, "data": data, "checksum": data_checksum(data)})
+    global _entries_written
+    _entries_written += 1
     return data
+
+
+#: Entries :func:`cached` has computed and written in this process.
+_entries_written = 0
+
+
+def entries_written() -> int:
+    """How many entries :func:`cached` has computed and written in this process so far.
+
+    Two readings around a block tell whether it recomputed anything or read every result from the cache
+    (``clop-verify figures`` labels each figure so, also in its worker processes, where another process
+    may be filling the same cache folder at the same time).
+
+    Example:
+        >>> import tempfile
+        >>> s = Settings(out_dir=tempfile.mkdtemp(), cache_dir=tempfile.mkdtemp())
+        >>> before = entries_written()
+        >>> _ = cached(s, "demo", {"n": 1}, lambda: {"x": 1}, depends_on=("theory.definitions",))
+        >>> _ = cached(s, "demo", {"n": 1}, lambda: {"x": 1}, depends_on=("theory.definitions",))
+        >>> entries_written() - before  # computed once, then read back
+        1
+    """
+    return _entries_written
