@@ -22,7 +22,8 @@ from pathlib import Path
 
 from results.settings import cache_home
 
-__all__ = ["CACHE_ENV", "COORDINATOR_ENV", "compilation_cache_dir", "configure_jax", "initialize_distributed"]
+__all__ = ["CACHE_ENV", "COORDINATOR_ENV", "compilation_cache_dir", "configure_jax", "initialize_distributed",
+           "multi_process_run"]
 
 #: The environment variable that moves (a path) or disables (``off``) the compilation cache.
 CACHE_ENV = "CLOP_VERIFY_JAX_CACHE"
@@ -141,6 +142,17 @@ def _watch_for_damaged_cache(folder: Path) -> None:
     warnings.showwarning = showwarning
 
 
+def multi_process_run(environ: dict | None = None) -> bool:
+    """Whether this process is asked to be one of several (any of :data:`COORDINATOR_ENV` is set).
+
+    Example:
+        >>> multi_process_run({}), multi_process_run({"CLOP_VERIFY_PROCESS_ID": "0"})
+        (False, True)
+    """
+    environ = os.environ if environ is None else environ
+    return any(name in environ for name in COORDINATOR_ENV)
+
+
 def initialize_distributed(environ: dict | None = None) -> bool:
     """Join a multi-process JAX run when ``CLOP_VERIFY_COORDINATOR`` (``host:port``),
     ``CLOP_VERIFY_NUM_PROCESSES`` and ``CLOP_VERIFY_PROCESS_ID`` are set; return whether it did.
@@ -162,9 +174,9 @@ def initialize_distributed(environ: dict | None = None) -> bool:
         ValueError: CLOP_VERIFY_NUM_PROCESSES must be an integer >= 1 with CLOP_VERIFY_COORDINATOR set; got None
     """
     environ = os.environ if environ is None else environ
-    address, count, index = (environ.get(name) for name in COORDINATOR_ENV)
-    if address is None and count is None and index is None:
+    if not multi_process_run(environ):
         return False
+    address, count, index = (environ.get(name) for name in COORDINATOR_ENV)
     if not address or ":" not in address:
         raise ValueError(f"CLOP_VERIFY_COORDINATOR must be host:port; got {address!r}")
     try:

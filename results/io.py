@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 __all__ = ["check_output_folder", "atomic_open", "atomic_set", "discard_staged", "DISK_ERRNOS", "is_disk_error",
-           "cpu_description",
+           "cpu_description", "usable_cores",
            "save_json", "save_npz", "run_metadata", "git_revision", "dirty_outside", "to_jsonable", "RESULT_FOLDERS"]
 
 #: ``errno`` values meaning the disk refused a write (no space, quota exceeded, read-only file system).
@@ -402,8 +402,17 @@ def cpu_description() -> dict:
                 break
     if model is None:
         model = platform.processor() or None
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"model": model, "usable_cores": usable}
+    return {"model": model, "usable_cores": usable_cores()}
+
+
+def usable_cores() -> int | None:
+    """The cores this process may run on: its affinity mask where the system has one, else :func:`os.cpu_count`.
+
+    Example:
+        >>> usable_cores() >= 1
+        True
+    """
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def run_metadata(parameters: dict | None = None, *, dtype: str | None = None) -> dict:

@@ -17,6 +17,7 @@ import os
 from figures import FIGURES
 
 from clop_verify.validation import integer, output_folder
+from results.io import usable_cores
 from results.settings import default_out
 
 #: Where the full set of full-size figures goes (the README embeds them), where --quick writes by default,
@@ -34,6 +35,9 @@ MAX_JOBS = 1000
 def default_jobs(cpu_count: int | None = None, environ=None) -> int:
     """Worker processes ``clop-verify figures`` uses without ``--jobs``: 2 with at least two cores, else 1.
 
+    The cores are the ones this process may use (:func:`results.io.usable_cores`, its affinity mask: a
+    container's CPU limit or ``taskset``), as XLA counts them for its thread pool.
+
     Also 1 in a multi-process run (``CLOP_VERIFY_COORDINATOR``, :func:`clop_verify.runtime.initialize_distributed`:
     the workers would not be part of it) and where JAX may run on an accelerator (:func:`accelerator_plugin`:
     each process would claim most of its memory); the measured gain is the CPU's.
@@ -45,11 +49,11 @@ def default_jobs(cpu_count: int | None = None, environ=None) -> int:
         >>> default_jobs(16, {**cpu, "CLOP_VERIFY_COORDINATOR": "127.0.0.1:1234"})
         1
     """
-    from clop_verify.runtime import COORDINATOR_ENV
+    from clop_verify.runtime import multi_process_run
 
     environ = os.environ if environ is None else environ
-    cpu_count = os.cpu_count() if cpu_count is None else cpu_count
-    if any(name in environ for name in COORDINATOR_ENV) or accelerator_plugin(environ):
+    cpu_count = usable_cores() if cpu_count is None else cpu_count
+    if multi_process_run(environ) or accelerator_plugin(environ):
         return 1
     return 2 if (cpu_count or 1) >= 2 else 1
 
@@ -131,11 +135,11 @@ def run(args) -> int:
 
     from clop_verify.errors import UsageError, user_input
     from clop_verify.outputs import check_clean_for, default_folder
-    from clop_verify.runtime import COORDINATOR_ENV
+    from clop_verify.runtime import COORDINATOR_ENV, multi_process_run
 
     with user_input():
         names = generate.check_names(args.names)
-    if args.jobs is not None and args.jobs > 1 and any(name in os.environ for name in COORDINATOR_ENV):
+    if args.jobs is not None and args.jobs > 1 and multi_process_run():
         raise UsageError(f"--jobs must be 1 in a multi-process run ({COORDINATOR_ENV[0]} is set); got {args.jobs}")
     partial = set(names) != set(generate.figure_names())
     out = output_folder(args.out or default_out(default_folder(DEFAULT_OUT, quick=args.quick, partial=partial)))

@@ -2,6 +2,7 @@
 (one line, exit 2, nothing written)."""
 import io
 import json
+import os
 
 import pytest
 
@@ -131,3 +132,18 @@ def test_jobs_above_one_is_refused_in_a_multi_process_run(tmp_path, monkeypatch)
         command.run(args)
     assert not (tmp_path / "o").exists()
     assert command.default_jobs(16) == 1  # and the default is 1 there
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="restricts a subprocess's CPU affinity")
+def test_the_default_jobs_count_the_cores_the_process_may_use():
+    # Limited to one core (taskset, a container's CPU limit), two workers would share it: the default is 1.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))});"
+            "from clop_verify.commands.figures import default_jobs; print(default_jobs(environ={'JAX_PLATFORMS': 'cpu'}))")
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(root)),
+                          capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "1"
