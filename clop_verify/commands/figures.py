@@ -5,7 +5,7 @@ cache switch and formats, validate them all before anything is written, and run 
 progress line on stderr.
 
 ``--jobs N`` runs the figures in N worker processes (:func:`figures.generate.regenerate`), the longest
-first; the numbers are the same bit for bit. The default is 2 where the machine has at least two cores
+first; the numbers are the same bit for bit. The default is 2 where the process may use at least two cores
 (:func:`default_jobs`; 1 in a multi-process run or where JAX may use an accelerator): one process keeps
 about 1.6 cores busy (XLA's intra-op threads; compiling is single-threaded), so on the idle 2-core VM ``clop-verify figures`` from empty caches took 751 s with two
 workers instead of 907 s in one process (12.5 instead of 15.1 minutes), every number bit-identical.
@@ -122,7 +122,7 @@ def register(parser) -> None:
     parser.add_argument(
         "--jobs", type=integer(1, MAX_JOBS), default=None, metavar="N",
         help=f"run the figures in N worker processes, the longest first (an integer in [1, {MAX_JOBS}], at most one "
-        "per figure is used; default: 2 with at least two cores, else 1; 1 where JAX may use a GPU or TPU, or with "
+        "per figure is used; default: 2 where at least two cores are usable, else 1; 1 where JAX may use a GPU or TPU, or with "
         "CLOP_VERIFY_COORDINATOR set). One process keeps about 1.6 cores busy: "
         "on a 2-core machine every figure took 751 s from empty caches with --jobs 2, 907 s with --jobs 1. The numbers "
         "do not depend on N",
