@@ -52,6 +52,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKLOADS = ("readings", "network", "driver")
+#: The previous code the ratios are taken against by default: the training programs before the speed work on them.
+REFERENCE = "5df6e52"
 
 
 def _readings_points(count: int) -> list[dict]:
@@ -110,7 +112,10 @@ def worker(name: str, points: int, losses: list[str]) -> dict:
         run = lambda: run_readings(losses, pts, seeds, setup)  # noqa: E731
         trainings = len(losses) * len(pts) * seeds
         steps = len(losses) * seeds * sum(p["steps"] for p in pts)
-        executed = trainings * setup.steps  # a point of fewer steps runs the program's length, frozen after its own
+        # a point of fewer steps runs the program's length, frozen after its own; the reference revision's
+        # Setup gives that length as its last checkpoint
+        length = setup.steps if hasattr(setup, "steps") else max(setup.checkpoints)
+        executed = trainings * length
         hidden = _field(setup, "hidden", "max_width")
         widths, rows, n = (3, hidden, hidden, 3), 2 * setup.batch_size, setup.n
         eval_flops = trainings * (_layer_flops(widths, n) + 2.0 * n * n * (3 + 3 + hidden))
@@ -235,11 +240,21 @@ def _export(rev: str, folder: str) -> str:
     return folder
 
 
+def _is_revision(rev: str) -> bool:
+    """Whether ``rev`` names a commit of this repository (``git rev-parse --verify``)."""
+    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                          capture_output=True).returncode == 0
+
+
 def _run_worker(code_root: str, name: str, points: int, losses: list[str]) -> dict:
+    """Run workload ``name`` in a subprocess on the code under ``code_root``; its result, or its error's last lines."""
     env = {**os.environ, "PYTHONPATH": code_root}
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", name, "--points", str(points),
                           "--losses", *losses],
-                         cwd=code_root, env=env, check=True, capture_output=True, text=True)
+                         cwd=code_root, env=env, capture_output=True, text=True)
+    if out.returncode:
+        tail = "\n".join(out.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(f"the {name} worker on the code in {code_root} exited {out.returncode}:\n{tail}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -280,7 +295,7 @@ def main(argv=None) -> int:
                         "(default the four of Table 5)")
     parser.add_argument("--repeats", type=int, default=3, help="old/new subprocess pairs per workload (default 3)")
     parser.add_argument("--json", help="also write every subprocess's output (times, per-seed answers) to this file")
-    parser.add_argument("--reference", default="5df6e52", help="git revision of the previous code (default 5df6e52); "
+    parser.add_argument("--reference", default=REFERENCE, help=f"git revision of the previous code (default {REFERENCE}); "
                         "'none' skips it")
     parser.add_argument("--roofline", action="store_true", help="also print, for the readings and network "
                         "workloads, one training step's FLOPs and bytes (XLA's cost analysis) against the machine's "
@@ -289,6 +304,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.points < 1 or args.repeats < 1:
         parser.error("--points and --repeats must be >= 1")
+    if not args.worker and args.reference != "none" and not _is_revision(args.reference):
+        parser.error(f"argument --reference: {args.reference!r} is not a commit of this repository")
     if args.worker:
         print(json.dumps(worker(args.worker, args.points, args.losses)))
         return 0

@@ -15,6 +15,16 @@ ROOT = Path(__file__).resolve().parents[2]
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
 
 
+def _benchmark(name: str):
+    """The module ``benchmarks/NAME.py`` (a script folder, not a package), imported from its file."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _run(args, cwd, timeout=120):
     return subprocess.run([sys.executable, *args], cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
 
@@ -29,6 +39,8 @@ def _run(args, cwd, timeout=120):
     ([str(ROOT / "benchmarks" / "bench_compile.py"), "--levels", "7"], "argument --levels: must be an integer in [0, 3]"),
     ([str(ROOT / "benchmarks" / "profile_suite.py"), "--rate", "0"], "argument --rate: must be an integer in [1, 1000]"),
     ([str(ROOT / "benchmarks" / "profile_suite.py"), "--raw", "NOFILE"], "--raw: no such file: NOFILE"),
+    ([str(ROOT / "benchmarks" / "bench_training.py"), "--reference", "no-such-revision"],
+     "argument --reference: 'no-such-revision' is not a commit of this repository"),
 ])
 def test_entry_points_refuse_bad_input_with_one_line(args, needle, tmp_path):
     (tmp_path / "FILE").write_text("x")
@@ -71,12 +83,9 @@ def test_ctrl_c_ends_a_long_compiled_call_within_two_seconds(tmp_path):
 
 
 def test_compile_benchmark_sums_each_workers_records_per_file(tmp_path):
-    import importlib.util
     import json
 
-    spec = importlib.util.spec_from_file_location("bench_compile", ROOT / "benchmarks" / "bench_compile.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _benchmark("bench_compile")
     compile_event, trace_event = "/jax/core/compile/backend_compile_duration", "/jax/core/compile/jaxpr_trace_duration"
     (tmp_path / "gw0.json").write_text(json.dumps({
         "tests/a.py::t1": {"seconds": {compile_event: 1.5, trace_event: 0.25, "/jax/other": 9.0},
@@ -127,11 +136,7 @@ def test_training_benchmark_counts_one_step_of_one_trial():
     between unrolled 2- and 3-step programs; one step of one trial must hold at least the encoder's
     matrix products (forward and both backward products for the 2B rows of the two views) and the
     exponentials of the 2B x 2B similarity matrix of InfoNCE."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_training", ROOT / "benchmarks" / "bench_training.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _benchmark("bench_training")
     from simulations.training.readings import Setup
 
     setup = Setup()
@@ -141,6 +146,22 @@ def test_training_benchmark_counts_one_step_of_one_trial():
     assert encoder <= cost["flops"] <= 3 * encoder, (cost, encoder)
     assert rows * (rows - 1) <= cost["transcendentals"] <= 2 * rows * rows, cost
     assert cost["bytes accessed"] >= 4 * rows * rows  # the similarity matrix is written at least once in float32
+
+
+@pytest.mark.slow  # exports the reference revision and compiles its readings program and this checkout's (about 40 s)
+def test_training_benchmark_runs_its_default_reference(tmp_path):
+    """benchmarks/bench_training.py compares this checkout with the code of ``--reference``: its worker must still
+    run that revision's code (whose readings ``Setup`` gives the program's length as its last checkpoint, not as
+    ``steps``), and both must answer for the same trainings."""
+    bench = _benchmark("bench_training")
+    if subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{bench.REFERENCE}^{{commit}}"]).returncode:
+        pytest.skip(f"this clone does not hold {bench.REFERENCE}")
+    old = bench._run_worker(bench._export(bench.REFERENCE, str(tmp_path)), "readings", 1, ["infonce"])
+    new = bench._run_worker(str(ROOT), "readings", 1, ["infonce"])
+    assert old["trainings"] == new["trainings"] == 2 * 5  # one reading with and without CLOP, 5 seeds
+    assert old["trial_steps"] == new["trial_steps"] == 2 * 5 * 300  # every trial runs the program's 300 steps
+    assert old["flops"] == new["flops"] > 0 and old["seconds"] > 0 and new["seconds"] > 0
+    assert len(old["accuracy"]) == len(new["accuracy"]) == 1  # one loss
 
 
 @pytest.mark.slow  # two subprocesses import JAX (about 5 s)
