@@ -154,7 +154,7 @@ def test_training_benchmark_runs_its_default_reference(tmp_path):
     run that revision's code (whose readings ``Setup`` gives the program's length as its last checkpoint, not as
     ``steps``), and both must answer for the same trainings."""
     bench = _benchmark("bench_training")
-    if subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{bench.REFERENCE}^{{commit}}"]).returncode:
+    if not bench._is_revision(bench.REFERENCE):
         pytest.skip(f"this clone does not hold {bench.REFERENCE}")
     old = bench._run_worker(bench._export(bench.REFERENCE, str(tmp_path)), "readings", 1, ["infonce"])
     new = bench._run_worker(str(ROOT), "readings", 1, ["infonce"])
