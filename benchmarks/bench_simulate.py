@@ -18,7 +18,6 @@ Usage: python benchmarks/bench_simulate.py [--quick] [--devices N]
 from __future__ import annotations
 
 import os
-import platform
 import time
 
 # NumPy's BLAS threads (used by the span reference's QR) keep spinning after a call and took a core
@@ -83,11 +82,12 @@ def time_numpy(k, batch, steps, reference, repeats=2):
 def main(argv=None) -> int:
     from clop_verify.cli import OneLineParser
     from clop_verify.validation import integer
+    from results.io import cpu_summary, usable_cores
 
     parser = OneLineParser(prog="benchmarks/bench_simulate.py", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps (a smoke run, noisier numbers)")
-    parser.add_argument("--devices", type=integer(1, 4096), default=os.cpu_count() or 1,
-                        help="JAX CPU devices to split the runs over (default: one per core, here %(default)s)")
+    parser.add_argument("--devices", type=integer(1, 4096), default=usable_cores() or 1,
+                        help="JAX CPU devices to split the runs over (default: one per core this process may use, here %(default)s)")
     args = parser.parse_args(argv)
     os.environ["JAX_NUM_CPU_DEVICES"] = str(args.devices)  # read when JAX starts its CPU backend
     os.environ["JAX_ENABLE_X64"] = "1"  # float64 arrays for the NumPy comparison's inputs
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
 
     full_steps = 200 if args.quick else 2000
     budget = 2e8 if args.quick else 2e9  # element-steps per JAX timing
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+    print(f"machine: {cpu_summary()}, "
           f"{jax.device_count()} x {jax.devices()[0].platform} JAX devices, jax {jax.__version__}, "
           f"numpy {np.__version__}; m = {M}, float64")
     print(f"{'k':>4} {'batch':>6} {'steps':>6} {'np steps':>8} {'JAX el-steps/s':>15} {'NumPy':>10} "

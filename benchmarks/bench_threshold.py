@@ -18,7 +18,6 @@ Usage: python benchmarks/bench_threshold.py [--k 100 300 1000] [--dtype float64|
 from __future__ import annotations
 
 import os
-import platform
 import time
 
 
@@ -57,9 +56,10 @@ def main(argv=None) -> int:
     import jax
 
     import theory
+    from results.io import cpu_summary
     from simulations.collapse import threshold
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
+    print(f"machine: {cpu_summary()}, load average "
           f"{os.getloadavg()[0]:.1f}, {jax.device_count()} x {jax.devices()[0].platform} JAX devices, jax {jax.__version__}, {args.dtype}")
     print(f"{'k':>5} {'m':>5} {'threshold':>10} {'/eta_max-1':>10} {'seconds':>8} {'el-steps':>10} {'if full':>10} "
           f"{'rate':>9} {'stepping':>9} {'rate/stepping':>13} {'reference s':>11}")

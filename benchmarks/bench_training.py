@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -314,8 +313,10 @@ def main(argv=None) -> int:
     configure_jax()
     import jax
 
+    from results.io import cpu_summary
+
     peak = matmul_peak()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
+    print(f"machine: {cpu_summary()}, load average "
           f"{os.getloadavg()[0]:.1f}, jax {jax.__version__}; dense f32 1024^3 matmul {peak:.3g} FLOP/s (practical peak)")
     print(f"{'workload':>9} {'trainings':>9} {'new s':>7} {'new tr/s':>9} {'new FLOP/s':>10} {'of peak':>7} "
           f"{'old s':>7} {'old tr/s':>9} {'old/new':>8} {'CPU o/n':>8}  answers")

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 __all__ = ["check_output_folder", "atomic_open", "atomic_set", "discard_staged", "DISK_ERRNOS", "is_disk_error",
-           "cpu_description", "usable_cores",
+           "cpu_description", "cpu_summary", "usable_cores",
            "save_json", "save_npz", "run_metadata", "git_revision", "dirty_outside", "to_jsonable", "RESULT_FOLDERS"]
 
 #: ``errno`` values meaning the disk refused a write (no space, quota exceeded, read-only file system).
@@ -403,6 +403,17 @@ def cpu_description() -> dict:
     if model is None:
         model = platform.processor() or None
     return {"model": model, "usable_cores": usable_cores()}
+
+
+def cpu_summary() -> str:
+    """``"MODEL, N usable cores"``: :func:`cpu_description` as the benchmarks print it at the head of their tables.
+
+    Example:
+        >>> cpu_summary().endswith("usable cores")
+        True
+    """
+    cpu = cpu_description()
+    return f"{cpu['model'] or platform.machine()}, {cpu['usable_cores']} usable cores"
 
 
 def usable_cores() -> int | None:
