@@ -23,7 +23,6 @@ for R = 1000 and 2000 with 30 trials.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -63,15 +62,22 @@ def _run(cpus: set[int], rows: list[int], trials: list[int]) -> dict[str, str]:
             "sys.path.insert(0, sys.argv[4]); import probe_thread_rounding as p;"
             "print(json.dumps(p.digests(json.loads(sys.argv[2]), json.loads(sys.argv[3]))))")
     proc = subprocess.run([sys.executable, "-c", code, json.dumps(sorted(cpus)), json.dumps(rows), json.dumps(trials),
-                           os.path.dirname(os.path.abspath(__file__))], capture_output=True, text=True, check=True)
+                           os.path.dirname(os.path.abspath(__file__))], capture_output=True, text=True)
+    if proc.returncode:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(f"the probe on CPUs {sorted(cpus)} exited {proc.returncode}:\n{tail}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[256, 500, 512, 1000, 2000],
-                        help="contracted rows R (two views x batch size)")
-    parser.add_argument("--trials", type=int, nargs="+", default=[1, 30], help="vmapped trials")
+    from clop_verify.cli import OneLineParser
+    from clop_verify.validation import integer
+
+    parser = OneLineParser(prog="benchmarks/probe_thread_rounding.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=integer(1, 100_000), nargs="+", default=[256, 500, 512, 1000, 2000],
+                        help="contracted rows R (two views x batch size), 1 to 100000")
+    parser.add_argument("--trials", type=integer(1, 10_000), nargs="+", default=[1, 30],
+                        help="vmapped trials, 1 to 10000")
     args = parser.parse_args(argv)
     if not hasattr(os, "sched_setaffinity"):
         print("probe_thread_rounding: needs os.sched_setaffinity (Linux)", file=sys.stderr)

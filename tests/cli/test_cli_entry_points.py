@@ -39,6 +39,8 @@ def _run(args, cwd, timeout=120):
     ([str(ROOT / "benchmarks" / "bench_compile.py"), "--levels", "7"], "argument --levels: must be an integer in [0, 3]"),
     ([str(ROOT / "benchmarks" / "profile_suite.py"), "--rate", "0"], "argument --rate: must be an integer in [1, 1000]"),
     ([str(ROOT / "benchmarks" / "profile_suite.py"), "--raw", "NOFILE"], "--raw: no such file: NOFILE"),
+    ([str(ROOT / "benchmarks" / "probe_thread_rounding.py"), "--rows", "0"],
+     "argument --rows: must be an integer in [1, 100000]"),
     ([str(ROOT / "benchmarks" / "bench_training.py"), "--reference", "no-such-revision"],
      "argument --reference: 'no-such-revision' is not a commit of this repository"),
 ])
